@@ -1,0 +1,70 @@
+"""One error tree for every expected failure, and the exit codes the CLI maps them to."""
+
+from __future__ import annotations
+
+import click
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_CHANGES = 2
+EXIT_LOCKED = 3
+EXIT_UNHEALTHY = 4
+EXIT_USAGE = 64
+EXIT_INTERNAL = 70
+
+
+class KdeployError(click.ClickException):
+    """An expected failure: the message says what failed, where, and what to do next."""
+
+    exit_code = EXIT_ERROR
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+    def format_message(self) -> str:
+        if self.hint:
+            return f"{self.message}\n  hint: {self.hint}"
+        return self.message
+
+
+class ProjectError(KdeployError):
+    """A project file (package, environment, values) is missing or malformed."""
+
+
+class RenderError(KdeployError):
+    """A template failed to render or rendered invalid manifests."""
+
+
+class ValidationError(KdeployError):
+    """Values or manifests do not satisfy their schema."""
+
+
+class ClusterError(KdeployError):
+    """The API server refused a request; the message names the object and the reason."""
+
+
+class ConflictError(ClusterError):
+    """A server-side apply conflict or an ownership conflict."""
+
+
+class HistoryError(KdeployError):
+    """Release history is missing, unreadable or inconsistent."""
+
+
+class LockHeldError(KdeployError):
+    """Another deployer holds the release lock."""
+
+    exit_code = EXIT_LOCKED
+
+
+class WaitError(KdeployError):
+    """Objects did not become healthy in time, or failed."""
+
+    exit_code = EXIT_UNHEALTHY
+
+
+class ChangesFound(KdeployError):
+    """Not a failure: `diff --detailed-exitcode` found changes."""
+
+    exit_code = EXIT_CHANGES

@@ -1,0 +1,116 @@
+"""Plain data shared by the pure core and the I/O shell. Frozen where it can be."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+Manifest = dict[str, Any]
+Values = dict[str, Any]
+
+
+@dataclass(frozen=True, order=True)
+class ObjectKey:
+    """Identity of a Kubernetes object: API group (not version), kind, namespace ('' when
+    cluster-scoped) and name. Two objects with the same key are the same object."""
+
+    group: str
+    kind: str
+    namespace: str
+    name: str
+
+    @classmethod
+    def of(cls, manifest: Manifest) -> ObjectKey:
+        """Key of a manifest; the group is taken from apiVersion ('v1' -> '')."""
+        api_version = str(manifest.get("apiVersion", ""))
+        group = api_version.rpartition("/")[0] if "/" in api_version else ""
+        meta = manifest.get("metadata") or {}
+        return cls(
+            group=group,
+            kind=str(manifest.get("kind", "")),
+            namespace=str(meta.get("namespace") or ""),
+            name=str(meta.get("name", "")),
+        )
+
+    def __str__(self) -> str:
+        kind = f"{self.kind}.{self.group}" if self.group else self.kind
+        where = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        return f"{kind} {where}"
+
+
+@dataclass(frozen=True)
+class Package:
+    """An app package loaded from packages/<name>/."""
+
+    name: str
+    version: str
+    path: Path
+    description: str = ""
+    kube_version: str | None = None
+    lint_disable: tuple[str, ...] = ()
+    defaults: Values = field(default_factory=dict, compare=False)
+    schema: dict[str, Any] | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class ValuesLayer:
+    """One layer of values, with where it came from (for error messages and docs)."""
+
+    source: str
+    values: Values
+
+
+@dataclass(frozen=True)
+class ReleaseSpec:
+    """A release as declared by an environment (after resolving `extends`)."""
+
+    name: str
+    package: str
+    namespace: str
+    environment: str
+    layers: tuple[ValuesLayer, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class ClusterRef:
+    """Which cluster an environment deploys to."""
+
+    context: str | None = None
+    kubeconfig: str | None = None
+
+
+@dataclass(frozen=True)
+class Environment:
+    """An environment loaded from environments/<name>.yaml with its `extends` chain resolved."""
+
+    name: str
+    path: Path
+    cluster: ClusterRef
+    namespace: str
+    releases: tuple[ReleaseSpec, ...]
+    chain: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RenderedObject:
+    """One manifest produced by a template, with its source for error messages."""
+
+    manifest: Manifest
+    source: str
+    release: str
+
+    @property
+    def key(self) -> ObjectKey:
+        return ObjectKey.of(self.manifest)
+
+
+@dataclass(frozen=True)
+class RenderedRelease:
+    """The result of rendering one release: merged values and ordered manifests."""
+
+    spec: ReleaseSpec
+    package: Package
+    values: Values
+    objects: tuple[RenderedObject, ...]
