@@ -1,0 +1,175 @@
+"""The cluster as the actions see it: a small protocol over the API server, and the mapping of
+API `Status` errors to one-line `ClusterError`s that name the object and the reason.
+
+Nothing here imports the kubernetes client; `kdeploy.kube.real` implements the protocol over it and
+tests implement it in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from kdeploy.errors import ClusterError, ConflictError
+from kdeploy.model import Manifest, ObjectKey
+
+FIELD_MANAGER = "kdeploy"
+
+
+@dataclass(frozen=True)
+class ResourceInfo:
+    """One API resource as served by discovery."""
+
+    group: str
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    """What is needed to address one object: its apiVersion, kind, namespace and name."""
+
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+
+    @classmethod
+    def of(cls, manifest: Manifest) -> ObjectRef:
+        """The reference of a manifest (namespace '' when absent)."""
+        meta = manifest.get("metadata") or {}
+        return cls(
+            api_version=str(manifest.get("apiVersion", "")),
+            kind=str(manifest.get("kind", "")),
+            namespace=str(meta.get("namespace") or ""),
+            name=str(meta.get("name", "")),
+        )
+
+    @property
+    def key(self) -> ObjectKey:
+        group = self.api_version.rpartition("/")[0] if "/" in self.api_version else ""
+        return ObjectKey(group, self.kind, self.namespace, self.name)
+
+    def __str__(self) -> str:
+        return str(self.key)
+
+
+class ClusterClient(Protocol):
+    """Operations kdeploy needs from an API server. Every method raises `ClusterError` (or its
+    subclass `ConflictError`) with a one-line message when the server refuses or is unreachable."""
+
+    def resolve(self, api_version: str, kind: str) -> ResourceInfo:
+        """The resource serving `kind` in `api_version`; raises ClusterError when the server has none
+        (e.g. a CRD that is not installed yet)."""
+        ...
+
+    def get(self, ref: ObjectRef) -> Manifest | None:
+        """The live object, or None when it does not exist."""
+        ...
+
+    def list_by_labels(
+        self, api_version: str, kind: str, namespace: str | None, selector: str
+    ) -> list[Manifest]:
+        """Objects of one kind matching a label selector, in `namespace` (None: all namespaces,
+        ignored for cluster-scoped kinds). Items carry apiVersion and kind."""
+        ...
+
+    def apply(self, manifest: Manifest, *, dry_run: bool, force: bool) -> Manifest:
+        """Server-side apply `manifest` with field manager `kdeploy`; returns the resulting object
+        (the would-be object when `dry_run`). Raises ConflictError on a field-manager conflict."""
+        ...
+
+    def delete(self, ref: ObjectRef, propagation: str = "Background") -> bool:
+        """Delete an object; returns False when it was already gone."""
+        ...
+
+    def refresh_discovery(self) -> None:
+        """Forget cached discovery (after CRDs are applied)."""
+        ...
+
+    def wait_established(self, crd_name: str, timeout: float = 60.0) -> None:
+        """Wait until a CustomResourceDefinition reports Established; raises ClusterError on timeout."""
+        ...
+
+
+def error_from_status(
+    status: Mapping[str, Any] | None, code: int, *, action: str, target: str
+) -> ClusterError:
+    """Turn an API `Status` body into a one-line error naming `target` (e.g. "Deployment shop/web")
+    and the server's reason. Returns a ConflictError for 409s."""
+    status = status if isinstance(status, Mapping) else {}
+    reason = str(status.get("reason") or _reason_for_code(code))
+    message = str(status.get("message") or "").strip()
+    details = status.get("details") if isinstance(status.get("details"), Mapping) else {}
+    causes = [c for c in (details or {}).get("causes") or [] if isinstance(c, Mapping)]
+    prefix = f"{action} {target}"
+    if code == 409 and any(c.get("reason") == "FieldManagerConflict" for c in causes):
+        return ConflictError(
+            f"{prefix}: conflict: {_describe_field_conflicts(causes)}",
+            hint="the fields are owned by another field manager; rerun with --force-conflicts "
+            "to take them over, or stop setting them in the manifest",
+        )
+    if code == 422 and causes:
+        fields = "; ".join(_describe_cause(c) for c in causes)
+        return ClusterError(f"{prefix}: Invalid: {fields}")
+    if code == 404:
+        return ClusterError(f"{prefix}: NotFound: {message or 'the server could not find it'}")
+    if code == 403:
+        return ClusterError(
+            f"{prefix}: Forbidden: {message}",
+            hint="the credentials in use lack permission for this; check the RBAC of your user",
+        )
+    if code == 401:
+        return ClusterError(
+            f"{prefix}: Unauthorized: {message or 'the server rejected the credentials'}",
+            hint="check the user and credentials of the kubeconfig context",
+        )
+    text = f"{prefix}: {reason}: {message}" if message else f"{prefix}: {reason} (HTTP {code})"
+    if code == 409:
+        return ConflictError(text)
+    return ClusterError(text)
+
+
+def _describe_field_conflicts(causes: list[Mapping[str, Any]]) -> str:
+    by_manager: dict[str, list[str]] = {}
+    for cause in causes:
+        if cause.get("reason") != "FieldManagerConflict":
+            continue
+        manager = str(cause.get("message") or "").removeprefix("conflict with ").strip()
+        by_manager.setdefault(manager or "another manager", []).append(str(cause.get("field", "")))
+    parts = [
+        f"{', '.join(fields)} owned by {manager}" for manager, fields in sorted(by_manager.items())
+    ]
+    return "; ".join(parts)
+
+
+def _describe_cause(cause: Mapping[str, Any]) -> str:
+    field = str(cause.get("field") or "").strip()
+    message = str(cause.get("message") or cause.get("reason") or "").strip()
+    return f"{field}: {message}" if field else message
+
+
+def _reason_for_code(code: int) -> str:
+    return {
+        400: "BadRequest",
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "NotFound",
+        405: "MethodNotAllowed",
+        409: "Conflict",
+        410: "Gone",
+        413: "RequestEntityTooLarge",
+        415: "UnsupportedMediaType",
+        422: "Invalid",
+        429: "TooManyRequests",
+        500: "InternalError",
+        503: "ServiceUnavailable",
+        504: "Timeout",
+    }.get(code, f"HTTP {code}")

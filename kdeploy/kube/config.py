@@ -1,0 +1,120 @@
+"""Build an `ApiClient` for a kubeconfig and context (or the pod's service account).
+
+Precedence: `--kubeconfig`/`--context` flags, then the environment file's `cluster:`, then
+`KUBECONFIG` (a list of paths is merged, as kubectl does), then `~/.kube/config`; when no
+kubeconfig exists and `KUBERNETES_SERVICE_HOST` is set, the in-cluster service account is used
+(CI runners on Kubernetes).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from kdeploy.errors import ClusterError
+
+# Seconds. Connecting to a healthy API server takes milliseconds; a read can legitimately take a while
+# for large lists, but never minutes: without a timeout the client would wait forever.
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 60.0
+
+
+@dataclass(frozen=True)
+class ClusterTarget:
+    """Where to connect: an explicit kubeconfig path list (None: default lookup) and context."""
+
+    kubeconfig: str | None = None
+    context: str | None = None
+
+
+def resolve_kubeconfig(kubeconfig: str | None, environ: dict[str, str] | None = None) -> str | None:
+    """The kubeconfig path(s) to use, or None when there is none (in-cluster may apply).
+    Pure apart from checking which files exist."""
+    env = os.environ if environ is None else environ
+    if kubeconfig:
+        return os.path.expanduser(kubeconfig)
+    from_env = env.get("KUBECONFIG")
+    if from_env:
+        paths = [p for p in from_env.split(os.pathsep) if p and os.path.exists(p)]
+        return os.pathsep.join(paths) if paths else None
+    home = os.path.expanduser("~/.kube/config")
+    return home if os.path.exists(home) else None
+
+
+def new_api_client(target: ClusterTarget) -> Any:
+    """A configured `kubernetes.client.ApiClient`; raises ClusterError when the kubeconfig or the
+    context cannot be used."""
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+
+    path = resolve_kubeconfig(target.kubeconfig)
+    cfg = client.Configuration()
+    if path is None:
+        if os.environ.get("KUBERNETES_SERVICE_HOST") and not target.context:
+            try:
+                config.load_incluster_config(client_configuration=cfg)
+            except ConfigException as e:
+                raise ClusterError(f"cannot use the in-cluster service account: {e}") from e
+        else:
+            raise ClusterError(
+                "no kubeconfig found (looked at --kubeconfig, the environment's cluster.kubeconfig, "
+                "KUBECONFIG and ~/.kube/config)",
+                hint="pass --kubeconfig PATH or set KUBECONFIG",
+            )
+    else:
+        for single in path.split(os.pathsep):
+            if not os.path.exists(single):
+                raise ClusterError(f"kubeconfig {single} does not exist")
+        if target.context:
+            _check_context(path, target.context)
+        try:
+            config.load_kube_config(
+                config_file=path,
+                context=target.context,
+                client_configuration=cfg,
+                persist_config=False,
+            )
+        except ConfigException as e:
+            raise ClusterError(f"kubeconfig {path}: {e}") from e
+        except (OSError, ValueError) as e:
+            raise ClusterError(f"kubeconfig {path} cannot be read: {e}") from e
+    _harden(cfg)
+    return client.ApiClient(configuration=cfg)
+
+
+def _check_context(path: str, context: str) -> None:
+    from kubernetes import config
+    from kubernetes.config.config_exception import ConfigException
+
+    try:
+        contexts, _active = config.list_kube_config_contexts(config_file=path)
+    except ConfigException as e:
+        raise ClusterError(f"kubeconfig {path}: {e}") from e
+    names = sorted(str(c.get("name")) for c in contexts or [])
+    if context not in names:
+        raise ClusterError(
+            f"context {context!r} not found in kubeconfig {path}; "
+            f"available contexts: {', '.join(names) or '(none)'}"
+        )
+
+
+def _harden(cfg: Any) -> None:
+    import urllib3
+
+    # Retry only what is safe to repeat: connection failures for every verb (nothing was sent) and
+    # reads for GET; a write that timed out must not be sent twice behind our back.
+    cfg.retries = urllib3.Retry(
+        total=3,
+        connect=3,
+        read=1,
+        status=0,
+        backoff_factor=0.3,
+        allowed_methods=frozenset({"GET"}),
+        raise_on_status=False,
+    )
+    # A bearer token must never travel over plain http (client-go refuses to send it either).
+    if str(cfg.host).startswith("http://"):
+        cfg.api_key = {}
+        cfg.api_key_prefix = {}
+        cfg.refresh_api_key_hook = None

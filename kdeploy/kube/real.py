@@ -1,0 +1,243 @@
+"""`ClusterClient` over the official kubernetes client (the only module that talks HTTP to a cluster).
+
+Requests go through `ApiClient.param_serialize` + `call_api`, so kubeconfig authentication, TLS and
+the connection pool of the official client are used, but we choose the content type (server-side
+apply needs `application/apply-patch+yaml`), pass explicit timeouts, and parse JSON ourselves (no
+pydantic models on the hot path). Discovery is one aggregated request per root (`/api`, `/apis`),
+cached for the life of the client and refreshed after CRDs are applied; servers without aggregated
+discovery fall back to legacy discovery, fetched per group/version only when a kind is looked up.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import quote
+
+from kdeploy.errors import ClusterError
+from kdeploy.kube import discovery as disc
+from kdeploy.kube.client import FIELD_MANAGER, ObjectRef, ResourceInfo, error_from_status
+from kdeploy.kube.config import CONNECT_TIMEOUT, READ_TIMEOUT
+from kdeploy.model import Manifest
+
+APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
+
+
+class RealCluster:
+    """A ClusterClient over a `kubernetes.client.ApiClient`."""
+
+    def __init__(self, api_client: Any, *, timeout: tuple[float, float] | None = None) -> None:
+        self._api = api_client
+        self._timeout = timeout or (CONNECT_TIMEOUT, READ_TIMEOUT)
+        self._discovery: disc.Discovery | None = None
+        # legacy discovery only: group/versions announced but not fetched yet
+        self._pending: dict[str, tuple[str, bool]] = {}
+
+    @property
+    def host(self) -> str:
+        return str(self._api.configuration.host)
+
+    # -- discovery -------------------------------------------------------------------------------
+
+    def refresh_discovery(self) -> None:
+        """Forget the cached discovery; the next lookup fetches it again."""
+        self._discovery = None
+        self._pending = {}
+
+    def resolve(self, api_version: str, kind: str) -> ResourceInfo:
+        """The resource for apiVersion/kind; raises ClusterError when the server does not serve it."""
+        info = self._lookup(api_version, kind)
+        if info is None:
+            raise ClusterError(
+                f"the cluster has no resource for kind {kind} in {api_version}",
+                hint="check apiVersion and kind; for a custom resource, install its CRD first",
+            )
+        return info
+
+    def _lookup(self, api_version: str, kind: str) -> ResourceInfo | None:
+        found = self._ensure_discovery().lookup(api_version, kind)
+        if found is None and api_version in self._pending:
+            self._fetch_legacy(api_version)
+            found = self._ensure_discovery().lookup(api_version, kind)
+        return found
+
+    def _ensure_discovery(self) -> disc.Discovery:
+        if self._discovery is not None:
+            return self._discovery
+        found = disc.Discovery()
+        pending: dict[str, tuple[str, bool]] = {}
+        for root in ("/api", "/apis"):
+            _, doc = self._request(
+                "GET", root, accept=disc.AGGREGATED_ACCEPT, action="discover", target=root
+            )
+            if disc.is_aggregated(doc):
+                disc.add_aggregated(found, doc)
+                continue
+            for group, group_version, preferred in disc.legacy_group_versions(doc):
+                pending[group_version] = (group, preferred)
+        self._discovery = found
+        self._pending = pending
+        # Core kinds are used by every release; fetch their list eagerly when discovery is legacy.
+        if "v1" in pending:
+            self._fetch_legacy("v1")
+        return found
+
+    def _fetch_legacy(self, group_version: str) -> None:
+        group, preferred = self._pending.pop(group_version)
+        path = f"/api/{group_version}" if not group else f"/apis/{group_version}"
+        _, doc = self._request("GET", path, action="discover", target=path)
+        assert self._discovery is not None
+        disc.add_resource_list(self._discovery, group, doc, preferred=preferred)
+
+    # -- objects -----------------------------------------------------------------------------------
+
+    def get(self, ref: ObjectRef) -> Manifest | None:
+        """The live object, or None when it does not exist."""
+        info = self.resolve(ref.api_version, ref.kind)
+        code, doc = self._request(
+            "GET", _path(info, ref.namespace, ref.name), action="get", target=str(ref), ok=(404,)
+        )
+        return None if code == 404 else doc
+
+    def list_by_labels(
+        self, api_version: str, kind: str, namespace: str | None, selector: str
+    ) -> list[Manifest]:
+        """Objects of a kind matching `selector`; items get apiVersion and kind filled in."""
+        info = self.resolve(api_version, kind)
+        ns = namespace if info.namespaced else None
+        _, doc = self._request(
+            "GET",
+            _path(info, ns or "", None),
+            query=[("labelSelector", selector)],
+            action="list",
+            target=f"{kind} in {ns}" if ns else kind,
+        )
+        items: list[Manifest] = []
+        for item in doc.get("items") or []:
+            item.setdefault("apiVersion", info.api_version)
+            item.setdefault("kind", info.kind)
+            items.append(item)
+        return items
+
+    def apply(self, manifest: Manifest, *, dry_run: bool, force: bool) -> Manifest:
+        """Server-side apply (PATCH apply-patch+yaml, fieldManager kdeploy); returns the result."""
+        ref = ObjectRef.of(manifest)
+        info = self.resolve(ref.api_version, ref.kind)
+        query: list[tuple[str, str]] = [
+            ("fieldManager", FIELD_MANAGER),
+            ("fieldValidation", "Strict"),
+            ("force", "true" if force else "false"),
+        ]
+        if dry_run:
+            query.append(("dryRun", "All"))
+        _, doc = self._request(
+            "PATCH",
+            _path(info, ref.namespace if info.namespaced else "", ref.name),
+            query=query,
+            body=json.dumps(manifest),
+            content_type=APPLY_CONTENT_TYPE,
+            action="dry-run apply" if dry_run else "apply",
+            target=str(ref),
+        )
+        return doc
+
+    def delete(self, ref: ObjectRef, propagation: str = "Background") -> bool:
+        """Delete an object; False when it was already gone."""
+        info = self.resolve(ref.api_version, ref.kind)
+        body = {"kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": propagation}
+        code, _ = self._request(
+            "DELETE",
+            _path(info, ref.namespace if info.namespaced else "", ref.name),
+            body=json.dumps(body),
+            content_type="application/json",
+            action="delete",
+            target=str(ref),
+            ok=(404,),
+        )
+        return code != 404
+
+    def wait_established(self, crd_name: str, timeout: float = 60.0) -> None:
+        """Poll a CRD until its Established condition is True."""
+        ref = ObjectRef("apiextensions.k8s.io/v1", "CustomResourceDefinition", "", crd_name)
+        deadline = time.monotonic() + timeout
+        while True:
+            crd = self.get(ref)
+            conditions = ((crd or {}).get("status") or {}).get("conditions") or []
+            if any(
+                c.get("type") == "Established" and c.get("status") == "True" for c in conditions
+            ):
+                return
+            if time.monotonic() > deadline:
+                raise ClusterError(
+                    f"CustomResourceDefinition {crd_name} did not become Established "
+                    f"within {timeout:.0f}s"
+                )
+            time.sleep(0.1)
+
+    # -- transport ---------------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        action: str,
+        target: str,
+        query: list[tuple[str, str]] | None = None,
+        body: str | None = None,
+        content_type: str | None = None,
+        accept: str = "application/json",
+        ok: tuple[int, ...] = (),
+    ) -> tuple[int, dict[str, Any]]:
+        import urllib3
+        from kubernetes.client.exceptions import ApiException
+
+        headers = {"Accept": accept}
+        if content_type:
+            headers["Content-Type"] = content_type
+        # A fresh query list each call: the client appends to it in place.
+        method, url, headers, _, _ = self._api.param_serialize(
+            method,
+            path,
+            query_params=list(query or []),
+            header_params=headers,
+            auth_settings=["BearerToken"],
+        )
+        try:
+            response = self._api.call_api(
+                method, url, header_params=headers, body=body, _request_timeout=self._timeout
+            )
+            raw = response.read()
+        except (urllib3.exceptions.HTTPError, ApiException, OSError) as e:
+            raise ClusterError(
+                f"{action} {target}: cannot reach the API server at {self.host}: "
+                f"{_short_transport_error(e)}",
+                hint="check that the cluster is up and the kubeconfig context points at it",
+            ) from e
+        code = int(response.status)
+        try:
+            doc = json.loads(raw) if raw else {}
+        except ValueError:
+            doc = {"message": raw[:200].decode("utf-8", "replace")}
+        if not isinstance(doc, dict):
+            doc = {}
+        if 200 <= code < 300 or code in ok:
+            return code, doc
+        raise error_from_status(doc, code, action=action, target=target)
+
+
+def _path(info: ResourceInfo, namespace: str, name: str | None) -> str:
+    base = f"/apis/{info.group}/{info.version}" if info.group else f"/api/{info.version}"
+    if info.namespaced and namespace:
+        base += f"/namespaces/{quote(namespace, safe='')}"
+    base += f"/{info.plural}"
+    if name is not None:
+        base += f"/{quote(name, safe='')}"
+    return base
+
+
+def _short_transport_error(e: BaseException) -> str:
+    reason = getattr(e, "reason", None)
+    text = str(reason or e)
+    return text.splitlines()[0][:300] if text else type(e).__name__
