@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import copy
 import difflib
-import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -19,6 +18,7 @@ from typing import Any, Literal
 import yaml
 
 from kdeploy.model import Manifest, ObjectKey
+from kdeploy.secrets import redaction_token
 
 Action = Literal["create", "change", "delete", "unchanged"]
 
@@ -223,7 +223,7 @@ def _secret_bytes(value: Any, *, base64_encoded: bool) -> bytes:
 
 
 def _hash_label(data: bytes) -> str:
-    return f"(secret sha256:{hashlib.sha256(data).hexdigest()[:10]})"
+    return redaction_token(data)
 
 
 def _yaml(obj: Manifest | None) -> str:

@@ -53,7 +53,7 @@ def new_api_client(target: ClusterTarget) -> Any:
     if path is None:
         if os.environ.get("KUBERNETES_SERVICE_HOST") and not target.context:
             try:
-                config.load_incluster_config(client_configuration=cfg)
+                config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
             except ConfigException as e:
                 raise ClusterError(f"cannot use the in-cluster service account: {e}") from e
         else:
@@ -69,7 +69,7 @@ def new_api_client(target: ClusterTarget) -> Any:
         if target.context:
             _check_context(path, target.context)
         try:
-            config.load_kube_config(
+            config.load_kube_config(  # type: ignore[no-untyped-call]
                 config_file=path,
                 context=target.context,
                 client_configuration=cfg,
@@ -88,7 +88,9 @@ def _check_context(path: str, context: str) -> None:
     from kubernetes.config.config_exception import ConfigException
 
     try:
-        contexts, _active = config.list_kube_config_contexts(config_file=path)
+        contexts, _active = config.list_kube_config_contexts(  # type: ignore[no-untyped-call]
+            config_file=path
+        )
     except ConfigException as e:
         raise ClusterError(f"kubeconfig {path}: {e}") from e
     names = sorted(str(c.get("name")) for c in contexts or [])

@@ -8,7 +8,7 @@ group/version. Both are parsed here into `Discovery`, which resolves (apiVersion
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,7 +72,7 @@ def add_aggregated(discovery: Discovery, doc: Mapping[str, Any]) -> None:
 def legacy_group_versions(doc: Mapping[str, Any]) -> list[tuple[str, str, bool]]:
     """(group, groupVersion, is_preferred) of a legacy `APIGroupList` (/apis) or `APIVersions`
     (/api) document, preferred version first within each group."""
-    if doc.get("kind") == "APIVersions" or "versions" in doc and "groups" not in doc:
+    if doc.get("kind") == "APIVersions" or ("versions" in doc and "groups" not in doc):
         return [("", str(v), i == 0) for i, v in enumerate(doc.get("versions") or [])]
     out: list[tuple[str, str, bool]] = []
     for group in doc.get("groups") or []:
@@ -106,8 +106,3 @@ def add_resource_list(
             namespaced=bool(res.get("namespaced")),
         )
         discovery.add(info, preferred=preferred)
-
-
-def kinds_known(discovery: Discovery) -> Iterable[str]:
-    """Every apiVersion/kind pair known, for error messages."""
-    return sorted(f"{av} {kind}" for av, kind in discovery.by_version)
