@@ -317,14 +317,14 @@ class ControllerManager:
             None,
         )
         old = [rs for rs in owned if rs is not new_rs]
-        revisions = [_int(_rs_revision(rs), 0) for rs in owned]
+        revisions = [_rev_number(rs) for rs in owned]
         max_rev = max(revisions, default=0)
         if new_rs is None:
             new_rs = self._create_replicaset(dep, template, hash_, desired, max_rev + 1)
             if new_rs is None:
                 return
         else:
-            new_rev = _int(_rs_revision(new_rs), 0)
+            new_rev = _rev_number(new_rs)
             # Rolling back to an older template revives its ReplicaSet under a new revision.
             target_rev = new_rev if new_rev >= max_rev else max_rev + 1
             current = _int(new_rs.get("spec", {}).get("replicas"), 0)
@@ -401,7 +401,7 @@ class ControllerManager:
         new_available = _int(new_rs.get("status", {}).get("availableReplicas"), 0)
         # Old pods may remain only while the new ReplicaSet is not yet fully available.
         budget = 0 if recreate else max(0, desired - new_available)
-        old.sort(key=lambda rs: _int(_rs_revision(rs), 0), reverse=True)
+        old.sort(key=lambda rs: _rev_number(rs), reverse=True)
         for rs in old:
             current = _int(rs.get("spec", {}).get("replicas"), 0)
             target = min(current, budget)
@@ -420,7 +420,7 @@ class ControllerManager:
             if _int(rs.get("spec", {}).get("replicas"), 0) == 0
             and _int(rs.get("status", {}).get("replicas"), 0) == 0
         ]
-        idle.sort(key=lambda rs: _int(_rs_revision(rs), 0))
+        idle.sort(key=lambda rs: _rev_number(rs))
         for rs in idle[: max(0, len(idle) - limit)]:
             self._delete(rs, "apps", "ReplicaSet")
 
@@ -1269,6 +1269,11 @@ def _ordinal(pod_name: str) -> int:
 def _rs_revision(rs: Obj) -> str | None:
     value = rs.get("metadata", {}).get("annotations", {}).get(_REVISION)
     return str(value) if value is not None else None
+
+
+def _rev_number(rs: Obj) -> int:
+    value = _rs_revision(rs)
+    return int(value) if value and value.isdigit() else 0
 
 
 def _job_finished(job: Obj) -> bool:
