@@ -14,7 +14,14 @@ from kdeploy.lint import (
     security,
     values_schema,
 )
-from kdeploy.lint.findings import DISABLE_ANNOTATION, Check, Finding, Rule, sort_findings
+from kdeploy.lint.findings import (
+    DISABLE_ANNOTATION,
+    Check,
+    Finding,
+    Rule,
+    object_label,
+    sort_findings,
+)
 from kdeploy.model import RenderedObject, RenderedRelease
 
 # Families checked object by object over all rendered objects.
@@ -97,7 +104,7 @@ def _disabled_by_object(
     for release in releases:
         out[release.spec.name, values_schema.VALUES_OBJECT] = disabled_rules(release, None)
         for obj in release.objects:
-            out[obj.release, str(obj.key)] = disabled_rules(release, obj)
+            out[obj.release, object_label(obj)] = disabled_rules(release, obj)
     return out
 
 
@@ -111,7 +118,7 @@ def _unknown_disables(release: RenderedRelease) -> Iterator[Finding]:
         for rule_id in _annotation_rules(obj):
             if rule_id not in RULES_BY_ID:
                 yield _unknown_rule(
-                    rule_id, DISABLE_ANNOTATION, str(obj.key), obj.source, obj.release
+                    rule_id, DISABLE_ANNOTATION, object_label(obj), obj.source, obj.release
                 )
 
 
@@ -136,7 +143,7 @@ def _checks(
         if release.package.schema and values_schema.VALUES_SCHEMA.id not in off:
             yield Check(name, values_schema.VALUES_SCHEMA.id, values_schema.VALUES_OBJECT, "")
         for obj in release.objects:
-            key, kind = str(obj.key), str(obj.manifest.get("kind", ""))
+            key, kind = object_label(obj), str(obj.manifest.get("kind", ""))
             off = disabled[obj.release, key]
             for rule in ALL_RULES:
                 if rule.kinds == frozenset() or not rule.applies_to(kind) or rule.id in off:

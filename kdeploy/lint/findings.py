@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from kdeploy.model import RenderedObject
+
 Severity = Literal["error", "warning", "info"]
 
 SEVERITY_RANK: dict[str, int] = {"error": 0, "warning": 1, "info": 2}
@@ -83,6 +85,12 @@ class Check:
     rule: str
     obj: str
     source: str
+
+
+def object_label(obj: RenderedObject) -> str:
+    """How findings name an object: `Deployment shop/web` (`Namespace shop` when cluster-scoped)."""
+    key = obj.key
+    return f"{key.kind} {key.namespace}/{key.name}" if key.namespace else f"{key.kind} {key.name}"
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:

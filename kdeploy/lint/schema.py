@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kdeploy.errors import KdeployError
-from kdeploy.lint.findings import Finding, Rule
+from kdeploy.lint.findings import Finding, Rule, object_label
 from kdeploy.lint.workloads import finding
 from kdeploy.model import RenderedObject
 
@@ -171,7 +171,7 @@ class SchemaCatalog:
             severity="info",
             message=f"skipped: no schema for {api_version} {kind} (a custom resource whose "
             "CustomResourceDefinition is not part of this render)",
-            obj=str(obj.key),
+            obj=object_label(obj),
             source=obj.source,
             release=obj.release,
         )

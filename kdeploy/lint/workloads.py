@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from kdeploy.lint.findings import Finding, Rule
+from kdeploy.lint.findings import Finding, Rule, object_label
 from kdeploy.model import Manifest, RenderedObject
 
 
@@ -70,7 +70,7 @@ def finding(rule: Rule, obj: RenderedObject, message: str, path: str = "") -> Fi
         rule=rule.id,
         severity=rule.severity,
         message=message,
-        obj=str(obj.key),
+        obj=object_label(obj),
         source=obj.source,
         release=obj.release,
         path=path,
