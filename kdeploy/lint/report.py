@@ -114,10 +114,24 @@ def format_junit(result: LintResult, releases: Sequence[str]) -> str:
     for key, value in totals.items():
         root.set(key, str(value))
     root.set("errors", "0")
-    ET.indent(root)
-    body: str = ET.tostring(root, encoding="unicode")
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+    return _xml(root)
 
 
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def render_failure_junit(message: str) -> str:
+    """A JUnit report with one failing test case, for when rendering failed and nothing was linted."""
+    root = ET.Element("testsuites", name="kdeploy lint", tests="1", failures="1", errors="0")
+    suite = ET.SubElement(root, "testsuite", name="render", tests="1", failures="1", errors="0")
+    case = ET.SubElement(suite, "testcase", classname="render", name="render environment")
+    failure = ET.SubElement(case, "failure", type="render", message=message.splitlines()[0])
+    failure.text = message
+    return _xml(root)
+
+
+def _xml(root: ET.Element) -> str:
+    ET.indent(root)
+    body: str = ET.tostring(root, encoding="unicode")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
