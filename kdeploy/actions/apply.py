@@ -1,0 +1,66 @@
+"""`kdeploy apply`: plan, show, confirm and deploy each release in order; the first failure stops
+the rest."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from kdeploy.actions.deploy import DeployOptions, deploy
+from kdeploy.actions.deps import Deps
+from kdeploy.actions.diff import Prepared, Target, prepare, show_plan
+from kdeploy.errors import KdeployError
+from kdeploy.history.model import Revision
+
+
+class ConfirmationRequired(KdeployError):
+    """Changes need a yes, and there is no terminal to ask on."""
+
+
+def confirm_or_refuse(deps: Deps, what: str, yes: bool) -> bool:
+    """True when the user agreed (or `yes`); False when they declined on a terminal. Raises
+    ConfirmationRequired without a terminal and without `--yes`."""
+    if yes:
+        return True
+    if not deps.output.interactive:
+        raise ConfirmationRequired(
+            f"{what}: not running on a terminal, so kdeploy cannot ask for confirmation",
+            hint="pass --yes to proceed without asking",
+        )
+    return deps.output.confirm(f"{what}?")
+
+
+def apply_releases(
+    deps: Deps,
+    targets: Sequence[Target],
+    options: DeployOptions,
+    *,
+    yes: bool = False,
+    dry_run: bool = False,
+) -> list[Revision]:
+    """Plan and deploy each target in order. Returns the recorded revisions. With `dry_run`, only
+    shows the diffs. Raises the first failure (later releases are not touched)."""
+    revisions: list[Revision] = []
+    for target in targets:
+        prepared = prepare(deps, target, force=options.force_conflicts)
+        show_plan(deps, prepared)
+        refusal = prepared.ownership_error()
+        if refusal is not None and not options.adopt:
+            raise refusal
+        if dry_run:
+            continue
+        if not _needs_deploy(prepared, options):
+            deps.output.info(f"Release {target.release}: no changes, nothing recorded.")
+            continue
+        what = f"Apply these changes to release {target.release} in namespace {target.namespace}"
+        if not confirm_or_refuse(deps, what, yes):
+            deps.output.info(f"Release {target.release}: not applied.")
+            continue
+        revisions.append(deploy(deps, prepared, options))
+    if dry_run:
+        deps.output.info("Dry run: nothing was changed.")
+    return revisions
+
+
+def _needs_deploy(prepared: Prepared, options: DeployOptions) -> bool:
+    # adopting changes ownership even when the content is identical
+    return prepared.plan.has_changes or (bool(prepared.foreign) and options.adopt)

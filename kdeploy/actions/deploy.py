@@ -1,0 +1,131 @@
+"""The one deploy pipeline, shared by apply and rollback so they can never drift apart:
+
+ownership check → record revision N+1 `pending` → server-side apply in install order (waiting for
+CRDs to be Established, then refreshing discovery) → prune what the release no longer renders →
+mark `deployed` (or `failed`, with the error) → trim history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kdeploy.actions.deps import Deps
+from kdeploy.actions.diff import Prepared
+from kdeploy.errors import KdeployError
+from kdeploy.history.model import Revision
+from kdeploy.kube.client import ObjectRef
+from kdeploy.model import Manifest, ObjectKey
+from kdeploy.ownership import owned_by
+from kdeploy.resources import install_order, sort_objects
+
+DEFAULT_HISTORY_MAX = 10
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    """How to deploy: take over conflicting fields, adopt foreign objects, prune, history size."""
+
+    force_conflicts: bool = False
+    adopt: bool = False
+    prune: bool = True
+    history_max: int = DEFAULT_HISTORY_MAX
+
+
+def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
+    """Run the pipeline for a prepared release and return the recorded revision (deployed).
+
+    Raises ConflictError before any change when objects are owned by someone else and not
+    `options.adopt`; on any failure after the pending revision is recorded, marks it `failed`
+    with the error and re-raises."""
+    error = prepared.ownership_error()
+    if error is not None and not options.adopt:
+        raise error
+    target = prepared.target
+    out = deps.output
+    revision = deps.history.begin(
+        target.release,
+        target.namespace,
+        manifests=list(prepared.desired.values()),
+        values=target.values,
+        package=target.package,
+        package_version=target.package_version,
+        environment=target.environment,
+        description=target.description,
+        secret_strings=set(target.secret_strings),
+    )
+    try:
+        counts = _apply_all(deps, prepared, options)
+        deleted, kept = _prune(deps, prepared, options)
+        counts["deleted"] = deleted
+        result = ", ".join(f"{n} {what}" for what, n in counts.items())
+        if kept:
+            result += f"; kept {kept} no longer rendered (--no-prune)"
+        revision = deps.history.finish(revision, "deployed", result)
+    except KdeployError as e:
+        deps.history.finish(revision, "failed", target.redactor()(e.format_message()))
+        raise
+    except BaseException as e:
+        deps.history.finish(revision, "failed", f"interrupted: {type(e).__name__}")
+        raise
+    out.info(
+        f"Release {target.release} revision {revision.number} deployed in namespace "
+        f"{target.namespace}: {result}"
+    )
+    deps.history.prune(target.release, target.namespace, keep=options.history_max)
+    return revision
+
+
+def _apply_all(deps: Deps, prepared: Prepared, options: DeployOptions) -> dict[str, int]:
+    """SSA every created or changed (or adopted) object in install order; at most one write each."""
+    actions = {c.key: c.action for c in prepared.plan.changes}
+    counts = {"created": 0, "changed": 0, "unchanged": 0}
+    pending_crds: list[str] = []
+    for manifest in sort_objects(prepared.desired.values()):
+        key = ObjectKey.of(manifest)
+        if pending_crds and key.kind != "CustomResourceDefinition":
+            _settle_crds(deps, pending_crds)
+        adopted = key in prepared.foreign
+        action = actions.get(key, "create")
+        if action == "unchanged" and not adopted:
+            counts["unchanged"] += 1
+            continue
+        deps.cluster.apply(manifest, dry_run=False, force=options.force_conflicts or adopted)
+        deps.output.info(f"  {'adopted' if adopted else action + 'd'} {key}")
+        counts["created" if action == "create" else "changed"] += 1
+        if key.kind == "CustomResourceDefinition" and key.group == "apiextensions.k8s.io":
+            pending_crds.append(key.name)
+    if pending_crds:
+        _settle_crds(deps, pending_crds)
+    return counts
+
+
+def _settle_crds(deps: Deps, names: list[str]) -> None:
+    for name in names:
+        deps.cluster.wait_established(name)
+    deps.cluster.refresh_discovery()
+    names.clear()
+
+
+def _prune(deps: Deps, prepared: Prepared, options: DeployOptions) -> tuple[int, int]:
+    """Delete (or, with --no-prune, keep and report) the objects planned for deletion, in reverse
+    install order. Returns (deleted, kept)."""
+    doomed = [prepared.live[c.key] for c in prepared.plan.of("delete") if c.key in prepared.live]
+    doomed = [m for m in doomed if owned_by(m, prepared.target.release)]
+    if not doomed:
+        return 0, 0
+    ordered = sorted(doomed, key=install_order, reverse=True)
+    if not options.prune:
+        for m in ordered:
+            deps.output.info(f"  kept {ObjectKey.of(m)} (no longer rendered; --no-prune)")
+        return 0, len(ordered)
+    return delete_objects(deps, ordered), 0
+
+
+def delete_objects(deps: Deps, ordered: list[Manifest]) -> int:
+    """Delete live objects in the given order; returns how many existed."""
+    deleted = 0
+    for m in ordered:
+        if deps.cluster.delete(ObjectRef.of(m)):
+            deleted += 1
+            deps.output.info(f"  deleted {ObjectKey.of(m)}")
+    return deleted

@@ -1,0 +1,49 @@
+"""Everything an action needs from the outside world, in one object (built by the commands, faked by
+the action tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from kdeploy.history.identity import Identity, utc_now
+from kdeploy.kube.client import ClusterClient
+
+if TYPE_CHECKING:
+    from kdeploy.history.store import HistoryStore
+
+
+class Output(Protocol):
+    """Where actions report to. `interactive` says whether a person can answer `confirm`."""
+
+    @property
+    def interactive(self) -> bool: ...
+
+    def info(self, text: str) -> None:
+        """A progress or status line (stderr)."""
+        ...
+
+    def result(self, text: str) -> None:
+        """Primary output (stdout), e.g. a table or JSON."""
+        ...
+
+    def diff(self, text: str) -> None:
+        """A diff in unified format (stdout; coloured on a terminal)."""
+        ...
+
+    def confirm(self, question: str) -> bool:
+        """Ask a yes/no question; only called when `interactive`."""
+        ...
+
+
+@dataclass
+class Deps:
+    """The injected I/O of an action: cluster, history, output, clock and deployer identity."""
+
+    cluster: ClusterClient
+    history: HistoryStore
+    output: Output
+    clock: Callable[[], datetime] = utc_now
+    identity: Identity = field(default_factory=lambda: Identity(who="unknown"))

@@ -1,0 +1,244 @@
+"""Plan a release against the cluster: dry-run apply every desired object, read the live objects
+(one LIST per kind and namespace, by the release's instance label) and compare them.
+
+This is the first half of apply and rollback and the whole of `kdeploy diff`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kdeploy import diff as diffmod
+from kdeploy.actions.deps import Deps
+from kdeploy.errors import ClusterError, ConflictError, HistoryError
+from kdeploy.kube.client import ObjectRef
+from kdeploy.model import Manifest, ObjectKey
+from kdeploy.ownership import describe_owner, owned_by
+from kdeploy.resources import INSTANCE_LABEL, api_group, crd_scopes, is_namespaced
+from kdeploy.secrets import Redactor
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to deploy: a release's manifests (ownership-stamped) and what to record with them."""
+
+    release: str
+    namespace: str
+    manifests: tuple[Manifest, ...]
+    values: dict[str, Any] = field(default_factory=dict)
+    package: str = ""
+    package_version: str = ""
+    environment: str = ""
+    description: str = ""
+    secret_strings: frozenset[str] = frozenset()
+
+    def redactor(self) -> Callable[[str], str]:
+        """A function that scrubs this release's secret strings from text."""
+        return Redactor(self.secret_strings).text
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A planned release: the plan, plus what the deploy pipeline needs to act on it."""
+
+    target: Target
+    plan: diffmod.Plan
+    desired: dict[ObjectKey, Manifest]
+    live: dict[ObjectKey, Manifest]
+    # existing objects this release does not own -> who owns them, in words
+    foreign: dict[ObjectKey, str]
+
+    def ownership_error(self) -> ConflictError | None:
+        """The refusal to touch objects owned by someone else, or None when there are none."""
+        if not self.foreign:
+            return None
+        lines = [f"{key} exists and is owned by {owner}" for key, owner in self.foreign.items()]
+        return ConflictError(
+            f"release {self.target.release} in namespace {self.target.namespace}: "
+            + "; ".join(lines),
+            hint="kdeploy only changes objects its release created; rerun with --adopt to take "
+            "them over, or rename the objects",
+        )
+
+
+def with_namespace(manifests: Iterable[Manifest], namespace: str) -> list[Manifest]:
+    """The manifests with `metadata.namespace` set to `namespace` on namespaced objects that have
+    none (copies; others unchanged)."""
+    manifests = list(manifests)
+    scopes = crd_scopes(manifests)
+    out: list[Manifest] = []
+    for m in manifests:
+        meta = m.get("metadata") or {}
+        group = api_group(str(m.get("apiVersion", "")))
+        if not meta.get("namespace") and is_namespaced(group, str(m.get("kind", "")), scopes):
+            m = {**m, "metadata": {**meta, "namespace": namespace}}
+        out.append(m)
+    return out
+
+
+def previous_manifests(deps: Deps, release: str, namespace: str) -> dict[ObjectKey, Manifest]:
+    """Manifests kdeploy may have created for this release and not deleted since: those of the last
+    deployed revision and of every later (failed, pending) revision. Prune candidates."""
+    revisions = deps.history.revisions(release, namespace)
+    if not revisions:
+        return {}
+    deployed = [r.number for r in revisions if r.status == "deployed"]
+    floor = deployed[-1] if deployed else 0
+    out: dict[ObjectKey, Manifest] = {}
+    for rev in revisions:
+        if rev.number < floor:
+            continue
+        try:
+            full = deps.history.get(release, namespace, rev.number)
+        except HistoryError:
+            continue  # pruned or unreadable: its objects were handled by a later revision
+        for m in full.manifests:
+            out.setdefault(ObjectKey.of(m), m)
+    return out
+
+
+def read_live(deps: Deps, release: str, manifests: Iterable[Manifest]) -> dict[ObjectKey, Manifest]:
+    """Live objects of the release among `manifests`' kinds: one LIST per (apiVersion, kind,
+    namespace) by the instance label. Kinds the cluster does not serve yet are skipped."""
+    groups: set[tuple[str, str, str]] = set()
+    for m in manifests:
+        ref = ObjectRef.of(m)
+        groups.add((ref.api_version, ref.kind, ref.namespace))
+    live: dict[ObjectKey, Manifest] = {}
+    for api_version, kind, namespace in sorted(groups):
+        try:
+            deps.cluster.resolve(api_version, kind)
+        except ClusterError:
+            continue  # e.g. a CRD applied by this release: nothing of that kind exists yet
+        items = deps.cluster.list_by_labels(
+            api_version, kind, namespace or None, f"{INSTANCE_LABEL}={release}"
+        )
+        for item in items:
+            live[ObjectKey.of(item)] = item
+    return live
+
+
+def prepare(deps: Deps, target: Target, *, force: bool = False) -> Prepared:
+    """Plan `target`: dry-run apply each desired object, compare with the live objects, and list
+    prune candidates and objects owned by someone else. Changes nothing in the cluster.
+
+    Raises ClusterError when the server rejects a desired object (Invalid, Forbidden, ...) and
+    ConflictError on a field-manager conflict of an object this release owns (unless `force`)."""
+    manifests = with_namespace(target.manifests, target.namespace)
+    desired = {ObjectKey.of(m): m for m in manifests}
+    previous = previous_manifests(deps, target.release, target.namespace)
+    live = read_live(deps, target.release, [*manifests, *previous.values()])
+    new_namespaces = {k.name for k in desired if k.group == "" and k.kind == "Namespace"}
+    new_crds = crd_scopes(manifests)
+
+    dry_run: dict[ObjectKey, Manifest] = {}
+    foreign: dict[ObjectKey, str] = {}
+    for key, manifest in desired.items():
+        current = live.get(key)
+        would_be = _dry_run(deps, key, manifest, force, current, new_namespaces, new_crds)
+        if would_be is None:  # conflict on an object that is not ours: report ownership instead
+            current = deps.cluster.get(ObjectRef.of(manifest))
+            if current is None:
+                raise ClusterError(f"dry-run apply {key}: conflict on an object that is gone")
+            live[key] = current
+            would_be = manifest
+        elif current is None and would_be is not manifest and _exists(would_be):
+            # it exists without our instance label: someone else's object
+            current = deps.cluster.get(ObjectRef.of(manifest))
+            if current is not None:
+                live[key] = current
+        if current is not None and not owned_by(current, target.release):
+            foreign[key] = describe_owner(current)
+        dry_run[key] = would_be
+
+    owned_previous = {k for k in previous if k in live and owned_by(live[k], target.release)}
+    plan = diffmod.plan(
+        dry_run, {k: live.get(k) for k in (*dry_run, *owned_previous)}, owned_previous
+    )
+    return Prepared(target=target, plan=plan, desired=desired, live=live, foreign=foreign)
+
+
+def _dry_run(
+    deps: Deps,
+    key: ObjectKey,
+    manifest: Manifest,
+    force: bool,
+    current: Manifest | None,
+    new_namespaces: set[str],
+    new_crds: dict[tuple[str, str], str],
+) -> Manifest | None:
+    """The would-be object; the manifest itself when the server cannot tell yet (its namespace or
+    CRD is created by this same release); None on a conflict with an object we do not own."""
+    if (key.group, key.kind) in new_crds:
+        try:
+            deps.cluster.resolve(str(manifest.get("apiVersion")), key.kind)
+        except ClusterError:
+            return manifest
+    try:
+        return deps.cluster.apply(manifest, dry_run=True, force=force)
+    except ConflictError:
+        if current is not None:
+            raise  # ours: a real field-manager conflict
+        return None
+    except ClusterError:
+        if current is None and key.namespace in new_namespaces:
+            return manifest  # the namespace does not exist until this release creates it
+        raise
+
+
+def _exists(obj: Manifest) -> bool:
+    # A dry-run create returns no resourceVersion; an update of an existing object returns its own.
+    return bool((obj.get("metadata") or {}).get("resourceVersion"))
+
+
+def show_plan(deps: Deps, prepared: Prepared, *, show_secrets: bool = False) -> None:
+    """Write the human diff of a prepared release to the output."""
+    target = prepared.target
+    deps.output.info(f"Release {target.release} (namespace {target.namespace}):")
+    deps.output.diff(
+        diffmod.format_text(prepared.plan, show_secrets=show_secrets, redact=target.redactor())
+    )
+    for key, owner in prepared.foreign.items():
+        deps.output.info(f"! {key} exists and is owned by {owner}")
+
+
+def diff_releases(
+    deps: Deps, targets: Iterable[Target], *, show_secrets: bool = False, as_json: bool = False
+) -> tuple[list[Prepared], dict[str, Any] | None]:
+    """Plan every target (in order) and print the diffs, or build the JSON document
+    (`diff --output json`). Returns the prepared releases and the JSON document (or None)."""
+    prepared_all: list[Prepared] = []
+    releases_json: list[dict[str, Any]] = []
+    for target in targets:
+        prepared = prepare(deps, target)
+        prepared_all.append(prepared)
+        if as_json:
+            doc = diffmod.to_json(
+                prepared.plan, show_secrets=show_secrets, redact=target.redactor()
+            )
+            releases_json.append(
+                {
+                    "release": target.release,
+                    "namespace": target.namespace,
+                    **doc,
+                    "notOwned": [
+                        {"object": str(k), "owner": owner} for k, owner in prepared.foreign.items()
+                    ],
+                }
+            )
+        else:
+            show_plan(deps, prepared, show_secrets=show_secrets)
+    if not as_json:
+        return prepared_all, None
+    total = {"create": 0, "change": 0, "delete": 0, "unchanged": 0}
+    for p in prepared_all:
+        for name, n in p.plan.counts().items():
+            total[name] += n
+    return prepared_all, {
+        "version": diffmod.JSON_FORMAT_VERSION,
+        "changes": any(p.plan.has_changes for p in prepared_all),
+        "summary": total,
+        "releases": releases_json,
+    }

@@ -1,0 +1,91 @@
+"""`kdeploy rollback`: re-apply a stored revision through the deploy pipeline. It never re-renders
+(the package may have changed or be absent) and works whatever state the current revision is in."""
+
+from __future__ import annotations
+
+from kdeploy.actions.apply import confirm_or_refuse
+from kdeploy.actions.deploy import DeployOptions, deploy
+from kdeploy.actions.deps import Deps
+from kdeploy.actions.diff import Target, prepare, show_plan
+from kdeploy.errors import HistoryError
+from kdeploy.history.model import Revision
+
+
+def choose_revision(revisions: list[Revision], to: int | None) -> int:
+    """The revision number to roll back to: `to` when given (it must exist), else the newest
+    deployed or superseded revision before the current one (the latest revision when it failed or
+    is pending, the one before the deployed one otherwise). Raises HistoryError."""
+    if not revisions:
+        raise HistoryError("the release has no recorded revisions")
+    numbers = [r.number for r in revisions]
+    existing = ", ".join(str(n) for n in numbers)
+    if to is not None:
+        if to not in numbers:
+            raise HistoryError(f"revision {to} does not exist; existing revisions: {existing}")
+        return to
+    latest = max(revisions, key=lambda r: r.number)
+    good = [r.number for r in revisions if r.status in ("deployed", "superseded")]
+    if latest.status == "deployed":
+        good = [n for n in good if n < latest.number]
+    if not good:
+        raise HistoryError(
+            f"no earlier successful revision to roll back to; existing revisions: {existing}",
+            hint="pass --to N to choose one",
+        )
+    return max(good)
+
+
+def rollback(
+    deps: Deps,
+    release: str,
+    namespace: str,
+    *,
+    to: int | None = None,
+    yes: bool = False,
+    force_conflicts: bool = False,
+    history_max: int = 10,
+) -> Revision | None:
+    """Roll `release` back to revision `to` (default: see `choose_revision`); shows the diff,
+    asks for confirmation, prunes what revision `to` did not have and records "rollback to N".
+    Returns the new revision, or None when declined. Raises HistoryError for an unknown release or
+    revision."""
+    revisions = deps.history.revisions(release, namespace)
+    if not revisions:
+        raise HistoryError(
+            f"release {release} has no history in namespace {namespace}",
+            hint="check the release name and -n NAMESPACE (see `kdeploy history`)",
+        )
+    try:
+        number = choose_revision(revisions, to)
+    except HistoryError as e:
+        raise HistoryError(
+            f"release {release} in namespace {namespace}: {e.message}", hint=e.hint
+        ) from e
+    source = deps.history.get(release, namespace, number)
+    if source.has_secrets and not source.secrets_restored:
+        raise HistoryError(
+            f"revision {number} of release {release} in namespace {namespace}: its secrets "
+            f"(Secret {source.name}) are missing, so it cannot be re-applied"
+        )
+    target = Target(
+        release=release,
+        namespace=namespace,
+        manifests=tuple(source.manifests),
+        values=source.values,
+        package=source.package,
+        package_version=source.package_version,
+        environment=source.environment,
+        description=f"rollback to {number}",
+        secret_strings=source.secret_strings,
+    )
+    options = DeployOptions(force_conflicts=force_conflicts, prune=True, history_max=history_max)
+    prepared = prepare(deps, target, force=force_conflicts)
+    show_plan(deps, prepared)
+    refusal = prepared.ownership_error()
+    if refusal is not None:
+        raise refusal
+    what = f"Roll back release {release} in namespace {namespace} to revision {number}"
+    if not confirm_or_refuse(deps, what, yes):
+        deps.output.info("Rollback not applied.")
+        return None
+    return deploy(deps, prepared, options)
