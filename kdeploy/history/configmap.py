@@ -1,0 +1,462 @@
+"""The real history driver: revisions as ConfigMaps (and companion Secrets) in the release namespace.
+
+Layout of revision N of release R (see docs/history.md):
+- ConfigMap `kdeploy.R.vN` (the head), labels `app.kubernetes.io/managed-by=kdeploy`,
+  `kdeploy.dev/release=R`, `kdeploy.dev/revision=N`, `kdeploy.dev/status=<status>`; annotations
+  `kdeploy.dev/result` and `kdeploy.dev/finished-at`; `data.meta.json` (readable metadata),
+  `data.payload.sha256`, `data.payload.chunks`, `binaryData.payload.json.gz` (first chunk).
+- ConfigMaps `kdeploy.R.vN.part-K` (K = 1..chunks-1) with the rest of the payload when it exceeds
+  CHUNK_BYTES after compression; labels `kdeploy.dev/part-of=R`, `kdeploy.dev/revision=N`, so a
+  release's LIST (by `kdeploy.dev/release`) only returns heads.
+- Secret `kdeploy.R.vN` of type `kdeploy.dev/revision-secrets` (and `...part-K` Secrets likewise)
+  with what a rollback needs to restore secret data; only when the revision has secrets.
+
+The head is written last and deleted first: a revision is visible only when all its parts exist.
+"""
+
+from __future__ import annotations
+
+import base64
+import builtins
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from kdeploy.errors import ClusterError, HistoryError
+from kdeploy.history.driver import Record
+from kdeploy.history.model import revision_name
+
+MANAGED_BY = "app.kubernetes.io/managed-by"
+LABEL_RELEASE = "kdeploy.dev/release"
+LABEL_REVISION = "kdeploy.dev/revision"
+LABEL_STATUS = "kdeploy.dev/status"
+LABEL_PART_OF = "kdeploy.dev/part-of"
+LABEL_PART = "kdeploy.dev/part"
+SECRET_TYPE = "kdeploy.dev/revision-secrets"
+ANNOTATION_PREFIX = "kdeploy.dev/"
+# The API server caps a ConfigMap's or Secret's data at 1 MiB (1048576 bytes); leave room for the
+# metadata stored beside the first chunk.
+CHUNK_BYTES = 960_000
+
+T = TypeVar("T")
+
+
+def part_name(release: str, number: int, part: int) -> str:
+    """The name of the K-th extra chunk (K >= 1) of a revision: `kdeploy.R.vN.part-K`."""
+    return f"{revision_name(release, number)}.part-{part}"
+
+
+def split_chunks(blob: bytes, size: int) -> list[bytes]:
+    """`blob` cut into pieces of at most `size` bytes (one empty piece for an empty blob)."""
+    return [blob[i : i + size] for i in range(0, len(blob), size)] or [b""]
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text)
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _state_to_annotations(state: dict[str, str]) -> dict[str, str]:
+    # finishedAt -> kdeploy.dev/finished-at
+    return {
+        ANNOTATION_PREFIX + "".join(f"-{c.lower()}" if c.isupper() else c for c in k): v
+        for k, v in state.items()
+    }
+
+
+def _annotations_to_state(annotations: dict[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in annotations.items():
+        if not key.startswith(ANNOTATION_PREFIX):
+            continue
+        first, *rest = key[len(ANNOTATION_PREFIX) :].split("-")
+        out[first + "".join(p.capitalize() for p in rest)] = value
+    return out
+
+
+class ConfigMapDriver:
+    """Stores revisions in ConfigMaps and companion Secrets through `CoreV1Api` typed calls.
+
+    `api_client` is a configured `kubernetes.client.ApiClient`; `chunk_bytes` the largest piece of
+    compressed payload per object."""
+
+    def __init__(self, api_client: Any, *, chunk_bytes: int = CHUNK_BYTES) -> None:
+        from kubernetes import client
+
+        # Any: bodies are plain dicts (the client validates them into its models itself).
+        self._core: Any = client.CoreV1Api(api_client)
+        self._chunk = chunk_bytes
+
+    # Driver protocol
+
+    def create(self, record: Record) -> None:
+        """Write parts, companion Secret(s), then the head ConfigMap. Raises HistoryError if the
+        revision exists; on any failure the objects written so far are removed again."""
+        rel, ns, num = record.release, record.namespace, record.number
+        name = revision_name(rel, num)
+        payload = split_chunks(record.payload or b"", self._chunk)
+        secrets = split_chunks(record.secrets, self._chunk) if record.secrets is not None else []
+        written: list[tuple[str, str]] = []
+        try:
+            for k, chunk in enumerate(payload[1:], start=1):
+                self._create_replacing("ConfigMap", ns, self._part_cm(rel, num, k, chunk))
+                written.append(("ConfigMap", part_name(rel, num, k)))
+            for k, chunk in enumerate(secrets[1:], start=1):
+                self._create_replacing("Secret", ns, self._part_secret(rel, num, k, chunk))
+                written.append(("Secret", part_name(rel, num, k)))
+            if record.secrets is not None:
+                body = self._head_secret(rel, num, record.secrets, secrets)
+                self._create_replacing("Secret", ns, body)
+                written.append(("Secret", name))
+            head = self._head_cm(record, payload, len(secrets))
+            self._call(
+                lambda: self._core.create_namespaced_config_map(ns, head),
+                action="record history in",
+                target=f"ConfigMap {ns}/{name}",
+                conflict=lambda: HistoryError(
+                    f"revision {num} of release {rel} already exists in namespace {ns} "
+                    f"(ConfigMap {name})",
+                    hint="another deployment recorded it at the same time; run again",
+                ),
+            )
+        except BaseException:
+            for kind, obj in reversed(written):
+                self._delete_quietly(kind, ns, obj)
+            raise
+
+    def update(
+        self, release: str, namespace: str, number: int, status: str, state: dict[str, str]
+    ) -> None:
+        """Patch only the status label and state annotations of the head ConfigMap (no payload
+        is sent). Raises HistoryError if it does not exist."""
+        name = revision_name(release, number)
+        body = {
+            "metadata": {
+                "labels": {LABEL_STATUS: status},
+                "annotations": _state_to_annotations(state),
+            }
+        }
+        self._call(
+            lambda: self._core.patch_namespaced_config_map(
+                name, namespace, body, _content_type="application/merge-patch+json"
+            ),
+            action="update history in",
+            target=f"ConfigMap {namespace}/{name}",
+            not_found=lambda: HistoryError(
+                f"revision {number} of release {release} does not exist in namespace {namespace} "
+                f"(ConfigMap {name} not found)"
+            ),
+        )
+
+    def get(
+        self, release: str, namespace: str, number: int, *, with_secrets: bool
+    ) -> Record | None:
+        """The revision with its reassembled payload (and secrets), or None if its head is absent.
+        Raises HistoryError when a chunk is missing or the checksum does not match."""
+        name = revision_name(release, number)
+        head = self._read("ConfigMap", namespace, name)
+        if head is None:
+            return None
+        record = self._record_of(head, namespace)
+        data = head.get("data") or {}
+        first = _unb64((head.get("binaryData") or {}).get("payload.json.gz", ""))
+        payload = self._assemble(
+            "ConfigMap", namespace, release, number, first, data, "payload", name
+        )
+        secrets: bytes | None = None
+        if with_secrets and record.meta.get("hasSecrets"):
+            secret = self._read("Secret", namespace, name)
+            if secret is not None:
+                sdata = {k: _unb64(v).decode() for k, v in (secret.get("data") or {}).items()}
+                first_secret = _unb64(sdata.get("secrets.json.gz", ""))
+                secrets = self._assemble(
+                    "Secret", namespace, release, number, first_secret, sdata, "secrets", name
+                )
+        return Record(
+            release=record.release,
+            namespace=record.namespace,
+            number=record.number,
+            status=record.status,
+            meta=record.meta,
+            state=record.state,
+            payload=payload,
+            secrets=secrets,
+        )
+
+    def list(self, release: str, namespace: str) -> list[Record]:
+        """Every head ConfigMap of the release, from one label-selected LIST; no payloads."""
+        selector = f"{MANAGED_BY}=kdeploy,{LABEL_RELEASE}={release}"
+        found = self._call(
+            lambda: self._core.list_namespaced_config_map(
+                namespace, label_selector=selector, _preload_content=False
+            ),
+            action="list history in",
+            target=f"namespace {namespace}",
+        )
+        items = json.loads(found.data).get("items") or []
+        return [self._record_of(item, namespace) for item in items]
+
+    def delete(self, release: str, namespace: str, number: int) -> None:
+        """Delete the head ConfigMap first (the revision disappears at once), then its parts and
+        companion Secret(s). No error if absent."""
+        name = revision_name(release, number)
+        head = self._read("ConfigMap", namespace, name)
+        if head is None:
+            return
+        data = head.get("data") or {}
+        payload_chunks = _int(data.get("payload.chunks"), 1)
+        secret_chunks = _int(data.get("secrets.chunks"), 0)
+        self._delete("ConfigMap", namespace, name)
+        for k in range(1, payload_chunks):
+            self._delete("ConfigMap", namespace, part_name(release, number, k))
+        if secret_chunks:
+            self._delete("Secret", namespace, name)
+        for k in range(1, secret_chunks):
+            self._delete("Secret", namespace, part_name(release, number, k))
+
+    # building objects
+
+    def _labels(self, release: str, number: int) -> dict[str, str]:
+        return {MANAGED_BY: "kdeploy", LABEL_RELEASE: release, LABEL_REVISION: str(number)}
+
+    def _part_labels(self, release: str, number: int, part: int) -> dict[str, str]:
+        return {
+            MANAGED_BY: "kdeploy",
+            LABEL_PART_OF: release,
+            LABEL_REVISION: str(number),
+            LABEL_PART: str(part),
+        }
+
+    def _head_cm(
+        self, record: Record, chunks: builtins.list[bytes], secret_chunks: int
+    ) -> dict[str, Any]:
+        payload = record.payload or b""
+        labels = self._labels(record.release, record.number) | {LABEL_STATUS: record.status}
+        return {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": revision_name(record.release, record.number),
+                "namespace": record.namespace,
+                "labels": labels,
+                "annotations": _state_to_annotations(record.state),
+            },
+            "data": {
+                "meta.json": json.dumps(record.meta, indent=2, sort_keys=True),
+                "payload.sha256": _sha256(payload),
+                "payload.chunks": str(len(chunks)),
+                "secrets.chunks": str(secret_chunks),
+            },
+            "binaryData": {"payload.json.gz": _b64(chunks[0])},
+        }
+
+    def _part_cm(self, release: str, number: int, part: int, chunk: bytes) -> dict[str, Any]:
+        return {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {
+                "name": part_name(release, number, part),
+                "labels": self._part_labels(release, number, part),
+            },
+            "binaryData": {"payload.json.gz": _b64(chunk)},
+        }
+
+    def _head_secret(
+        self, release: str, number: int, blob: bytes, chunks: builtins.list[bytes]
+    ) -> dict[str, Any]:
+        return {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": SECRET_TYPE,
+            "metadata": {
+                "name": revision_name(release, number),
+                "labels": self._labels(release, number),
+            },
+            "data": {
+                "secrets.json.gz": _b64(chunks[0]),
+                "secrets.sha256": _b64(_sha256(blob).encode()),
+                "secrets.chunks": _b64(str(len(chunks)).encode()),
+            },
+        }
+
+    def _part_secret(self, release: str, number: int, part: int, chunk: bytes) -> dict[str, Any]:
+        return {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "type": SECRET_TYPE,
+            "metadata": {
+                "name": part_name(release, number, part),
+                "labels": self._part_labels(release, number, part),
+            },
+            "data": {"secrets.json.gz": _b64(chunk)},
+        }
+
+    # reading objects
+
+    def _record_of(self, item: dict[str, Any], namespace: str) -> Record:
+        meta = item.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        where = f"ConfigMap {namespace}/{meta.get('name')}"
+        try:
+            number = int(labels.get(LABEL_REVISION, ""))
+            stored = json.loads((item.get("data") or {}).get("meta.json", ""))
+        except ValueError as e:
+            raise HistoryError(
+                f"history {where} is corrupt: {e}",
+                hint="delete it with kubectl if it is not a kdeploy revision",
+            ) from e
+        return Record(
+            release=str(labels.get(LABEL_RELEASE, "")),
+            namespace=namespace,
+            number=number,
+            status=str(labels.get(LABEL_STATUS, "")),
+            meta=stored if isinstance(stored, dict) else {},
+            state=_annotations_to_state(meta.get("annotations") or {}),
+        )
+
+    def _assemble(
+        self,
+        kind: str,
+        namespace: str,
+        release: str,
+        number: int,
+        first: bytes,
+        data: dict[str, str],
+        field: str,
+        name: str,
+    ) -> bytes:
+        chunks = [first]
+        for k in range(1, _int(data.get(f"{field}.chunks"), 1)):
+            part = self._read(kind, namespace, part_name(release, number, k))
+            if part is None:
+                raise HistoryError(
+                    f"{kind} {namespace}/{part_name(release, number, k)} (part {k} of revision "
+                    f"{number} of release {release}) is missing"
+                )
+            raw = (part.get("binaryData") or part.get("data") or {}).get(f"{field}.json.gz", "")
+            chunks.append(_unb64(raw))
+        blob = b"".join(chunks)
+        expected = data.get(f"{field}.sha256")
+        if expected and _sha256(blob) != expected:
+            raise HistoryError(
+                f"the {field} of revision {number} of release {release} ({kind} {namespace}/{name} "
+                "and its parts) does not match its checksum; a part was changed or replaced"
+            )
+        return blob
+
+    # API calls
+
+    def _read(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        reader = (
+            self._core.read_namespaced_config_map
+            if kind == "ConfigMap"
+            else self._core.read_namespaced_secret
+        )
+        try:
+            resp = self._call(
+                lambda: reader(name, namespace, _preload_content=False),
+                action="read history from",
+                target=f"{kind} {namespace}/{name}",
+                not_found=_NotFound,
+            )
+        except _NotFound:
+            return None
+        found: dict[str, Any] = json.loads(resp.data)
+        return found
+
+    def _create_replacing(self, kind: str, namespace: str, body: dict[str, Any]) -> None:
+        # A leftover part of an earlier, interrupted write (its head was never written) is replaced.
+        creator = (
+            self._core.create_namespaced_config_map
+            if kind == "ConfigMap"
+            else self._core.create_namespaced_secret
+        )
+        name = body["metadata"]["name"]
+        target = f"{kind} {namespace}/{name}"
+        try:
+            self._call(
+                lambda: creator(namespace, body),
+                action="record history in",
+                target=target,
+                conflict=_Exists,
+            )
+        except _Exists:
+            self._delete(kind, namespace, name)
+            self._call(lambda: creator(namespace, body), action="record history in", target=target)
+
+    def _delete(self, kind: str, namespace: str, name: str) -> None:
+        deleter = (
+            self._core.delete_namespaced_config_map
+            if kind == "ConfigMap"
+            else self._core.delete_namespaced_secret
+        )
+        try:
+            self._call(
+                lambda: deleter(name, namespace, _preload_content=False),
+                action="delete history",
+                target=f"{kind} {namespace}/{name}",
+                not_found=_NotFound,
+            )
+        except _NotFound:
+            pass
+
+    def _delete_quietly(self, kind: str, namespace: str, name: str) -> None:
+        try:
+            self._delete(kind, namespace, name)
+        except ClusterError:
+            pass
+
+    def _call(
+        self,
+        fn: Callable[[], T],
+        *,
+        action: str,
+        target: str,
+        not_found: Callable[[], Exception] | None = None,
+        conflict: Callable[[], Exception] | None = None,
+    ) -> T:
+        from kubernetes.client.exceptions import ApiException
+        from urllib3.exceptions import HTTPError
+
+        from kdeploy.kube.client import error_from_status
+
+        try:
+            return fn()
+        except ApiException as e:
+            if e.status == 404 and not_found is not None:
+                raise not_found() from e
+            if e.status == 409 and conflict is not None:
+                raise conflict() from e
+            try:
+                status = json.loads(e.body) if e.body else None
+            except ValueError:
+                status = None
+            raise error_from_status(status, int(e.status or 0), action=action, target=target) from e
+        except HTTPError as e:
+            host = self._core.api_client.configuration.host
+            raise ClusterError(
+                f"cannot {action} {target}: the API server at {host} is unreachable: {e}"
+            ) from e
+
+
+class _NotFound(Exception):
+    pass
+
+
+class _Exists(Exception):
+    pass
+
+
+def _int(text: str | None, default: int) -> int:
+    try:
+        return int(text) if text is not None else default
+    except ValueError:
+        return default

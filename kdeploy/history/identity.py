@@ -1,0 +1,75 @@
+"""Who is deploying, from where, and from which source commit (recorded with each revision)."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The deployer and the source tree of a revision. `git_commit`/`git_dirty` are None when the
+    project is not in a git work tree (or git is not installed)."""
+
+    who: str
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware UTC (the default clock)."""
+    return datetime.now(UTC)
+
+
+def format_time(when: datetime) -> str:
+    """RFC 3339 UTC with seconds, e.g. `2026-11-23T12:00:05Z`."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def who_from_env(env: Mapping[str, str]) -> str:
+    """`user@host`, or inside GitLab CI `<GITLAB_USER_LOGIN> <CI_JOB_URL>` (falling back to the
+    pipeline URL) so a revision links to the job that made it."""
+    if env.get("GITLAB_CI") == "true":
+        user = env.get("GITLAB_USER_LOGIN") or "gitlab-ci"
+        link = env.get("CI_JOB_URL") or env.get("CI_PIPELINE_URL")
+        return f"{user} {link}" if link else user
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = env.get("USER") or "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def git_state(directory: Path, env: Mapping[str, str]) -> tuple[str | None, bool | None]:
+    """(HEAD commit, dirty) of the git work tree holding `directory`. Without git or outside a work
+    tree: the GitLab CI commit (`CI_COMMIT_SHA`, dirty unknown) or (None, None)."""
+    head = _git(directory, "rev-parse", "HEAD")
+    if head is None:
+        return (env.get("CI_COMMIT_SHA") or None, None)
+    status = _git(directory, "status", "--porcelain")
+    return (head, None if status is None else bool(status))
+
+
+def _git(directory: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(directory), *args],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def detect_identity(directory: Path, env: Mapping[str, str]) -> Identity:
+    """The identity of a deployment started in `directory` with environment `env`."""
+    commit, dirty = git_state(directory, env)
+    return Identity(who=who_from_env(env), git_commit=commit, git_dirty=dirty)

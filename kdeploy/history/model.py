@@ -1,0 +1,156 @@
+"""A recorded revision of a release, and how its parts are serialised for storage.
+
+A revision is stored in three parts, so that a driver can keep each where it belongs:
+- `meta`: small, immutable JSON (who, when, package, git commit, secret key hashes); readable as is.
+- `state`: the mutable fields (result, finished time), changed together with the status.
+- `payload`: gzip-compressed JSON of the manifests and values, with every secret redacted.
+- `secrets`: gzip-compressed JSON of what a rollback needs to restore the secrets (may be absent).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from kdeploy.errors import HistoryError
+
+Status = Literal["pending", "deployed", "failed", "superseded"]
+STATUSES: tuple[Status, ...] = ("pending", "deployed", "failed", "superseded")
+PAYLOAD_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One recorded deployment of a release.
+
+    `manifests` and `values` are empty in metadata-only revisions (from `HistoryStore.revisions`);
+    `payload_loaded` says whether they were read. `manifests` hold the real secret data only when the
+    companion Secret was read (`secrets_restored`); otherwise secret values appear as
+    `<redacted:sha256:...>`. `values` are always stored and returned redacted."""
+
+    release: str
+    namespace: str
+    number: int
+    status: Status
+    manifests: list[dict[str, Any]] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+    package: str = ""
+    package_version: str = ""
+    environment: str = ""
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    who: str = ""
+    started_at: str = ""
+    finished_at: str | None = None
+    description: str = ""
+    result: str = ""
+    # "Secret ns/name" -> {key: short sha256 of the value}: which secret keys a revision set.
+    secret_keys: dict[str, dict[str, str]] = field(default_factory=dict)
+    has_secrets: bool = False
+    payload_loaded: bool = False
+    secrets_restored: bool = False
+    # The secret strings of this revision, for redacting diffs and logs; never stored in plain sight.
+    secret_strings: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+
+    @property
+    def name(self) -> str:
+        """The storage name of this revision: `kdeploy.<release>.v<N>`."""
+        return revision_name(self.release, self.number)
+
+
+def revision_name(release: str, number: int) -> str:
+    """`kdeploy.<release>.v<N>`: the name of a revision's ConfigMap and companion Secret."""
+    return f"kdeploy.{release}.v{number}"
+
+
+def encode_meta(rev: Revision) -> dict[str, Any]:
+    """The immutable metadata of `rev` as plain JSON-able data."""
+    return {
+        "format": PAYLOAD_FORMAT,
+        "package": rev.package,
+        "packageVersion": rev.package_version,
+        "environment": rev.environment,
+        "gitCommit": rev.git_commit,
+        "gitDirty": rev.git_dirty,
+        "who": rev.who,
+        "startedAt": rev.started_at,
+        "description": rev.description,
+        "secretKeys": rev.secret_keys,
+        "hasSecrets": rev.has_secrets,
+    }
+
+
+def encode_state(rev: Revision) -> dict[str, str]:
+    """The mutable fields of `rev` (changed with its status) as strings."""
+    state = {"result": rev.result}
+    if rev.finished_at:
+        state["finishedAt"] = rev.finished_at
+    return state
+
+
+def decode_revision(
+    release: str,
+    namespace: str,
+    number: int,
+    status: str,
+    meta: dict[str, Any],
+    state: dict[str, str],
+) -> Revision:
+    """A metadata-only Revision from stored parts. Raises HistoryError on an unknown status or format."""
+    where = f"revision {number} of release {release} in namespace {namespace}"
+    if status not in STATUSES:
+        raise HistoryError(f"{where} has an unknown status {status!r}")
+    if meta.get("format") != PAYLOAD_FORMAT:
+        raise HistoryError(
+            f"{where} was stored in format {meta.get('format')!r}, this kdeploy reads format "
+            f"{PAYLOAD_FORMAT}",
+            hint="use the kdeploy version that recorded it",
+        )
+    dirty = meta.get("gitDirty")
+    return Revision(
+        release=release,
+        namespace=namespace,
+        number=number,
+        status=status,
+        package=str(meta.get("package", "")),
+        package_version=str(meta.get("packageVersion", "")),
+        environment=str(meta.get("environment", "")),
+        git_commit=meta.get("gitCommit"),
+        git_dirty=dirty if isinstance(dirty, bool) else None,
+        who=str(meta.get("who", "")),
+        started_at=str(meta.get("startedAt", "")),
+        finished_at=state.get("finishedAt") or None,
+        description=str(meta.get("description", "")),
+        result=state.get("result", ""),
+        secret_keys=dict(meta.get("secretKeys") or {}),
+        has_secrets=bool(meta.get("hasSecrets")),
+    )
+
+
+def encode_json_gz(data: Any) -> bytes:
+    """gzip-compressed compact JSON of `data`. mtime is fixed so equal data gives equal bytes."""
+    raw = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
+    return gzip.compress(raw, compresslevel=6, mtime=0)
+
+
+def decode_json_gz(blob: bytes, what: str) -> Any:
+    """The data of `encode_json_gz`. Raises HistoryError naming `what` when it is corrupt."""
+    try:
+        return json.loads(gzip.decompress(blob))
+    except (OSError, EOFError, ValueError) as e:
+        raise HistoryError(f"{what} is corrupt: {e}") from e
+
+
+def encode_payload(manifests: list[dict[str, Any]], values: dict[str, Any]) -> bytes:
+    """The stored payload: gzip JSON of the (already redacted) manifests and values."""
+    return encode_json_gz({"format": PAYLOAD_FORMAT, "manifests": manifests, "values": values})
+
+
+def decode_payload(blob: bytes, what: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(manifests, values) of a stored payload. Raises HistoryError when it is corrupt."""
+    data = decode_json_gz(blob, what)
+    if not isinstance(data, dict) or not isinstance(data.get("manifests"), list):
+        raise HistoryError(f"{what} is corrupt: no manifests list")
+    return list(data["manifests"]), dict(data.get("values") or {})

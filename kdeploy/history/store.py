@@ -1,0 +1,299 @@
+"""Release history policy over a storage driver: numbering, status transitions, retention, secrets.
+
+Lifecycle: `begin` records revision N+1 as `pending` before anything changes in the cluster; `finish`
+marks it `deployed` (the previously deployed revision becomes `superseded`) or `failed`;
+`mark_interrupted` turns a `pending` revision whose deployer died into `failed` ("interrupted").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from kdeploy.errors import HistoryError
+from kdeploy.history.driver import Driver, Record
+from kdeploy.history.identity import Identity, detect_identity, format_time, utc_now
+from kdeploy.history.model import (
+    Revision,
+    decode_json_gz,
+    decode_payload,
+    decode_revision,
+    encode_json_gz,
+    encode_meta,
+    encode_payload,
+    encode_state,
+    revision_name,
+)
+from kdeploy.secrets import (
+    Redactor,
+    collect_secret_strings,
+    restore,
+    secret_key_hashes,
+    split_secret_manifests,
+)
+
+DEFAULT_HISTORY_MAX = 10
+# A result is an error message at worst; keep stored metadata small.
+MAX_RESULT_CHARS = 4000
+
+
+class HistoryStore:
+    """Reads and records the revisions of releases through a `Driver`.
+
+    `clock` returns aware datetimes; `identity` says who deploys and from which git commit (default:
+    detected from the environment and `project_dir`, or the working directory)."""
+
+    def __init__(
+        self,
+        driver: Driver,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        identity: Callable[[], Identity] | None = None,
+        project_dir: Path | None = None,
+    ) -> None:
+        self._driver = driver
+        self._clock = clock
+        self._identity = identity or (
+            lambda: detect_identity(project_dir or Path.cwd(), os.environ)
+        )
+
+    # reading
+
+    def revisions(self, release: str, namespace: str) -> list[Revision]:
+        """All revisions of a release, metadata only (no manifests or values), by number.
+        An empty list when the release has no history."""
+        records = self._driver.list(release, namespace)
+        return [_from_record(r) for r in sorted(records, key=lambda r: r.number)]
+
+    def get(self, release: str, namespace: str, number: int, *, secrets: bool = True) -> Revision:
+        """The full revision `number`: manifests and (redacted) values. With `secrets` (the default)
+        the companion Secret is read and secret data restored in the manifests, as a rollback needs;
+        without, secret values stay `<redacted:...>` and no Secret is read.
+        Raises HistoryError for an unknown revision (listing the existing ones), a missing
+        companion Secret, or corrupt data."""
+        record = self._driver.get(release, namespace, number, with_secrets=secrets)
+        if record is None:
+            raise self._unknown_revision(release, namespace, number)
+        return _full_revision(record, secrets)
+
+    def last(self, release: str, namespace: str) -> Revision | None:
+        """The newest revision whatever its status, in full with secrets; None without history."""
+        revs = self.revisions(release, namespace)
+        return self.get(release, namespace, revs[-1].number) if revs else None
+
+    def last_deployed(self, release: str, namespace: str) -> Revision | None:
+        """The newest `deployed` revision in full with secrets; None if there is none."""
+        deployed = [r for r in self.revisions(release, namespace) if r.status == "deployed"]
+        return self.get(release, namespace, deployed[-1].number) if deployed else None
+
+    # writing
+
+    def begin(
+        self,
+        release: str,
+        namespace: str,
+        *,
+        manifests: list[dict[str, Any]],
+        values: dict[str, Any],
+        package: str,
+        package_version: str,
+        environment: str,
+        description: str,
+        secret_strings: set[str],
+    ) -> Revision:
+        """Record revision N+1 as `pending` (call it before changing anything in the cluster).
+
+        Secret strings (those given, plus every rendered Secret's data) are redacted from the stored
+        manifests, values and description; the originals needed for a rollback go into the companion
+        Secret. Returns the revision with the original manifests and redacted values.
+        Raises HistoryError if another deployer recorded the same number meanwhile."""
+        existing = self._driver.list(release, namespace)
+        number = max((r.number for r in existing), default=0) + 1
+        secrets = frozenset(secret_strings | collect_secret_strings(manifests))
+        redactor = Redactor(secrets)
+        stored_manifests, secret_objects = split_secret_manifests(manifests, secrets)
+        secret_payload = {"objects": secret_objects["objects"], "strings": sorted(secrets)}
+        has_secrets = bool(secret_objects["objects"] or secrets)
+        who = self._identity()
+        rev = Revision(
+            release=release,
+            namespace=namespace,
+            number=number,
+            status="pending",
+            manifests=[dict(m) for m in manifests],
+            values=redactor.obj(values),
+            package=package,
+            package_version=package_version,
+            environment=environment,
+            git_commit=who.git_commit,
+            git_dirty=who.git_dirty,
+            who=redactor.text(who.who),
+            started_at=format_time(self._clock()),
+            description=redactor.text(description),
+            secret_keys=secret_key_hashes(manifests),
+            has_secrets=has_secrets,
+            payload_loaded=True,
+            secrets_restored=True,
+            secret_strings=secrets,
+        )
+        self._driver.create(
+            Record(
+                release=release,
+                namespace=namespace,
+                number=number,
+                status=rev.status,
+                meta=encode_meta(rev),
+                state=encode_state(rev),
+                payload=encode_payload(stored_manifests, rev.values),
+                secrets=encode_json_gz(secret_payload) if has_secrets else None,
+            )
+        )
+        return rev
+
+    def finish(
+        self, revision: Revision, status: Literal["deployed", "failed"], result: str
+    ) -> Revision:
+        """Mark a `pending` revision `deployed` or `failed` with `result` (secrets redacted). When
+        deployed, every other `deployed` revision of the release becomes `superseded`.
+        Raises HistoryError if the revision is gone or no longer pending (e.g. it was marked
+        interrupted by another deployer after its lock expired)."""
+        if status not in ("deployed", "failed"):
+            raise ValueError(f"finish status must be deployed or failed, not {status!r}")
+        records = {r.number: r for r in self._driver.list(revision.release, revision.namespace)}
+        current = records.get(revision.number)
+        where = f"revision {revision.number} of release {revision.release} in namespace {revision.namespace}"
+        if current is None:
+            raise HistoryError(f"{where} no longer exists; it cannot be marked {status}")
+        if current.status != "pending":
+            raise HistoryError(
+                f"{where} is already {current.status}; it cannot be marked {status}",
+                hint="another deployer may have taken over after the release lock expired",
+            )
+        text = Redactor(revision.secret_strings).text(result)[:MAX_RESULT_CHARS]
+        done = dataclasses.replace(
+            revision, status=status, result=text, finished_at=format_time(self._clock())
+        )
+        self._driver.update(
+            done.release, done.namespace, done.number, done.status, encode_state(done)
+        )
+        if status == "deployed":
+            for other in records.values():
+                if other.number != done.number and other.status == "deployed":
+                    self._driver.update(
+                        other.release, other.namespace, other.number, "superseded", other.state
+                    )
+        return done
+
+    def mark_interrupted(self, revision: Revision) -> Revision:
+        """Mark a `pending` revision `failed` with result "interrupted" (its deployer died). A
+        revision that is no longer pending is returned with its stored status, unchanged.
+        Raises HistoryError if the revision does not exist."""
+        records = {r.number: r for r in self._driver.list(revision.release, revision.namespace)}
+        current = records.get(revision.number)
+        if current is None:
+            raise self._unknown_revision(revision.release, revision.namespace, revision.number)
+        if current.status != "pending":
+            stored = _from_record(current)
+            return dataclasses.replace(
+                revision, status=stored.status, result=stored.result, finished_at=stored.finished_at
+            )
+        done = dataclasses.replace(
+            revision, status="failed", result="interrupted", finished_at=format_time(self._clock())
+        )
+        self._driver.update(
+            done.release, done.namespace, done.number, done.status, encode_state(done)
+        )
+        return done
+
+    def prune(self, release: str, namespace: str, keep: int = DEFAULT_HISTORY_MAX) -> list[int]:
+        """Delete the oldest `superseded` and `failed` revisions until at most `keep` remain (or no
+        candidate is left). Never deletes the newest revision, the last deployed one, or a pending
+        one. `keep` <= 0 means unlimited. Returns the deleted revision numbers."""
+        if keep <= 0:
+            return []
+        revs = self.revisions(release, namespace)
+        if len(revs) <= keep:
+            return []
+        deployed = [r.number for r in revs if r.status == "deployed"]
+        protected = {revs[-1].number, *deployed[-1:]}
+        candidates = [
+            r.number
+            for r in revs
+            if r.status in ("superseded", "failed") and r.number not in protected
+        ]
+        doomed = candidates[: len(revs) - keep]
+        for number in doomed:
+            self._driver.delete(release, namespace, number)
+        return doomed
+
+    def delete_all(self, release: str, namespace: str) -> list[int]:
+        """Delete every revision of a release (payloads and companion Secrets included). Returns
+        the deleted revision numbers."""
+        numbers = sorted(r.number for r in self._driver.list(release, namespace))
+        for number in numbers:
+            self._driver.delete(release, namespace, number)
+        return numbers
+
+    def _unknown_revision(self, release: str, namespace: str, number: int) -> HistoryError:
+        existing = sorted(r.number for r in self._driver.list(release, namespace))
+        if not existing:
+            return no_history_error(release, namespace)
+        listed = ", ".join(str(n) for n in existing)
+        return HistoryError(
+            f"release {release} in namespace {namespace} has no revision {number}; "
+            f"existing revisions: {listed}",
+            hint=f"see `kdeploy history {release} -n {namespace}`",
+        )
+
+
+def no_history_error(release: str, namespace: str) -> HistoryError:
+    """The error for a release without any recorded revision."""
+    return HistoryError(
+        f"release {release} has no history in namespace {namespace}",
+        hint="check the release name and namespace (-n), or the environment (-e)",
+    )
+
+
+def _from_record(record: Record) -> Revision:
+    return decode_revision(
+        record.release, record.namespace, record.number, record.status, record.meta, record.state
+    )
+
+
+def _full_revision(record: Record, with_secrets: bool) -> Revision:
+    rev = _from_record(record)
+    name = revision_name(rev.release, rev.number)
+    where = f"revision {rev.number} of release {rev.release} in namespace {rev.namespace}"
+    if record.payload is None:
+        raise HistoryError(f"the payload of {where} ({name}) is missing")
+    manifests, values = decode_payload(record.payload, f"the payload of {where} ({name})")
+    restored = False
+    strings: frozenset[str] = frozenset()
+    if with_secrets and rev.has_secrets:
+        if record.secrets is None:
+            raise HistoryError(
+                f"the companion Secret {name} of {where} is missing; its secret data cannot be "
+                "restored",
+                hint="roll back to another revision, or apply from the package sources",
+            )
+        data = decode_json_gz(record.secrets, f"the companion Secret {name} of {where}")
+        try:
+            manifests = restore(manifests, data)
+        except ValueError as e:
+            raise HistoryError(f"the companion Secret {name} of {where} does not match: {e}") from e
+        strings = frozenset(str(s) for s in data.get("strings") or ())
+        restored = True
+    elif with_secrets:
+        restored = True
+    return dataclasses.replace(
+        rev,
+        manifests=manifests,
+        values=values,
+        payload_loaded=True,
+        secrets_restored=restored,
+        secret_strings=strings,
+    )
