@@ -96,6 +96,7 @@ class SchemaCatalog:
     _validators: dict[tuple[str, str, str], Validator] = field(default_factory=dict)
     _crds: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
     _crd_kinds: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    _bad_crds: dict[tuple[str, str, str], str] = field(default_factory=dict)
 
     def add_crds(self, objects: Sequence[RenderedObject]) -> None:
         """Register the openAPIV3Schema of every CustomResourceDefinition among `objects`."""
@@ -123,6 +124,14 @@ class SchemaCatalog:
         group, _, version = api_version.rpartition("/")
         gvk = (group, version, kind)
         validator = self._validator(gvk)
+        if gvk in self._bad_crds:
+            yield finding(
+                MANIFEST_SCHEMA,
+                obj,
+                f"cannot validate {api_version} {kind}: the openAPIV3Schema of its "
+                f"CustomResourceDefinition is not a valid schema ({self._bad_crds[gvk]})",
+            )
+            return
         if validator is None:
             yield from self._unknown_kind(obj, gvk)
             return
@@ -205,7 +214,13 @@ class SchemaCatalog:
 
         schema: dict[str, Any]
         if gvk in self._crds:
+            from jsonschema.exceptions import SchemaError
+
             schema = crd_to_json_schema(self._crds[gvk])
+            try:
+                Draft202012Validator.check_schema(schema)
+            except SchemaError as e:
+                self._bad_crds[gvk] = f"{format_path(e.absolute_path) or '(root)'}: {e.message}"
             validator: Validator = Draft202012Validator(schema)
         else:
             name = self._index().get(gvk)

@@ -176,3 +176,13 @@ def test_older_version_rejects_fields_it_does_not_know() -> None:
         pytest.skip("1.31 schemas not bundled")
     assert [p for _, p, _ in check(dep, version="1.31")] == ["spec.template.spec.resources"]
     assert check(dep, version=supported_versions()[-1]) == []
+
+
+def test_crd_with_an_invalid_schema_is_reported_not_crashed() -> None:
+    import copy
+
+    crd = copy.deepcopy(CRD)
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["type"] = "obj"
+    found = check(crd, backup({"schedule": "x"}))
+    assert [s for s, _, _ in found] == ["error"]
+    assert "openAPIV3Schema of its CustomResourceDefinition is not a valid schema" in found[0][2]
