@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from kdeploy.lint.findings import Finding, Rule
-from kdeploy.lint.schema import describe_error
+from kdeploy.lint.schema import describe_error, format_path
 from kdeploy.model import RenderedRelease, ValuesLayer
 
 VALUES_SCHEMA = Rule(
@@ -26,9 +26,23 @@ def check(release: RenderedRelease) -> Iterator[Finding]:
     if not schema:
         return
     from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
 
-    validator = Draft202012Validator(schema)
     schema_file = f"packages/{release.package.path.name}/values.schema.yaml"
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as e:
+        where = format_path(e.absolute_path) or "(root)"
+        yield Finding(
+            rule=VALUES_SCHEMA.id,
+            severity=VALUES_SCHEMA.severity,
+            message=f"not a valid JSON Schema (draft 2020-12) at {where}: {e.message}",
+            obj=VALUES_OBJECT,
+            source=schema_file,
+            release=release.spec.name,
+        )
+        return
+    validator = Draft202012Validator(schema)
     for error in sorted(validator.iter_errors(release.values), key=lambda e: list(e.path)):
         for path, message in describe_error(error):
             source = _layer_setting(release.spec.layers, list(error.absolute_path))

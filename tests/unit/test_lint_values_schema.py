@@ -64,3 +64,9 @@ def test_finding_names_the_layer_that_set_the_bad_value() -> None:
     assert f.path == "replicas"
     assert f.source == "environments/prod.yaml"
     assert "0 is less than the minimum of 1" in f.message
+
+
+def test_invalid_schema_is_one_finding_naming_the_schema_file() -> None:
+    (f,) = values_schema.check(release(schema={"type": "objekt"}, values={}))
+    assert f.source == "packages/webapp/values.schema.yaml"
+    assert f.message.startswith("not a valid JSON Schema (draft 2020-12) at type:")
