@@ -42,10 +42,18 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
         raise error
     target = prepared.target
     out = deps.output
+    recorded = list(prepared.desired.values())
+    if not options.prune:
+        # Kept objects stay part of the release (and prune candidates) until a prune deletes them.
+        recorded += [
+            prepared.previous[c.key]
+            for c in prepared.plan.of("delete")
+            if c.key in prepared.previous
+        ]
     revision = deps.history.begin(
         target.release,
         target.namespace,
-        manifests=list(prepared.desired.values()),
+        manifests=recorded,
         values=target.values,
         package=target.package,
         package_version=target.package_version,

@@ -47,6 +47,8 @@ class Prepared:
     plan: diffmod.Plan
     desired: dict[ObjectKey, Manifest]
     live: dict[ObjectKey, Manifest]
+    # manifests of the previous revisions (prune candidates come from here)
+    previous: dict[ObjectKey, Manifest]
     # existing objects this release does not own -> who owns them, in words
     foreign: dict[ObjectKey, str]
 
@@ -157,7 +159,14 @@ def prepare(deps: Deps, target: Target, *, force: bool = False) -> Prepared:
     plan = diffmod.plan(
         dry_run, {k: live.get(k) for k in (*dry_run, *owned_previous)}, owned_previous
     )
-    return Prepared(target=target, plan=plan, desired=desired, live=live, foreign=foreign)
+    return Prepared(
+        target=target,
+        plan=plan,
+        desired=desired,
+        live=live,
+        previous=previous,
+        foreign=foreign,
+    )
 
 
 def _dry_run(
