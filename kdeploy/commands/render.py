@@ -1,0 +1,108 @@
+"""`kdeploy render`: print an environment's rendered manifests, or write one file per release."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kdeploy.errors import EXIT_OK, KdeployError
+from kdeploy.model import RenderedRelease
+
+
+@click.command("render")
+@click.option(
+    "-e", "--env", "env", default=None, help="Environment to render (optional if only one)."
+)
+@click.argument("releases", nargs=-1)
+@click.option(
+    "-f",
+    "--values",
+    "value_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Extra values file, applied after the environment's (repeatable, in order).",
+)
+@click.option(
+    "--set", "sets", multiple=True, metavar="PATH=VALUE", help="Set a value (parsed as YAML)."
+)
+@click.option(
+    "--set-string", "set_strings", multiple=True, metavar="PATH=VALUE", help="Set a string value."
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write one file per release, DIR/<release>.yaml, instead of printing.",
+)
+@click.pass_context
+def command(
+    ctx: click.Context,
+    env: str | None,
+    releases: tuple[str, ...],
+    value_files: tuple[str, ...],
+    sets: tuple[str, ...],
+    set_strings: tuple[str, ...],
+    out_dir: str | None,
+) -> int:
+    """Render an environment's releases (all, or the RELEASEs named) to YAML manifests.
+
+    Values, lowest precedence first: package values.yaml, the environment (and those it extends),
+    -f files, --set, --set-string.
+    """
+    from kdeploy.actions.render import render_environment
+
+    obj: dict[str, Any] = ctx.obj or {}
+    project_dir = Path(obj.get("project_dir") or os.getcwd())
+    rendered = render_environment(
+        project_dir, env, releases, [Path(f) for f in value_files], sets, set_strings
+    )
+    if out_dir is None:
+        click.echo("".join(release_documents(rendered)), nl=False)
+        return EXIT_OK
+    out = Path(out_dir)
+    if not out.is_absolute():
+        out = project_dir / out
+    for release in rendered:
+        path = out / f"{release.spec.name}.yaml"
+        write_text_atomic(path, "".join(release_documents([release])))
+        click.echo(f"wrote {path} ({len(release.objects)} objects)", err=True)
+    return EXIT_OK
+
+
+def release_documents(releases: Iterable[RenderedRelease]) -> Iterable[str]:
+    """Each object as a YAML document: `---`, a `# Source: <release>/<template>` comment, the
+    manifest."""
+    from kdeploy.yamlio import dump_fast
+
+    for release in releases:
+        for obj in release.objects:
+            template = (
+                obj.source.split("/", 2)[-1] if obj.source.startswith("packages/") else obj.source
+            )
+            yield f"---\n# Source: {release.spec.name}/{template}\n{dump_fast(obj.manifest)}"
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file in the same directory and a rename, so a
+    reader never sees half a file. Raises KdeployError when it cannot be written."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as e:
+        raise KdeployError(
+            f"cannot write {path}: {e.strerror or e}",
+            hint="check that the --out directory is writable",
+        ) from None

@@ -1,0 +1,360 @@
+"""Find and load a project's packages (packages/<name>/) and environments (environments/<env>.yaml).
+
+Everything here reads files; the shapes are checked as they are read, so an error names the file and
+the key that is wrong. Docs: docs/package-format.md and docs/values.md.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kdeploy.errors import ProjectError
+from kdeploy.model import ClusterRef, Environment, Package, ReleaseSpec, Values, ValuesLayer
+from kdeploy.yamlio import load_user_file
+
+PACKAGES_DIR = "packages"
+ENVIRONMENTS_DIR = "environments"
+PACKAGE_FILE = "package.yaml"
+VALUES_FILE = "values.yaml"
+SCHEMA_FILE = "values.schema.yaml"
+
+_PACKAGE_KEYS = ("name", "version", "description", "kubeVersion", "lint")
+_LINT_KEYS = ("disable",)
+_ENV_KEYS = ("extends", "cluster", "namespace", "values", "releases")
+_CLUSTER_KEYS = ("context", "kubeconfig")
+_RELEASE_KEYS = ("package", "namespace", "values", "valuesFiles")
+# semver.org 2.0.0, as its specification gives it
+_SEMVER = re.compile(
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?"
+    r"(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$"
+)
+# Release and namespace names end up in labels and object names: RFC 1123 labels.
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+
+
+@dataclass
+class Project:
+    """A project directory: the names of its packages and environments. Packages are loaded on
+    first use and kept, so releases sharing a package read it once."""
+
+    root: Path
+    packages: tuple[str, ...]
+    environments: tuple[str, ...]
+    _loaded: dict[str, Package] = field(default_factory=dict, repr=False, compare=False)
+
+    def display(self, path: Path) -> str:
+        """`path` relative to the project root when it is inside it (for messages)."""
+        try:
+            return str(path.relative_to(self.root))
+        except ValueError:
+            return str(path)
+
+    def package_dir(self, name: str) -> Path:
+        return self.root / PACKAGES_DIR / name
+
+    def environment_file(self, name: str) -> Path:
+        return self.root / ENVIRONMENTS_DIR / f"{name}.yaml"
+
+
+def load_project(root: Path) -> Project:
+    """The project at `root`: package directories (holding a package.yaml) and environment files
+    (environments/*.yaml), sorted by name. Raises ProjectError when `root` has neither packages/
+    nor environments/."""
+    root = root.resolve()
+    pkg_dir, env_dir = root / PACKAGES_DIR, root / ENVIRONMENTS_DIR
+    if not root.is_dir():
+        raise ProjectError(f"{root}: no such directory")
+    if not pkg_dir.is_dir() and not env_dir.is_dir():
+        raise ProjectError(
+            f"{root} is not a kdeploy project: it has no {PACKAGES_DIR}/ or {ENVIRONMENTS_DIR}/ directory",
+            hint="run kdeploy in the project directory, or name it with `kdeploy -C DIR ...`",
+        )
+    packages = (
+        tuple(sorted(p.name for p in pkg_dir.iterdir() if (p / PACKAGE_FILE).is_file()))
+        if pkg_dir.is_dir()
+        else ()
+    )
+    environments = (
+        tuple(sorted(p.stem for p in env_dir.glob("*.yaml") if p.is_file()))
+        if env_dir.is_dir()
+        else ()
+    )
+    return Project(root=root, packages=packages, environments=environments)
+
+
+def _names(names: tuple[str, ...]) -> str:
+    return ", ".join(names) if names else "(none)"
+
+
+def _mapping(value: Any, where: str, *, allow_none: bool = True) -> dict[str, Any]:
+    if value is None and allow_none:
+        return {}
+    if not isinstance(value, dict):
+        raise ProjectError(f"{where} must be a mapping, not {_type_name(value)}")
+    return value
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+    }.get(type(value), type(value).__name__)
+
+
+def _check_keys(data: dict[str, Any], allowed: tuple[str, ...], where: str) -> None:
+    for key in data:
+        if key not in allowed:
+            raise ProjectError(
+                f"{where}: unknown key {key!r}", hint=f"allowed keys: {', '.join(allowed)}"
+            )
+
+
+def _string(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise ProjectError(f"{where} must be a non-empty string, not {_type_name(value)}")
+    return value
+
+
+def load_package(project: Project, name: str) -> Package:
+    """The package packages/<name>/ with its defaults and optional schema. Raises ProjectError for
+    an unknown package (listing the known ones) and for any malformed file, naming file and key."""
+    cached = project._loaded.get(name)
+    if cached is not None:
+        return cached
+    if name not in project.packages:
+        raise ProjectError(
+            f"unknown package {name!r}",
+            hint=f"packages in this project: {_names(project.packages)}",
+        )
+    path = project.package_dir(name)
+    meta_file = path / PACKAGE_FILE
+    shown = project.display(meta_file)
+    meta = _mapping(load_user_file(meta_file, shown), shown, allow_none=False)
+    _check_keys(meta, _PACKAGE_KEYS, shown)
+    pkg_name = _string(meta.get("name"), f"{shown}: name")
+    if pkg_name != name:
+        raise ProjectError(
+            f"{shown}: name {pkg_name!r} does not match the directory name {name!r}",
+            hint=f"rename the directory or set `name: {name}`",
+        )
+    version = meta.get("version")
+    if not isinstance(version, str) or not _SEMVER.match(version):
+        raise ProjectError(
+            f"{shown}: version {version!r} is not a semantic version",
+            hint="use MAJOR.MINOR.PATCH, e.g. version: 1.4.0 (quote it if YAML reads it as a number)",
+        )
+    description = meta.get("description") or ""
+    if not isinstance(description, str):
+        raise ProjectError(f"{shown}: description must be a string")
+    kube_version = meta.get("kubeVersion")
+    if kube_version is not None:
+        kube_version = _string(kube_version, f"{shown}: kubeVersion")
+    lint = _mapping(meta.get("lint"), f"{shown}: lint")
+    _check_keys(lint, _LINT_KEYS, f"{shown}: lint")
+    disable = lint.get("disable") or []
+    if not isinstance(disable, list) or not all(isinstance(r, str) for r in disable):
+        raise ProjectError(f"{shown}: lint.disable must be a list of rule ids")
+
+    values_file = path / VALUES_FILE
+    defaults: Values = {}
+    if values_file.exists():
+        shown_values = project.display(values_file)
+        defaults = _mapping(load_user_file(values_file, shown_values), shown_values)
+    schema_file = path / SCHEMA_FILE
+    schema: dict[str, Any] | None = None
+    if schema_file.exists():
+        shown_schema = project.display(schema_file)
+        schema = _mapping(load_user_file(schema_file, shown_schema), shown_schema, allow_none=False)
+
+    package = Package(
+        name=name,
+        version=version,
+        path=path,
+        description=description,
+        kube_version=kube_version,
+        lint_disable=tuple(disable),
+        defaults=defaults,
+        schema=schema,
+    )
+    project._loaded[name] = package
+    return package
+
+
+@dataclass
+class _ReleaseDraft:
+    """A release while the `extends` chain is folded, parent first."""
+
+    name: str
+    package: str | None = None
+    namespace: str | None = None
+    layers: list[ValuesLayer] = field(default_factory=list)
+    source: str = ""
+
+
+def _read_env(project: Project, name: str) -> dict[str, Any]:
+    path = project.environment_file(name)
+    shown = project.display(path)
+    data = _mapping(load_user_file(path, shown), shown)
+    _check_keys(data, _ENV_KEYS, shown)
+    return data
+
+
+def _chain(project: Project, name: str) -> list[tuple[str, dict[str, Any]]]:
+    """[(env name, raw data)] from the root ancestor down to `name`."""
+    chain: list[tuple[str, dict[str, Any]]] = []
+    current: str | None = name
+    while current is not None:
+        names = [n for n, _ in chain]
+        if current in names:
+            loop = " -> ".join([*names[names.index(current) :], current])
+            raise ProjectError(
+                f"{ENVIRONMENTS_DIR}/{names[-1]}.yaml: `extends` cycle: {loop}",
+                hint="an environment cannot extend itself, directly or through others",
+            )
+        if current not in project.environments:
+            child = chain[-1][0] if chain else None
+            where = f"{ENVIRONMENTS_DIR}/{child}.yaml: extends: " if child else ""
+            raise ProjectError(
+                f"{where}unknown environment {current!r}",
+                hint=f"environments in this project: {_names(project.environments)}",
+            )
+        data = _read_env(project, current)
+        chain.append((current, data))
+        parent = data.get("extends")
+        if parent is not None and not isinstance(parent, str):
+            raise ProjectError(
+                f"{ENVIRONMENTS_DIR}/{current}.yaml: extends must be an environment name"
+            )
+        current = parent
+    chain.reverse()
+    return chain
+
+
+def load_environment(project: Project, name: str) -> Environment:
+    """The environment `name` with its `extends` chain folded in: cluster, namespace and each
+    release's package and namespace come from the most specific environment that sets them;
+    ReleaseSpec.layers hold, in precedence order (lowest first), the environment `values` along
+    the chain (parent first), then each release's valuesFiles and values (parent environment
+    first); package defaults are not included. Releases keep file order, parent's first; a child may
+    remove an inherited release with `name: null`. Raises ProjectError for an unknown environment
+    (listing the valid ones), an `extends` cycle, an unknown package and any malformed file."""
+    chain = _chain(project, name)
+    cluster: dict[str, Any] = {}
+    namespace: str | None = None
+    env_layers: list[ValuesLayer] = []
+    drafts: dict[str, _ReleaseDraft] = {}
+    for env_name, data in chain:
+        env_file = project.environment_file(env_name)
+        shown = project.display(env_file)
+        cl = _mapping(data.get("cluster"), f"{shown}: cluster")
+        _check_keys(cl, _CLUSTER_KEYS, f"{shown}: cluster")
+        for key in _CLUSTER_KEYS:
+            if cl.get(key) is not None:
+                cluster[key] = _string(cl[key], f"{shown}: cluster.{key}")
+        if data.get("namespace") is not None:
+            namespace = _namespace(data["namespace"], f"{shown}: namespace")
+        env_values = _mapping(data.get("values"), f"{shown}: values")
+        if env_values:
+            env_layers.append(ValuesLayer(source=f"{shown} values", values=env_values))
+        releases = _mapping(data.get("releases"), f"{shown}: releases")
+        for rel_name, rel in releases.items():
+            _fold_release(project, env_file, shown, drafts, str(rel_name), rel)
+
+    env_namespace = namespace or "default"
+    kubeconfig = cluster.get("kubeconfig")
+    if kubeconfig is not None:
+        # relative to the environment file that is loaded, like valuesFiles
+        kubeconfig = str((project.environment_file(name).parent / kubeconfig).resolve())
+    specs = tuple(
+        ReleaseSpec(
+            name=d.name,
+            package=d.package or "",
+            namespace=d.namespace or env_namespace,
+            environment=name,
+            layers=(*env_layers, *d.layers),
+            source=d.source,
+        )
+        for d in drafts.values()
+    )
+    return Environment(
+        name=name,
+        path=project.environment_file(name),
+        cluster=ClusterRef(context=cluster.get("context"), kubeconfig=kubeconfig),
+        namespace=env_namespace,
+        releases=specs,
+        chain=tuple(n for n, _ in chain),
+    )
+
+
+def _namespace(value: Any, where: str) -> str:
+    ns = _string(value, where)
+    if not _DNS_LABEL.match(ns):
+        raise ProjectError(
+            f"{where}: {ns!r} is not a valid namespace name",
+            hint="use lowercase letters, digits and '-', at most 63 characters",
+        )
+    return ns
+
+
+def _fold_release(
+    project: Project,
+    env_file: Path,
+    shown: str,
+    drafts: dict[str, _ReleaseDraft],
+    name: str,
+    rel: Any,
+) -> None:
+    where = f"{shown}: releases.{name}"
+    if rel is None:
+        drafts.pop(name, None)  # a child environment removes an inherited release
+        return
+    if not _DNS_LABEL.match(name):
+        raise ProjectError(
+            f"{where}: {name!r} is not a valid release name",
+            hint="use lowercase letters, digits and '-', at most 63 characters",
+        )
+    rel = _mapping(rel, where)
+    _check_keys(rel, _RELEASE_KEYS, where)
+    draft = drafts.setdefault(name, _ReleaseDraft(name=name))
+    draft.source = shown
+    if rel.get("package") is not None:
+        package = _string(rel["package"], f"{where}.package")
+        if package not in project.packages:
+            raise ProjectError(
+                f"{where}.package: unknown package {package!r}",
+                hint=f"packages in this project: {_names(project.packages)}",
+            )
+        draft.package = package
+    if rel.get("namespace") is not None:
+        draft.namespace = _namespace(rel["namespace"], f"{where}.namespace")
+    files = rel.get("valuesFiles") or []
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise ProjectError(f"{where}.valuesFiles must be a list of file paths")
+    for rel_path in files:
+        path = (env_file.parent / rel_path).resolve()
+        file_shown = project.display(path)
+        if not path.is_file():
+            raise ProjectError(
+                f"{where}.valuesFiles: {file_shown}: file not found",
+                hint="valuesFiles are relative to the environment file's directory",
+            )
+        layer = _mapping(load_user_file(path, file_shown), file_shown)
+        draft.layers.append(ValuesLayer(source=file_shown, values=layer))
+    values = _mapping(rel.get("values"), f"{where}.values")
+    if values:
+        draft.layers.append(ValuesLayer(source=f"{where}.values", values=values))
+    if draft.package is None:
+        raise ProjectError(
+            f"{where}: no package given",
+            hint=f"add `package: NAME`; packages in this project: {_names(project.packages)}",
+        )

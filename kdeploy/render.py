@@ -1,0 +1,470 @@
+"""Render a release: a package's Jinja2 templates with merged values -> ordered, stamped manifests.
+
+Templates run in Jinja2's immutable sandbox (a package written by someone else must not run code on a
+CI runner that holds cluster credentials), with strict undefined values, `trim_blocks` and
+`lstrip_blocks`. The only files a template can read are the package's own: templates through the
+loader, static files through `files.get()`, both confined to the package. Each rendered document is
+parsed once with the libyaml loader and checked, then namespaced and stamped with ownership labels.
+Docs: docs/package-format.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import stat
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import jinja2
+import yaml
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from kdeploy.errors import RenderError
+from kdeploy.model import Manifest, Package, ReleaseSpec, RenderedObject, RenderedRelease, Values
+from kdeploy.resources import api_group, crd_scopes, install_order, is_namespaced, stamp_ownership
+from kdeploy.validate import describe, manifest_problems
+from kdeploy.yamlio import dump_fast, load_all_fast
+
+TEMPLATES_DIR = "templates"
+FILES_DIR = "files"
+_TEMPLATE_SUFFIXES = (".yaml", ".yml")
+# Characters that JSON leaves raw but YAML forbids or reads as line breaks inside a quoted scalar.
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]")
+_UNDEFINED_NAME = re.compile(r"(?:has no (?:attribute|element) |^)'?([^']+)'?(?: is undefined)?$")
+
+
+class _TemplateFailure(Exception):
+    """Raised by filters and `files` while a template runs; reported with the template location."""
+
+
+class _StrictChainableUndefined(jinja2.ChainableUndefined, jinja2.StrictUndefined):
+    """Any use of a missing value fails, but `values.a.b is defined` and `values.a.b | default(x)`
+    work even when `values.a` is missing."""
+
+
+def _check_defined(value: Any) -> None:
+    if isinstance(value, jinja2.Undefined):
+        value._fail_with_undefined_error()
+
+
+def _yaml_safe(text: str) -> str:
+    return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _plain(value: Any) -> Any:
+    """`value` with Jinja's Markup strings turned into plain ones, so YAML and JSON take it."""
+    if isinstance(value, str) and type(value) is not str:
+        return str(value)
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def toyaml(value: Any, indent: int = 0, first: bool = False) -> str:
+    """`value` as block YAML without a trailing newline. Lines after the first are indented by
+    `indent` spaces (the first too when `first`), like Jinja's `indent` filter, so the block lines up
+    under the column where the expression starts: `  key:\\n    {{ v | toyaml(indent=4) }}`."""
+    _check_defined(value)
+    text = dump_fast(_plain(value))
+    if text.endswith("\n...\n"):
+        text = text[:-4]
+    lines = text.rstrip("\n").split("\n")
+    pad = " " * indent
+    out = [pad + lines[0] if first and lines[0] else lines[0]]
+    out.extend(pad + line if line else line for line in lines[1:])
+    return "\n".join(out)
+
+
+def tojson(value: Any, indent: int | None = None) -> str:
+    """`value` as JSON, which is also valid inline YAML (`key: {{ v | tojson }}`)."""
+    _check_defined(value)
+    return _yaml_safe(json.dumps(_plain(value), ensure_ascii=False, indent=indent))
+
+
+def quote(value: Any) -> str:
+    """`value` as a double-quoted YAML string with everything escaped: `{{ v | quote }}` is always a
+    string, whatever `v` holds (`true`, `1.10`, `a: b`, quotes, newlines). null gives ""."""
+    _check_defined(value)
+    if value is None:
+        text = ""
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    else:
+        text = str(value)
+    return _yaml_safe(json.dumps(text, ensure_ascii=False))
+
+
+def b64encode(value: Any) -> str:
+    """Base64 of `value` (text is encoded as UTF-8)."""
+    _check_defined(value)
+    data = value if isinstance(value, bytes) else str(value).encode("utf-8")
+    return base64.b64encode(data).decode("ascii")
+
+
+def b64decode(value: Any) -> str:
+    """The UTF-8 text that the base64 string `value` encodes."""
+    _check_defined(value)
+    try:
+        return base64.b64decode(str(value), validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError) as e:
+        raise _TemplateFailure(f"b64decode: not base64 of UTF-8 text: {e}") from None
+
+
+def sha256(value: Any) -> str:
+    """Hex SHA-256 of `value`: text as UTF-8, a mapping or list as its canonical JSON (sorted keys),
+    so `{{ values.config | sha256 }}` changes exactly when the config does."""
+    _check_defined(value)
+    if isinstance(value, bytes):
+        data = value
+    elif isinstance(value, (dict, list, tuple)):
+        data = json.dumps(_plain(value), sort_keys=True, separators=(",", ":")).encode("utf-8")
+    else:
+        data = str(value).encode("utf-8")
+    return hashlib.sha256(data).hexdigest()
+
+
+def required(value: Any, message: str = "a required value is missing") -> Any:
+    """`value` itself; fails the render with `message` when it is undefined, null or empty."""
+    if isinstance(value, jinja2.Undefined) or value is None:
+        raise _TemplateFailure(message)
+    if isinstance(value, (str, list, dict)) and not value:
+        raise _TemplateFailure(message)
+    return value
+
+
+FILTERS = {
+    "toyaml": toyaml,
+    "tojson": tojson,
+    "quote": quote,
+    "b64encode": b64encode,
+    "b64decode": b64decode,
+    "sha256": sha256,
+    "required": required,
+}
+
+
+class PackageFiles:
+    """`files` in templates: read-only access to the package's files/ directory."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+
+    def _resolve(self, name: Any) -> Path:
+        if not isinstance(name, str) or not name:
+            raise _TemplateFailure(f"files: a file name must be a non-empty string, not {name!r}")
+        root = self._root.resolve()
+        path = (root / name).resolve()
+        if not path.is_relative_to(root):
+            raise _TemplateFailure(
+                f"files.get({name!r}): the path escapes the package's {FILES_DIR}/ directory; "
+                f"templates can read only files inside it"
+            )
+        return path
+
+    def get(self, name: str) -> str:
+        """The text of files/<name>. Fails the render when the file is missing, is outside files/
+        or is not UTF-8."""
+        path = self._resolve(name)
+        try:
+            return path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise _TemplateFailure(f"files.get({name!r}): no such file in {FILES_DIR}/") from None
+        except UnicodeDecodeError:
+            raise _TemplateFailure(
+                f"files.get({name!r}): not UTF-8 text; use files.get_bytes() with b64encode"
+            ) from None
+        except OSError as e:
+            raise _TemplateFailure(f"files.get({name!r}): {e.strerror or e}") from None
+
+    def get_bytes(self, name: str) -> bytes:
+        """The bytes of files/<name> (for binary files, with `b64encode`)."""
+        path = self._resolve(name)
+        try:
+            return path.read_bytes()
+        except OSError as e:
+            raise _TemplateFailure(f"files.get_bytes({name!r}): {e.strerror or e}") from None
+
+    def exists(self, name: str) -> bool:
+        """Whether files/<name> exists."""
+        return self._resolve(name).is_file()
+
+
+class _SafeBytecodeCache(jinja2.FileSystemBytecodeCache):
+    """A bytecode cache that never fails a render: an unreadable or unwritable cache is skipped."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError:
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def default_cache_dir() -> Path | None:
+    """Where compiled templates are cached: $KDEPLOY_CACHE_DIR, else $XDG_CACHE_HOME/kdeploy/jinja,
+    else ~/.cache/kdeploy/jinja. None when KDEPLOY_NO_CACHE is set."""
+    if os.environ.get("KDEPLOY_NO_CACHE"):
+        return None
+    explicit = os.environ.get("KDEPLOY_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "kdeploy" / "jinja"
+
+
+def make_bytecode_cache(directory: Path | None) -> jinja2.BytecodeCache | None:
+    """A bytecode cache in `directory` (created private to this user), or None when there is no
+    directory, it cannot be created, or someone else could write to it (cached code is loaded and
+    run, so a shared writable cache would let another user inject code)."""
+    if directory is None:
+        return None
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = directory.stat()
+    except OSError:
+        return None
+    if st.st_uid != os.getuid() or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return None
+    return _SafeBytecodeCache(str(directory), "kdeploy-%s.cache")
+
+
+def _template_location(tb: TracebackType | None, templates_dir: Path) -> tuple[Path, int] | None:
+    """The innermost template frame of a render traceback (Jinja rewrites the frames of compiled
+    templates to their template file and line)."""
+    prefix = str(templates_dir) + os.sep
+    found = None
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.startswith(prefix):
+            found = (Path(filename), tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def _excerpt(text: str, line: int, radius: int = 2) -> str:
+    """Lines around 1-based `line` of `text`, numbered, the line itself marked with '>'."""
+    lines = text.split("\n")
+    start, end = max(1, line - radius), min(len(lines), line + radius)
+    width = len(str(end))
+    return "\n".join(
+        f"  {'>' if n == line else ' '} {n:>{width}} | {lines[n - 1]}"
+        for n in range(start, end + 1)
+    )
+
+
+def _undefined_expression(message: str, source_line: str) -> str:
+    """The name a template used that is undefined, as written (values.image.tag) when the line
+    shows it, else the bare name Jinja reports."""
+    m = _UNDEFINED_NAME.search(message)
+    if not m:
+        return message
+    name = m.group(1)
+    ref = re.search(
+        r"[A-Za-z_][\w]*(?:\.[A-Za-z_]\w*|\[[^\]]*\])*?(?:\."
+        + re.escape(name)
+        + r"|\[['\"]"
+        + re.escape(name)
+        + r"['\"]\])(?![\w])",
+        source_line,
+    )
+    return ref.group(0) if ref else name
+
+
+class PackageTemplates:
+    """The templates of one package in one Jinja environment, compiled once and reused for every
+    release of the package."""
+
+    def __init__(
+        self, package: Package, bytecode_cache: jinja2.BytecodeCache | None = None
+    ) -> None:
+        self.package = package
+        self.templates_dir = (package.path / TEMPLATES_DIR).resolve()
+        self.display_root = f"packages/{package.path.name}"
+        env = ImmutableSandboxedEnvironment(
+            loader=jinja2.FileSystemLoader(str(self.templates_dir)),
+            undefined=_StrictChainableUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+            autoescape=False,
+            bytecode_cache=bytecode_cache,
+        )
+        env.filters.update(FILTERS)
+        self.env = env
+        self.names = self._manifest_templates()
+
+    def _manifest_templates(self) -> tuple[str, ...]:
+        if not self.templates_dir.is_dir():
+            return ()
+        return tuple(
+            sorted(
+                p.name
+                for p in self.templates_dir.iterdir()
+                if p.is_file() and p.suffix in _TEMPLATE_SUFFIXES and not p.name.startswith("_")
+            )
+        )
+
+    def display(self, path: Path) -> str:
+        """A template path as messages show it: packages/<pkg>/templates/<file>."""
+        try:
+            rel = path.resolve().relative_to(self.templates_dir)
+        except ValueError:
+            return str(path)
+        return f"{self.display_root}/{TEMPLATES_DIR}/{rel}"
+
+    def _fail(self, name: str, exc: BaseException, what: str) -> RenderError:
+        shown = self.display(self.templates_dir / name)
+        loc = _template_location(exc.__traceback__, self.templates_dir)
+        if loc is None:
+            return RenderError(f"{shown}: {what}")
+        path, line = loc
+        where = f"{self.display(path)}:{line}"
+        if path.name != name:
+            where += f" (imported while rendering {shown})"
+        try:
+            source_line = path.read_text(encoding="utf-8").split("\n")[line - 1]
+        except (OSError, IndexError, UnicodeDecodeError):
+            source_line = ""
+        if isinstance(exc, jinja2.UndefinedError):
+            name_used = _undefined_expression(str(exc.message or exc), source_line)
+            return RenderError(
+                f"{where}: undefined value {name_used} ({exc.message})\n  {line} | {source_line.strip()}",
+                hint="set it in values.yaml, the environment, -f or --set; or guard it with "
+                "`is defined` or `| default(...)`",
+            )
+        text = f"{where}: {what}"
+        if source_line.strip():
+            text += f"\n  {line} | {source_line.strip()}"
+        return RenderError(text)
+
+    def render_text(self, name: str, context: dict[str, Any]) -> str:
+        """The text of template `name` rendered with `context`. Raises RenderError naming the
+        template file and line for syntax errors, undefined values, sandbox violations and failed
+        filters."""
+        try:
+            return self.env.get_template(name).render(context)
+        except jinja2.TemplateSyntaxError as e:
+            path = Path(e.filename) if e.filename else self.templates_dir / name
+            raise RenderError(
+                f"{self.display(path)}:{e.lineno}: template syntax error: {e.message}"
+            ) from None
+        except jinja2.UndefinedError as e:
+            raise self._fail(name, e, f"undefined value ({e.message})") from None
+        except SecurityError as e:
+            raise self._fail(
+                name, e, f"blocked by the template sandbox: {e.message or e}"
+            ) from None
+        except jinja2.TemplateNotFound as e:
+            raise self._fail(
+                name, e, f"template {e.name!r} not found in {self.display_root}/{TEMPLATES_DIR}/"
+            ) from None
+        except _TemplateFailure as e:
+            raise self._fail(name, e, str(e)) from None
+        except RecursionError as e:
+            raise self._fail(name, e, "recursion too deep") from None
+        except Exception as e:  # a template is user code: any failure in it is a user error
+            raise self._fail(name, e, f"{type(e).__name__}: {e}") from None
+
+
+def _parse_documents(text: str, shown: str) -> list[Any]:
+    try:
+        return load_all_fast(text)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        problem = (e.problem or e.context or "invalid YAML").strip()
+        if mark is None:
+            raise RenderError(
+                f"{shown}: the rendered output is not valid YAML: {problem}"
+            ) from None
+        line = mark.line + 1
+        raise RenderError(
+            f"{shown}: the rendered output is not valid YAML at rendered line {line}, column "
+            f"{mark.column + 1}: {problem}\n{_excerpt(text, line)}",
+            hint="check the indentation that the template produces (toyaml/indent arguments) "
+            "and quote values with `| quote`",
+        ) from None
+    except yaml.YAMLError as e:
+        raise RenderError(f"{shown}: the rendered output is not valid YAML: {e}") from None
+
+
+def render_release(
+    package: Package,
+    spec: ReleaseSpec,
+    values: Values,
+    files_root: Path | None = None,
+    *,
+    templates: PackageTemplates | None = None,
+) -> RenderedRelease:
+    """Render `package` for release `spec` with the merged `values`: every templates/*.yaml (files
+    starting with `_` are macro libraries), each YAML document parsed and checked (apiVersion,
+    kind, metadata.name), empty documents skipped, namespaced objects without a namespace put in
+    the release's namespace (cluster-scoped ones lose theirs), ownership labels and annotations
+    stamped, objects in install order. `files_root` defaults to the package's files/ directory;
+    pass `templates` to reuse one compiled environment across releases of the package. Raises
+    RenderError naming the template file (and line, or rendered line) on any failure."""
+    tset = templates or PackageTemplates(package)
+    files = PackageFiles(files_root if files_root is not None else package.path / FILES_DIR)
+    context = {
+        "values": values,
+        "release": {
+            "name": spec.name,
+            "namespace": spec.namespace,
+            "environment": spec.environment,
+        },
+        "package": {"name": package.name, "version": package.version},
+        "files": files,
+    }
+    docs: list[tuple[str, dict[str, Any]]] = []
+    for name in tset.names:
+        text = tset.render_text(name, context)
+        shown = tset.display(tset.templates_dir / name)
+        for index, doc in enumerate(_parse_documents(text, shown), start=1):
+            if doc is None:
+                continue
+            problems = manifest_problems(doc)
+            if problems:
+                raise RenderError(
+                    f"{shown}: document {index} ({describe(doc)}) is not a valid Kubernetes object: "
+                    + "; ".join(problems),
+                    hint="every document needs apiVersion, kind and metadata.name",
+                )
+            docs.append((shown, doc))
+
+    scopes = crd_scopes(doc for _, doc in docs)
+    objects = []
+    for shown, doc in docs:
+        manifest = stamp_ownership(doc, spec.name, spec.environment)
+        meta = manifest["metadata"]
+        if is_namespaced(api_group(manifest["apiVersion"]), manifest["kind"], scopes):
+            if not meta.get("namespace"):
+                # right after the name, where people look for it
+                manifest["metadata"] = {
+                    "name": meta.pop("name"),
+                    "namespace": spec.namespace,
+                    **meta,
+                }
+        else:
+            meta.pop("namespace", None)
+        objects.append(RenderedObject(manifest=manifest, source=shown, release=spec.name))
+    objects.sort(key=lambda o: install_order(o.manifest))
+    return RenderedRelease(spec=spec, package=package, values=values, objects=tuple(objects))
+
+
+def manifest_text(manifest: Manifest) -> str:
+    """One manifest as a YAML document body (no `---`)."""
+    return dump_fast(manifest)

@@ -1,0 +1,183 @@
+"""The two YAML paths.
+
+Files that people edit (package.yaml, values, schemas, environments, `-f` files) are read with
+ruamel.yaml's safe loader, which runs on the C parser of ruamel.yaml.clib, follows YAML 1.2 (`yes` and
+`on` stay strings) and rejects duplicate keys; errors name file, line and column.
+
+Rendered manifests are parsed and dumped with PyYAML's libyaml bindings (`CSafeLoader` and
+`CSafeDumper`), the fastest path available: rendering spends most of its time here. Dumps keep
+insertion order, use block style and write multi-line strings as `|` blocks.
+
+On both paths timestamps stay strings, as they do for kubectl: a manifest or a value is data to pass
+on, never a datetime.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from kdeploy.errors import ProjectError
+
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+# Wide enough that long strings (URLs, JSON blobs, certificates) are never folded across lines.
+_DUMP_WIDTH = 1 << 20
+
+_CLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _FastLoader(_CLoader):  # type: ignore[misc]
+    """libyaml parser; timestamps kept as strings; duplicate mapping keys are an error."""
+
+    yaml_constructors = {
+        **_CLoader.yaml_constructors,
+        _TIMESTAMP_TAG: yaml.SafeLoader.construct_yaml_str,
+    }
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        # kubectl rejects a manifest with a repeated key; libyaml would silently keep the last one.
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.tag != _MERGE_TAG:
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping",
+                        node.start_mark,
+                        f'found duplicate key "{key_node.value}"',
+                        key_node.start_mark,
+                    )
+                seen.add(key_node.value)
+        result: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return result
+
+
+def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    # Multi-line text (config files, scripts, certificates) reads best as a literal block; libyaml
+    # falls back to a quoted scalar by itself when a block cannot represent the text exactly.
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+class _FastDumper(_CDumper):  # type: ignore[misc]
+    """libyaml emitter; literal blocks for multi-line strings; never anchors and aliases."""
+
+    yaml_representers = {**_CDumper.yaml_representers, str: _represent_str}
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def fast_path_in_use() -> bool:
+    """True when rendered YAML is parsed and dumped by libyaml (PyYAML's C bindings)."""
+    return bool(
+        getattr(yaml, "__with_libyaml__", False)
+        and issubclass(_FastLoader, yaml.CSafeLoader)
+        and issubclass(_FastDumper, yaml.CSafeDumper)
+    )
+
+
+def load_all_fast(text: str) -> list[Any]:
+    """Every document of `text` (None for an empty one). Raises yaml.YAMLError on malformed input;
+    the caller knows which template produced the text and reports it."""
+    return list(yaml.load_all(text, Loader=_FastLoader))
+
+
+def dump_fast(obj: Any) -> str:
+    """`obj` as one block-style YAML document, keys in insertion order, ending in a newline."""
+    text: str = yaml.dump(
+        obj,
+        Dumper=_FastDumper,
+        default_flow_style=False,
+        sort_keys=False,
+        allow_unicode=True,
+        width=_DUMP_WIDTH,
+    )
+    return text
+
+
+def dump_all_fast(objs: Any) -> str:
+    """Every object of `objs` as a YAML document, each starting with `---`."""
+    text: str = yaml.dump_all(
+        objs,
+        Dumper=_FastDumper,
+        default_flow_style=False,
+        sort_keys=False,
+        allow_unicode=True,
+        width=_DUMP_WIDTH,
+        explicit_start=True,
+    )
+    return text
+
+
+@functools.lru_cache(maxsize=1)
+def _user_yaml_class() -> Any:
+    """ruamel's safe constructor, with timestamps kept as strings (built on first use, so commands
+    that never read user files do not import ruamel)."""
+    from ruamel.yaml.constructor import SafeConstructor
+
+    class _UserConstructor(SafeConstructor):
+        pass
+
+    _UserConstructor.add_constructor(_TIMESTAMP_TAG, SafeConstructor.construct_yaml_str)
+    return _UserConstructor
+
+
+def _user_yaml() -> Any:
+    from ruamel.yaml import YAML
+
+    loader = YAML(typ="safe", pure=False)
+    loader.Constructor = _user_yaml_class()
+    return loader
+
+
+def user_yaml_is_c_accelerated() -> bool:
+    """True when user files are parsed by ruamel.yaml.clib's C parser."""
+    return "CParser" in getattr(_user_yaml().Parser, "__name__", "")
+
+
+def load_user_text(text: str, source: str) -> Any:
+    """Parse one YAML document that a person wrote; `source` names it in errors ('<file>' or
+    '--set x'). Returns None for an empty document. Raises ProjectError naming source:line:column
+    and the problem."""
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        return _user_yaml().load(text)
+    except MarkedYAMLError as e:
+        raise ProjectError(_describe_marked_error(e, source), hint=_YAML_HINT) from None
+    except YAMLError as e:
+        raise ProjectError(f"{source}: invalid YAML: {e}", hint=_YAML_HINT) from None
+
+
+_YAML_HINT = "fix the YAML at that position (indentation, a missing ':', an unclosed quote or bracket, a repeated key)"
+
+
+def _describe_marked_error(e: Any, source: str) -> str:
+    mark = e.problem_mark or e.context_mark
+    where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
+    problem = (e.problem or "").strip() or str(e).strip()
+    message = f"{where}: invalid YAML: {problem}"
+    if e.context and e.context_mark is not None and e.context_mark is not mark:
+        message += f" ({e.context} started at line {e.context_mark.line + 1})"
+    return message
+
+
+def load_user_file(path: Path, display: str | None = None) -> Any:
+    """Read and parse a YAML file that a person edits. `display` is how errors name the file
+    (default: the path). Returns None for an empty file. Raises ProjectError when the file cannot be
+    read or is not valid YAML, naming file:line:column."""
+    name = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProjectError(f"{name}: file not found") from None
+    except UnicodeDecodeError as e:
+        raise ProjectError(f"{name}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except OSError as e:
+        raise ProjectError(f"{name}: cannot read: {e.strerror or e}") from None
+    return load_user_text(text, name)
