@@ -1,0 +1,71 @@
+"""`kdeploy get manifest|values RELEASE (-n NAMESPACE | -e ENV) [--revision N]`: print what a
+revision recorded, with every secret redacted."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from kdeploy.commands._release import open_history, release_options, resolve_release
+
+
+@click.command("get")
+@click.argument("what", type=click.Choice(["manifest", "values"]))
+@click.argument("release")
+@release_options
+@click.option(
+    "--revision",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Revision to show (default: the last deployed one, else the newest).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["yaml", "json"]),
+    default="yaml",
+    show_default=True,
+    help="Output format.",
+)
+@click.pass_context
+def command(
+    ctx: click.Context,
+    what: str,
+    release: str,
+    namespace: str | None,
+    env: str | None,
+    kubeconfig: str | None,
+    context: str | None,
+    revision: int | None,
+    output: str,
+) -> None:
+    """Print the manifests or the merged values recorded by a revision of RELEASE.
+
+    Secret values are shown as <redacted:sha256:…>; the companion Secret is never read, so this
+    needs only permission to read ConfigMaps. Which revision is shown goes to stderr.
+    """
+    from kdeploy.history.store import no_history_error
+    from kdeploy.yamlio import dump_all_fast, dump_fast
+
+    target = resolve_release(ctx, release, namespace, env, kubeconfig, context)
+    store = open_history(target)
+    if revision is None:
+        revisions = store.revisions(target.release, target.namespace)
+        if not revisions:
+            raise no_history_error(target.release, target.namespace)
+        deployed = [r for r in revisions if r.status == "deployed"]
+        revision = (deployed or revisions)[-1].number
+    rev = store.get(target.release, target.namespace, revision, secrets=False)
+    click.echo(
+        f"# release {rev.release}, namespace {rev.namespace}, revision {rev.number} ({rev.status})",
+        err=True,
+    )
+    data: object = rev.manifests if what == "manifest" else rev.values
+    if output == "json":
+        click.echo(json.dumps(data, indent=2))
+    elif what == "manifest":
+        click.echo(dump_all_fast(rev.manifests), nl=False)
+    else:
+        click.echo(dump_fast(rev.values), nl=False)
