@@ -50,6 +50,7 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
             for c in prepared.plan.of("delete")
             if c.key in prepared.previous
         ]
+    early = _create_release_namespace(deps, prepared)
     revision = deps.history.begin(
         target.release,
         target.namespace,
@@ -62,7 +63,7 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
         secret_strings=set(target.secret_strings),
     )
     try:
-        counts = _apply_all(deps, prepared, options)
+        counts = _apply_all(deps, prepared, options, early)
         deleted, kept = _prune(deps, prepared, options)
         counts["deleted"] = deleted
         result = ", ".join(f"{n} {what}" for what, n in counts.items())
@@ -83,15 +84,32 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
     return revision
 
 
-def _apply_all(deps: Deps, prepared: Prepared, options: DeployOptions) -> dict[str, int]:
-    """SSA every created or changed (or adopted) object in install order; at most one write each."""
+def _create_release_namespace(deps: Deps, prepared: Prepared) -> set[ObjectKey]:
+    """When the release creates its own namespace, create it before anything else: the history
+    is stored there, and the pending revision must be recorded before the other changes."""
+    key = ObjectKey("", "Namespace", "", prepared.target.namespace)
+    change = next((c for c in prepared.plan.changes if c.key == key), None)
+    if change is None or change.action != "create":
+        return set()
+    deps.cluster.apply(prepared.desired[key], dry_run=False, force=False)
+    deps.output.info(f"  created {key}")
+    return {key}
+
+
+def _apply_all(
+    deps: Deps, prepared: Prepared, options: DeployOptions, done: set[ObjectKey]
+) -> dict[str, int]:
+    """SSA every created or changed (or adopted) object in install order, except those already
+    `done`; at most one write each."""
     actions = {c.key: c.action for c in prepared.plan.changes}
-    counts = {"created": 0, "changed": 0, "unchanged": 0}
+    counts = {"created": len(done), "changed": 0, "unchanged": 0}
     pending_crds: list[str] = []
     for manifest in sort_objects(prepared.desired.values()):
         key = ObjectKey.of(manifest)
         if pending_crds and key.kind != "CustomResourceDefinition":
             _settle_crds(deps, pending_crds)
+        if key in done:
+            continue
         adopted = key in prepared.foreign
         action = actions.get(key, "create")
         if action == "unchanged" and not adopted:

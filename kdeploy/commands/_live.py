@@ -1,0 +1,219 @@
+"""What the live commands (diff, apply, rollback, status, uninstall) share: their cluster and
+rendering options, the terminal Output, building Deps, and turning rendered releases into targets.
+
+Imported only by those commands, so `kdeploy --help` stays light."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from kdeploy.actions.deps import Deps
+from kdeploy.actions.diff import Target
+from kdeploy.model import ClusterRef
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def cluster_options(f: F) -> F:
+    """--kubeconfig and --context."""
+    f = click.option(
+        "--context",
+        default=None,
+        help="Kubeconfig context (default: the environment's cluster.context, else current).",
+    )(f)
+    f = click.option(
+        "--kubeconfig",
+        default=None,
+        type=click.Path(dir_okay=False),
+        help="Kubeconfig file (default: the environment's cluster.kubeconfig, KUBECONFIG, "
+        "~/.kube/config; in a pod, its service account).",
+    )(f)
+    return f
+
+
+def render_options(f: F) -> F:
+    """-f/--values, --set and --set-string."""
+    f = click.option(
+        "--set-string",
+        "set_strings",
+        multiple=True,
+        metavar="PATH=VALUE",
+        help="Set a string value.",
+    )(f)
+    f = click.option(
+        "--set", "sets", multiple=True, metavar="PATH=VALUE", help="Set a value (YAML scalar)."
+    )(f)
+    f = click.option(
+        "-f",
+        "--values",
+        "value_files",
+        multiple=True,
+        type=click.Path(dir_okay=False),
+        help="Extra values file, applied after the environment's (repeatable, in order).",
+    )(f)
+    return f
+
+
+def release_location_options(f: F) -> F:
+    """-n/--namespace and -e/--env, for commands on one release (exactly one is required)."""
+    f = click.option("-e", "--env", "env", default=None, help="Environment declaring the release.")(
+        f
+    )
+    f = click.option(
+        "-n", "--namespace", default=None, help="Namespace of the release (no project needed)."
+    )(f)
+    return f
+
+
+@dataclass
+class TerminalOutput:
+    """Output on the terminal: progress on stderr, results and diffs on stdout; diffs coloured
+    only when stdout is a terminal and NO_COLOR is unset."""
+
+    color: bool
+    interactive: bool
+
+    @classmethod
+    def detect(cls) -> TerminalOutput:
+        tty = sys.stdout.isatty()
+        return cls(
+            color=tty and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb",
+            interactive=tty and sys.stdin.isatty(),
+        )
+
+    def info(self, text: str) -> None:
+        click.echo(text, err=True)
+
+    def result(self, text: str) -> None:
+        click.echo(text, nl=not text.endswith("\n"))
+
+    def diff(self, text: str) -> None:
+        if not self.color:
+            click.echo(text, nl=False)
+            return
+        from rich.console import Console
+        from rich.text import Text
+
+        console = Console(highlight=False, soft_wrap=True)
+        for line in text.splitlines():
+            style = None
+            if line.startswith(("+++", "---")):
+                style = "bold"
+            elif line.startswith("+"):
+                style = "green"
+            elif line.startswith("-"):
+                style = "red"
+            elif line.startswith("@@"):
+                style = "cyan"
+            elif line.startswith("~"):
+                style = "yellow"
+            console.print(Text(line, style=style or ""))
+
+    def confirm(self, question: str) -> bool:
+        return click.confirm(question, default=False, err=True)
+
+
+def project_dir(ctx: click.Context) -> Path:
+    obj: dict[str, Any] = ctx.obj or {}
+    return Path(obj.get("project_dir") or os.getcwd())
+
+
+def load_env_cluster(ctx: click.Context, env: str) -> tuple[Any, ClusterRef]:
+    """The environment `env` of the project and its cluster reference."""
+    from kdeploy.project import load_environment, load_project
+
+    environment = load_environment(load_project(project_dir(ctx)), env)
+    return environment, environment.cluster
+
+
+def build_deps(
+    ctx: click.Context, cluster: ClusterRef, kubeconfig: str | None, context: str | None
+) -> Deps:
+    """Real Deps for a cluster: the flags override the environment's `cluster:`."""
+    from kdeploy.history.configmap import ConfigMapDriver
+    from kdeploy.history.identity import detect_identity, utc_now
+    from kdeploy.history.store import HistoryStore
+    from kdeploy.kube.config import ClusterTarget, new_api_client
+    from kdeploy.kube.real import RealCluster
+
+    api = new_api_client(
+        ClusterTarget(
+            kubeconfig=kubeconfig or cluster.kubeconfig, context=context or cluster.context
+        )
+    )
+    identity = detect_identity(project_dir(ctx), os.environ)
+    store = HistoryStore(ConfigMapDriver(api), clock=utc_now, identity=lambda: identity)
+    return Deps(
+        cluster=RealCluster(api),
+        history=store,
+        output=TerminalOutput.detect(),
+        clock=utc_now,
+        identity=identity,
+    )
+
+
+def rendered_targets(
+    ctx: click.Context,
+    env: str,
+    releases: Sequence[str],
+    value_files: Sequence[str],
+    sets: Sequence[str],
+    set_strings: Sequence[str],
+    description: str,
+) -> list[Target]:
+    """Render the selected releases of `env` (all, in file order, when none are named) into
+    deploy targets, with the secret strings to keep out of output and history."""
+    from kdeploy.actions.render import render_environment
+    from kdeploy.secrets import collect_secret_strings
+
+    rendered = render_environment(
+        project_dir(ctx), env, releases, [Path(f) for f in value_files], sets, set_strings
+    )
+    targets = []
+    for rel in rendered:
+        manifests = tuple(o.manifest for o in rel.objects)
+        targets.append(
+            Target(
+                release=rel.spec.name,
+                namespace=rel.spec.namespace,
+                manifests=manifests,
+                values=rel.values,
+                package=rel.package.name,
+                package_version=rel.package.version,
+                environment=rel.spec.environment,
+                description=description,
+                secret_strings=frozenset(
+                    collect_secret_strings(manifests, rel.values, rel.package.schema)
+                ),
+            )
+        )
+    return targets
+
+
+def locate_release(
+    ctx: click.Context, release: str, namespace: str | None, env: str | None
+) -> tuple[str, ClusterRef]:
+    """The namespace of `release` and the cluster to use: from -n (no project files needed) or
+    from the environment -e. Raises click.UsageError unless exactly one is given."""
+    if (namespace is None) == (env is None):
+        raise click.UsageError("give exactly one of -n NAMESPACE or -e ENV")
+    if namespace is not None:
+        return namespace, ClusterRef()
+    assert env is not None
+    environment, cluster = load_env_cluster(ctx, env)
+    for spec in environment.releases:
+        if spec.name == release:
+            return spec.namespace, cluster
+    from kdeploy.errors import ProjectError
+
+    names = ", ".join(s.name for s in environment.releases) or "(none)"
+    raise ProjectError(
+        f"{environment.path}: environment {env} has no release {release}; its releases: {names}"
+    )

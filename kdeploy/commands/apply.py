@@ -1,0 +1,70 @@
+"""`kdeploy apply`: diff, confirm, server-side apply in install order, prune, record a revision."""
+
+from __future__ import annotations
+
+import click
+
+from kdeploy.commands._live import cluster_options, render_options
+
+
+@click.command("apply")
+@click.option("-e", "--env", "env", required=True, help="Environment to deploy.")
+@click.argument("releases", nargs=-1)
+@click.option(
+    "--yes", "-y", is_flag=True, help="Do not ask for confirmation (required without a terminal)."
+)
+@click.option("--dry-run", is_flag=True, help="Show the diff and stop; change nothing.")
+@click.option("--no-prune", is_flag=True, help="Keep objects that are no longer rendered.")
+@click.option(
+    "--force-conflicts",
+    is_flag=True,
+    help="Take over fields owned by another field manager instead of failing.",
+)
+@click.option(
+    "--adopt",
+    is_flag=True,
+    help="Take over existing objects not created by this release (otherwise refused).",
+)
+@click.option(
+    "--history-max",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Revisions to keep per release (0: unlimited); the last deployed one is always kept.",
+)
+@render_options
+@cluster_options
+@click.pass_context
+def command(
+    ctx: click.Context,
+    env: str,
+    releases: tuple[str, ...],
+    yes: bool,
+    dry_run: bool,
+    no_prune: bool,
+    force_conflicts: bool,
+    adopt: bool,
+    history_max: int,
+    value_files: tuple[str, ...],
+    sets: tuple[str, ...],
+    set_strings: tuple[str, ...],
+    kubeconfig: str | None,
+    context: str | None,
+) -> int:
+    """Apply an environment's releases (all, or those named) to its cluster, in file order.
+
+    Shows the diff first and asks for confirmation on a terminal; the first failing release stops
+    the rest (exit 1).
+    """
+    from kdeploy.actions.apply import apply_releases
+    from kdeploy.actions.deploy import DeployOptions
+    from kdeploy.commands._live import build_deps, load_env_cluster, rendered_targets
+
+    targets = rendered_targets(ctx, env, releases, value_files, sets, set_strings, "apply")
+    _, cluster = load_env_cluster(ctx, env)
+    deps = build_deps(ctx, cluster, kubeconfig, context)
+    options = DeployOptions(
+        force_conflicts=force_conflicts, adopt=adopt, prune=not no_prune, history_max=history_max
+    )
+    apply_releases(deps, targets, options, yes=yes, dry_run=dry_run)
+    return 0

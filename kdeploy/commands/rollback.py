@@ -1,0 +1,56 @@
+"""`kdeploy rollback`: re-apply a recorded revision (no package sources needed)."""
+
+from __future__ import annotations
+
+import click
+
+from kdeploy.commands._live import cluster_options, release_location_options
+
+
+@click.command("rollback")
+@click.argument("release")
+@click.option(
+    "--to",
+    "to",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Revision to restore (default: the last deployed one before the current).",
+)
+@release_location_options
+@click.option(
+    "--yes", "-y", is_flag=True, help="Do not ask for confirmation (required without a terminal)."
+)
+@click.option("--force-conflicts", is_flag=True, help="Take over fields owned by other managers.")
+@click.option(
+    "--history-max",
+    type=click.IntRange(min=0),
+    default=10,
+    show_default=True,
+    help="Revisions to keep (0: unlimited).",
+)
+@cluster_options
+@click.pass_context
+def command(
+    ctx: click.Context,
+    release: str,
+    to: int | None,
+    namespace: str | None,
+    env: str | None,
+    yes: bool,
+    force_conflicts: bool,
+    history_max: int,
+    kubeconfig: str | None,
+    context: str | None,
+) -> int:
+    """Roll RELEASE back to a recorded revision: shows the diff, re-applies its stored manifests and
+    secrets, prunes objects it did not have, and records a new revision "rollback to N"."""
+    from kdeploy.actions.rollback import rollback
+    from kdeploy.commands._live import build_deps, locate_release
+
+    ns, cluster = locate_release(ctx, release, namespace, env)
+    deps = build_deps(ctx, cluster, kubeconfig, context)
+    rollback(
+        deps, release, ns, to=to, yes=yes, force_conflicts=force_conflicts, history_max=history_max
+    )
+    return 0

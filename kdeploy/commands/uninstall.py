@@ -1,0 +1,37 @@
+"""`kdeploy uninstall`: delete a release's objects and its history."""
+
+from __future__ import annotations
+
+import click
+
+from kdeploy.commands._live import cluster_options, release_location_options
+
+
+@click.command("uninstall")
+@click.argument("release")
+@release_location_options
+@click.option("--keep-history", is_flag=True, help="Keep the recorded revisions.")
+@click.option(
+    "--yes", "-y", is_flag=True, help="Do not ask for confirmation (required without a terminal)."
+)
+@cluster_options
+@click.pass_context
+def command(
+    ctx: click.Context,
+    release: str,
+    namespace: str | None,
+    env: str | None,
+    keep_history: bool,
+    yes: bool,
+    kubeconfig: str | None,
+    context: str | None,
+) -> int:
+    """Delete RELEASE's objects in reverse install order, then its history (unless
+    --keep-history). Only objects this release owns are deleted."""
+    from kdeploy.actions.uninstall import uninstall
+    from kdeploy.commands._live import build_deps, locate_release
+
+    ns, cluster = locate_release(ctx, release, namespace, env)
+    deps = build_deps(ctx, cluster, kubeconfig, context)
+    uninstall(deps, release, ns, keep_history=keep_history, yes=yes)
+    return 0
