@@ -8,7 +8,8 @@ KDEPLOY=.venv/bin/kdeploy
 OUT=.demo
 ENVIRONMENTS=(local dev staging prod)
 
-step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD='' PLAIN=''; fi
+step() { printf '\n%s==> %s%s\n' "$BOLD" "$*" "$PLAIN"; }
 
 # Step 1: render every example environment to files, one per release.
 render_all() {
@@ -16,7 +17,6 @@ render_all() {
   rm -rf "$OUT"
   for env in "${ENVIRONMENTS[@]}"; do
     "$KDEPLOY" render -e "$env" --out "$OUT/$env"
-    printf '  %-8s %s\n' "$env" "$(ls "$OUT/$env" | tr '\n' ' ')"
   done
 }
 
