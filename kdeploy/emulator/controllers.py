@@ -255,8 +255,12 @@ class ControllerManager:
         change(updated)
         if updated == fresh:
             return fresh
+        try:
+            written = self._store.system_update(updated)
+        except KeyError:  # deleted since we read it
+            return fresh
         self._changed = True
-        return self._store.system_update(updated)
+        return written
 
     def _event(self, obj: Obj, reason: str, message: str, event_type: str = "Normal") -> None:
         self._store.record_event(obj, reason, message, event_type)
