@@ -175,8 +175,9 @@ class ConfigMapDriver:
         if with_secrets and record.meta.get("hasSecrets"):
             secret = self._read("Secret", namespace, name)
             if secret is not None:
-                sdata = {k: _unb64(v).decode() for k, v in (secret.get("data") or {}).items()}
-                first_secret = _unb64(sdata.get("secrets.json.gz", ""))
+                raw = {k: _unb64(v) for k, v in (secret.get("data") or {}).items()}
+                first_secret = raw.pop("secrets.json.gz", b"")
+                sdata = {k: v.decode(errors="replace") for k, v in raw.items()}
                 secrets = self._assemble(
                     "Secret", namespace, release, number, first_secret, sdata, "secrets", name
                 )

@@ -1,0 +1,67 @@
+"""Who deployed and from which commit: user@host, GitLab CI job, git state of the project."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kdeploy.history.identity import detect_identity, git_state, who_from_env
+
+
+def test_gitlab_ci_records_user_and_job_url() -> None:
+    env = {
+        "GITLAB_CI": "true",
+        "GITLAB_USER_LOGIN": "alice",
+        "CI_JOB_URL": "https://gitlab.example/shop/-/jobs/4711",
+        "CI_PIPELINE_URL": "https://gitlab.example/shop/-/pipelines/9",
+    }
+    assert who_from_env(env) == "alice https://gitlab.example/shop/-/jobs/4711"
+
+
+def test_gitlab_ci_without_job_url_falls_back_to_pipeline() -> None:
+    env = {"GITLAB_CI": "true", "CI_PIPELINE_URL": "https://gitlab.example/p/9"}
+    assert who_from_env(env) == "gitlab-ci https://gitlab.example/p/9"
+
+
+def test_outside_ci_records_user_at_host() -> None:
+    who = who_from_env({})
+    assert who.endswith("@" + socket.gethostname())
+    assert len(who.split("@")[0]) > 0
+
+
+needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+@needs_git
+def test_git_commit_and_dirty_flag(tmp_path: Path) -> None:
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    (repo / "a.txt").write_text("a")
+    _git(repo, "add", "a.txt")
+    _git(repo, "commit", "-q", "-m", "one")
+    head = _git(repo, "rev-parse", "HEAD")
+    assert git_state(repo, {}) == (head, False)
+    (repo / "a.txt").write_text("changed")
+    assert git_state(repo, {}) == (head, True)
+    identity = detect_identity(repo, {"GITLAB_CI": "true", "GITLAB_USER_LOGIN": "bob"})
+    assert (identity.who, identity.git_commit, identity.git_dirty) == ("bob", head, True)
+
+
+def test_no_git_work_tree_gives_none_or_the_ci_commit(tmp_path: Path) -> None:
+    assert git_state(tmp_path, {}) == (None, None)
+    assert git_state(tmp_path, {"CI_COMMIT_SHA": "deadbeef"}) == ("deadbeef", None)
