@@ -1,0 +1,125 @@
+"""Shared test builders: write a kdeploy project into a temp directory and run the CLI on it.
+
+    from tests.helpers import ProjectBuilder, run_kdeploy
+
+    proj = ProjectBuilder(tmp_path)
+    proj.package("web", templates={"cm.yaml": CM}, values={"replicas": 2})
+    proj.environment("dev", {"namespace": "dev", "releases": {"web": {"package": "web"}}})
+    result = run_kdeploy("-C", str(tmp_path), "render", "-e", "dev")
+    assert result.code == 0, result.stderr
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONFIGMAP_TEMPLATE = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ release.name }}-config
+data:
+  greeting: {{ values.greeting | quote }}
+"""
+
+
+def _text(content: str | dict[str, Any] | list[Any]) -> str:
+    if isinstance(content, str):
+        return textwrap.dedent(content)
+    return yaml.safe_dump(content, sort_keys=False)
+
+
+class ProjectBuilder:
+    """Writes packages/, environments/ and other files of a project under `root`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "packages").mkdir(parents=True, exist_ok=True)
+        (root / "environments").mkdir(parents=True, exist_ok=True)
+
+    def write(self, rel: str, content: str | dict[str, Any] | list[Any]) -> Path:
+        """Write `content` (text is dedented; a dict or list is dumped as YAML) to root/rel."""
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_text(content), encoding="utf-8")
+        return path
+
+    def package(
+        self,
+        name: str,
+        *,
+        templates: dict[str, str] | None = None,
+        values: str | dict[str, Any] | None = None,
+        schema: str | dict[str, Any] | None = None,
+        files: dict[str, str] | None = None,
+        version: str = "1.0.0",
+        meta: str | dict[str, Any] | None = None,
+    ) -> Path:
+        """A package packages/<name>/; `meta` replaces the generated package.yaml when given.
+        Without templates it gets one ConfigMap template using `values.greeting`."""
+        base = f"packages/{name}"
+        if meta is None:
+            meta = {"name": name, "version": version, "description": f"test package {name}"}
+        self.write(f"{base}/package.yaml", meta)
+        if values is None and templates is None:
+            values = {"greeting": "hello"}
+        if values is not None:
+            self.write(f"{base}/values.yaml", values)
+        if schema is not None:
+            self.write(f"{base}/values.schema.yaml", schema)
+        for tname, text in (templates or {"configmap.yaml": CONFIGMAP_TEMPLATE}).items():
+            self.write(f"{base}/templates/{tname}", text)
+        for fname, text in (files or {}).items():
+            self.write(f"{base}/files/{fname}", text)
+        return self.root / base
+
+    def environment(self, name: str, content: str | dict[str, Any]) -> Path:
+        """environments/<name>.yaml."""
+        return self.write(f"environments/{name}.yaml", content)
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+    def docs(self) -> list[Any]:
+        """The YAML documents printed on stdout (empty ones dropped)."""
+        return [d for d in yaml.safe_load_all(self.stdout) if d is not None]
+
+
+def run_kdeploy(*args: str) -> CliResult:
+    """Run `kdeploy ARGS` in this process through kdeploy.cli.main, as the console script does,
+    and return the exit code and what it printed."""
+    from kdeploy.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(list(args))
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    return CliResult(code=code, stdout=out.getvalue(), stderr=err.getvalue())
+
+
+def run_kdeploy_process(*args: str, cwd: Path | None = None) -> CliResult:
+    """Run `python -m kdeploy.cli ARGS` in a fresh interpreter."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "kdeploy.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
+    return CliResult(code=proc.returncode, stdout=proc.stdout, stderr=proc.stderr)

@@ -1,0 +1,106 @@
+"""The two YAML paths: C-accelerated parsing of rendered output, and user files with precise errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kdeploy.errors import ProjectError
+from kdeploy.yamlio import (
+    dump_all_fast,
+    dump_fast,
+    fast_path_in_use,
+    load_all_fast,
+    load_user_file,
+    user_yaml_is_c_accelerated,
+)
+
+
+def test_rendered_yaml_uses_libyaml() -> None:
+    assert yaml.__with_libyaml__
+    assert fast_path_in_use()
+
+
+def test_user_files_use_the_ruamel_c_parser() -> None:
+    assert user_yaml_is_c_accelerated()
+
+
+def test_load_all_fast_keeps_empty_documents_as_none() -> None:
+    assert load_all_fast("a: 1\n---\n---\nb: [x]\n") == [{"a": 1}, None, {"b": ["x"]}]
+
+
+def test_timestamps_stay_strings_on_both_paths(tmp_path: Path) -> None:
+    assert load_all_fast("d: 2024-01-01\n") == [{"d": "2024-01-01"}]
+    f = tmp_path / "v.yaml"
+    f.write_text("d: 2024-01-01T10:00:00Z\n")
+    assert load_user_file(f) == {"d": "2024-01-01T10:00:00Z"}
+
+
+def test_user_files_follow_yaml_1_2_booleans(tmp_path: Path) -> None:
+    f = tmp_path / "v.yaml"
+    f.write_text("a: yes\nb: on\nc: true\n")
+    assert load_user_file(f) == {"a": "yes", "b": "on", "c": True}
+
+
+def test_duplicate_keys_in_rendered_output_are_an_error() -> None:
+    with pytest.raises(yaml.YAMLError, match='duplicate key "a"'):
+        load_all_fast("a: 1\na: 2\n")
+
+
+def test_dump_keeps_insertion_order_and_block_style() -> None:
+    text = dump_fast({"kind": "ConfigMap", "apiVersion": "v1", "data": {"z": "1", "a": "2"}})
+    assert text == "kind: ConfigMap\napiVersion: v1\ndata:\n  z: '1'\n  a: '2'\n"
+
+
+def test_dump_writes_multiline_strings_as_literal_blocks() -> None:
+    text = dump_fast({"script": "echo one\necho two\n"})
+    assert text == "script: |\n  echo one\n  echo two\n"
+    assert load_all_fast(text) == [{"script": "echo one\necho two\n"}]
+
+
+def test_dump_never_folds_long_lines_or_uses_aliases() -> None:
+    long = "x" * 300
+    shared = {"k": "v"}
+    text = dump_fast({"long": long, "a": shared, "b": shared})
+    assert f"long: {long}\n" in text
+    assert "&" not in text and "*" not in text
+
+
+def test_dump_quotes_strings_that_would_change_type() -> None:
+    values = {"a": "true", "b": "1.10", "c": "2024-01-01", "d": "null", "e": "yes"}
+    assert load_all_fast(dump_fast(values)) == [values]
+
+
+def test_dump_all_fast_separates_documents() -> None:
+    text = dump_all_fast([{"a": 1}, {"b": 2}])
+    assert text == "---\na: 1\n---\nb: 2\n"
+
+
+def test_malformed_user_file_names_file_line_and_column(tmp_path: Path) -> None:
+    f = tmp_path / "values.yaml"
+    f.write_text("image:\n  tag: 1.0\n   repo: x\n")
+    with pytest.raises(ProjectError) as info:
+        load_user_file(f, "packages/web/values.yaml")
+    message = info.value.format_message()
+    assert message.startswith("packages/web/values.yaml:3:")
+    assert "invalid YAML" in message
+
+
+def test_duplicate_key_in_user_file_names_the_line(tmp_path: Path) -> None:
+    f = tmp_path / "env.yaml"
+    f.write_text("namespace: a\nnamespace: b\n")
+    with pytest.raises(ProjectError, match=r'env.yaml:2:1: invalid YAML: found duplicate key "namespace"'):
+        load_user_file(f, "env.yaml")
+
+
+def test_missing_user_file_is_a_project_error(tmp_path: Path) -> None:
+    with pytest.raises(ProjectError, match="nope.yaml: file not found"):
+        load_user_file(tmp_path / "nope.yaml", "nope.yaml")
+
+
+def test_empty_user_file_is_none(tmp_path: Path) -> None:
+    f = tmp_path / "empty.yaml"
+    f.write_text("# nothing yet\n")
+    assert load_user_file(f) is None
