@@ -1,0 +1,461 @@
+"""diff, apply, prune, rollback, status and uninstall end to end: the real CLI and the official
+kubernetes client over HTTP against the built-in API emulator."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kdeploy.kube.client import ObjectRef
+from tests.helpers import ProjectBuilder, run_kdeploy
+
+PASSWORD = "s3cr3t-Pass-9876"
+_counter = itertools.count()
+
+CONFIGMAP = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ release.name }}-config
+data:
+  greeting: {{ values.greeting | quote }}
+"""
+EXTRA = """\
+{% if values.extra %}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ release.name }}-extra
+data:
+  on: "yes"
+{% endif %}
+"""
+SECRET = """\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ release.name }}-secret
+type: Opaque
+stringData:
+  password: {{ values.password | quote }}
+"""
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ release.name }}
+spec:
+  replicas: {{ values.replicas }}
+  selector:
+    matchLabels: {app: {{ release.name }}}
+  template:
+    metadata:
+      labels: {app: {{ release.name }}}
+    spec:
+      containers:
+      - name: app
+        image: nginx:1.27
+        ports:
+        - containerPort: 80
+"""
+SERVICE = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ release.name }}
+spec:
+  selector: {app: {{ release.name }}}
+  ports:
+  - port: 80
+    targetPort: 80
+"""
+CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-preserve-unknown-fields: true
+"""
+BAD_WIDGET = """\
+apiVersion: example.com/v9
+kind: Widget
+metadata:
+  name: w
+spec: {}
+"""
+
+
+class Live:
+    """Reads the cluster through the real client, for assertions."""
+
+    def __init__(self, kubeconfig: str, namespace: str) -> None:
+        from kdeploy.kube.config import ClusterTarget, new_api_client
+        from kdeploy.kube.real import RealCluster
+
+        self.api = new_api_client(ClusterTarget(kubeconfig=kubeconfig))
+        self.cluster = RealCluster(self.api)
+        self.ns = namespace
+
+    def get(self, kind: str, name: str, api_version: str = "v1") -> dict[str, Any] | None:
+        return self.cluster.get(ObjectRef(api_version, kind, self.ns, name))
+
+    def configmaps(self) -> list[dict[str, Any]]:
+        return self.cluster.list_by_labels("v1", "ConfigMap", self.ns, "")
+
+    def history(self) -> dict[int, str]:
+        """revision number -> status, from the history ConfigMaps' labels."""
+        out = {}
+        for cm in self.cluster.list_by_labels(
+            "v1",
+            "ConfigMap",
+            self.ns,
+            "app.kubernetes.io/managed-by=kdeploy,kdeploy.dev/release=web",
+        ):
+            labels = cm["metadata"]["labels"]
+            if "kdeploy.dev/revision" in labels and "kdeploy.dev/status" in labels:
+                out[int(labels["kdeploy.dev/revision"])] = labels["kdeploy.dev/status"]
+        return dict(sorted(out.items()))
+
+    def snapshot(self) -> list[tuple[str, str, str]]:
+        """(kind, name, resourceVersion) of everything in the namespace that kdeploy could touch."""
+        rows = []
+        for api_version, kind in (
+            ("v1", "ConfigMap"),
+            ("v1", "Secret"),
+            ("v1", "Service"),
+            ("apps/v1", "Deployment"),
+        ):
+            for obj in self.cluster.list_by_labels(api_version, kind, self.ns, ""):
+                meta = obj["metadata"]
+                if meta["name"] == "kube-root-ca.crt":
+                    continue  # published into every namespace by the server
+                rows.append((kind, meta["name"], meta["resourceVersion"]))
+        return sorted(rows)
+
+    def hand_create_configmap(self, name: str, data: dict[str, str]) -> None:
+        from kubernetes import client
+
+        client.CoreV1Api(self.api).create_namespaced_config_map(
+            self.ns,
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": data},
+            field_manager="kubectl-create",
+        )
+
+    def hand_edit_configmap(self, name: str, data: dict[str, str]) -> None:
+        from kubernetes import client
+
+        client.CoreV1Api(self.api).patch_namespaced_config_map(
+            name, self.ns, {"data": data}, field_manager="kubectl-edit"
+        )
+
+
+@pytest.fixture
+def ns(emulator: Any) -> str:
+    from kubernetes import client
+
+    name = f"live-{next(_counter)}"
+    live = Live(str(emulator.kubeconfig_path), "default")
+    client.CoreV1Api(live.api).create_namespace({"metadata": {"name": name}})
+    return name
+
+
+@pytest.fixture
+def live(emulator: Any, ns: str) -> Live:
+    return Live(str(emulator.kubeconfig_path), ns)
+
+
+@pytest.fixture
+def project(tmp_path: Path, emulator: Any, ns: str) -> Path:
+    root = tmp_path / "project"
+    proj = ProjectBuilder(root)
+    proj.package(
+        "webapp",
+        templates={
+            "configmap.yaml": CONFIGMAP,
+            "extra.yaml": EXTRA,
+            "secret.yaml": SECRET,
+            "deployment.yaml": DEPLOYMENT,
+            "service.yaml": SERVICE,
+        },
+        values={"greeting": "hello", "extra": True, "password": PASSWORD, "replicas": 1},
+    )
+    proj.environment(
+        "dev",
+        {
+            "cluster": {"kubeconfig": str(emulator.kubeconfig_path)},
+            "namespace": ns,
+            "releases": {"web": {"package": "webapp"}},
+        },
+    )
+    return root
+
+
+def kd(project: Path, *args: str) -> Any:
+    return run_kdeploy("-C", str(project), *args)
+
+
+def changed_lines(text: str) -> list[str]:
+    return [
+        ln
+        for ln in text.splitlines()
+        if ln[:1] in "+-" and not ln.startswith(("+++", "---", "+ create", "- delete"))
+    ]
+
+
+def assert_no_secret_in_configmaps(live: Live) -> None:
+    encoded = base64.b64encode(PASSWORD.encode()).decode()
+    for cm in live.configmaps():
+        text = json.dumps(cm)
+        assert PASSWORD not in text and encoded not in text, cm["metadata"]["name"]
+        for blob in (cm.get("binaryData") or {}).values():
+            import gzip
+
+            raw = base64.b64decode(blob)
+            try:
+                raw = gzip.decompress(raw)
+            except OSError:
+                pass
+            assert PASSWORD.encode() not in raw and encoded.encode() not in raw
+
+
+def test_apply_diff_change_prune_and_rollback(
+    project: Path, live: Live, tmp_path: Path, emulator: Any
+) -> None:
+    first = kd(project, "apply", "-e", "dev", "--yes")
+    assert first.code == 0, first.stderr
+    assert "5 to create, 0 to change, 0 to delete" in first.stdout
+    assert live.history() == {1: "deployed"}
+    for kind, name, av in (
+        ("ConfigMap", "web-config", "v1"),
+        ("ConfigMap", "web-extra", "v1"),
+        ("Secret", "web-secret", "v1"),
+        ("Service", "web", "v1"),
+        ("Deployment", "web", "apps/v1"),
+    ):
+        obj = live.get(kind, name, av)
+        assert obj is not None, name
+        assert obj["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "kdeploy"
+    assert PASSWORD not in first.stdout + first.stderr
+
+    same = kd(project, "diff", "-e", "dev", "--detailed-exitcode")
+    assert same.code == 0, same.stdout + same.stderr
+    assert "0 to create, 0 to change, 0 to delete" in same.stdout
+
+    changed = kd(project, "diff", "-e", "dev", "--detailed-exitcode", "--set", "greeting=bye")
+    assert changed.code == 2, changed.stderr
+    assert changed_lines(changed.stdout) == ["-  greeting: hello", "+  greeting: bye"]
+    assert "0 to create, 1 to change, 0 to delete" in changed.stdout
+
+    second = kd(project, "apply", "-e", "dev", "--yes", "--set", "greeting=bye")
+    assert second.code == 0, second.stderr
+    assert live.history() == {1: "superseded", 2: "deployed"}
+    assert live.get("ConfigMap", "web-config")["data"] == {"greeting": "bye"}  # type: ignore[index]
+
+    pruned = kd(
+        project, "apply", "-e", "dev", "--yes", "--set", "greeting=bye", "--set", "extra=false"
+    )
+    assert pruned.code == 0, pruned.stderr
+    assert "0 to create, 0 to change, 1 to delete" in pruned.stdout
+    assert live.get("ConfigMap", "web-extra") is None
+    assert live.history() == {1: "superseded", 2: "superseded", 3: "deployed"}
+
+    # rollback from an empty directory, with only a kubeconfig
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    back = run_kdeploy(
+        "-C",
+        str(empty),
+        "rollback",
+        "web",
+        "--to",
+        "1",
+        "-n",
+        live.ns,
+        "--yes",
+        "--kubeconfig",
+        str(emulator.kubeconfig_path),
+    )
+    assert back.code == 0, back.stderr
+    assert "1 to create, 1 to change, 0 to delete" in back.stdout
+    assert live.history() == {1: "superseded", 2: "superseded", 3: "superseded", 4: "deployed"}
+    assert live.get("ConfigMap", "web-config")["data"] == {"greeting": "hello"}  # type: ignore[index]
+    assert live.get("ConfigMap", "web-extra") is not None
+    secret = live.get("Secret", "web-secret")
+    assert secret is not None
+    assert base64.b64decode(secret["data"]["password"]).decode() == PASSWORD
+
+    # the live state equals revision 1's manifests, object by object
+    after = kd(project, "diff", "-e", "dev", "--detailed-exitcode")
+    assert after.code == 0, after.stdout
+    assert_no_secret_in_configmaps(live)
+
+
+def test_diff_json_output(project: Path, live: Live) -> None:
+    result = kd(project, "diff", "-e", "dev", "--output", "json")
+    assert result.code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["version"] == 1 and doc["changes"] is True
+    assert doc["summary"] == {"create": 5, "change": 0, "delete": 0, "unchanged": 0}
+    (rel,) = doc["releases"]
+    assert (rel["release"], rel["namespace"]) == ("web", live.ns)
+    kinds = sorted((c["action"], c["kind"], c["name"]) for c in rel["changes"])
+    assert ("create", "Secret", "web-secret") in kinds
+    assert PASSWORD not in result.stdout
+    assert live.snapshot() == []
+
+
+def test_rollback_from_a_failed_revision(project: Path, live: Live) -> None:
+    assert kd(project, "apply", "-e", "dev", "--yes").code == 0
+    (project / "packages/webapp/templates/crd.yaml").write_text(CRD)
+    (project / "packages/webapp/templates/widget.yaml").write_text(BAD_WIDGET)
+    failed = kd(project, "apply", "-e", "dev", "--yes", "--set", "greeting=broken")
+    assert failed.code == 1
+    assert "Widget in example.com/v9" in failed.stderr
+    assert live.history() == {1: "deployed", 2: "failed"}
+    assert live.get("CustomResourceDefinition", "widgets.example.com", "apiextensions.k8s.io/v1")
+
+    back = kd(project, "rollback", "web", "-e", "dev", "--yes")
+    assert back.code == 0, back.stderr
+    assert "rollback to 1" in back.stderr or live.history()[3] == "deployed"
+    assert live.history() == {1: "superseded", 2: "failed", 3: "deployed"}
+    assert live.get("ConfigMap", "web-config")["data"] == {"greeting": "hello"}  # type: ignore[index]
+    # the CRD created by the failed revision was pruned
+    assert (
+        live.get("CustomResourceDefinition", "widgets.example.com", "apiextensions.k8s.io/v1")
+        is None
+    )
+
+
+def test_object_created_by_hand_is_refused_without_adopt(project: Path, live: Live) -> None:
+    live.hand_create_configmap("web-config", {"greeting": "mine"})
+    before = live.snapshot()
+    result = kd(project, "apply", "-e", "dev", "--yes")
+    assert result.code == 1
+    assert (
+        f"ConfigMap {live.ns}/web-config exists and is owned by no release: created by hand or "
+        "another tool (field managers: kubectl-create)"
+    ) in result.stderr
+    assert "--adopt" in result.stderr
+    assert live.snapshot() == before
+    assert live.history() == {}
+
+    adopted = kd(project, "apply", "-e", "dev", "--yes", "--adopt")
+    assert adopted.code == 0, adopted.stderr
+    assert live.get("ConfigMap", "web-config")["data"] == {"greeting": "hello"}  # type: ignore[index]
+
+
+def test_object_of_another_release_is_refused(project: Path, live: Live) -> None:
+    proj = ProjectBuilder(project)
+    proj.package(
+        "squatter",
+        templates={"cm.yaml": CONFIGMAP.replace("{{ release.name }}-config", "web-config")},
+        values={"greeting": "other"},
+    )
+    env = (project / "environments/dev.yaml").read_text()
+    (project / "environments/other.yaml").write_text(
+        env.replace("package: webapp", "package: squatter").replace("web:", "other:")
+    )
+    assert kd(project, "apply", "-e", "other", "--yes").code == 0
+    before = live.snapshot()
+    result = kd(project, "apply", "-e", "dev", "--yes")
+    assert result.code == 1
+    assert (
+        f'ConfigMap {live.ns}/web-config exists and is owned by kdeploy release "other"'
+        in result.stderr
+    )
+    assert live.snapshot() == before
+    assert live.history() == {}
+
+
+def test_ssa_conflict_names_the_other_manager(project: Path, live: Live) -> None:
+    assert kd(project, "apply", "-e", "dev", "--yes").code == 0
+    live.hand_edit_configmap("web-config", {"greeting": "edited"})
+    before = live.snapshot()
+    result = kd(project, "apply", "-e", "dev", "--yes", "--set", "greeting=new")
+    assert result.code == 1
+    assert f"ConfigMap {live.ns}/web-config: conflict: .data.greeting owned by" in result.stderr
+    assert "kubectl-edit" in result.stderr and "--force-conflicts" in result.stderr
+    assert live.snapshot() == before
+    assert live.history() == {1: "deployed"}
+
+    forced = kd(
+        project, "apply", "-e", "dev", "--yes", "--set", "greeting=new", "--force-conflicts"
+    )
+    assert forced.code == 0, forced.stderr
+    assert live.get("ConfigMap", "web-config")["data"] == {"greeting": "new"}  # type: ignore[index]
+
+
+def test_status_shows_drift_and_missing(project: Path, live: Live) -> None:
+    assert kd(project, "apply", "-e", "dev", "--yes").code == 0
+    ok = kd(project, "status", "web", "-n", live.ns)
+    assert ok.code == 0, ok.stderr
+    assert "revision 1 (deployed)" in ok.stdout and "drifted" not in ok.stdout
+    live.hand_edit_configmap("web-config", {"greeting": "edited"})
+    live.cluster.delete(ObjectRef("v1", "ConfigMap", live.ns, "web-extra"))
+    drift = kd(project, "status", "web", "-e", "dev")
+    assert drift.code == 1
+    lines = {ln.split()[1]: ln.split()[-1] for ln in drift.stdout.splitlines()[1:]}
+    assert lines[f"{live.ns}/web-config"] == "drifted"
+    assert lines[f"{live.ns}/web-extra"] == "missing"
+    assert lines[f"{live.ns}/web-secret"] == "sync"
+
+
+def test_without_terminal_apply_requires_yes(project: Path, live: Live) -> None:
+    result = kd(project, "apply", "-e", "dev")
+    assert result.code == 1
+    assert "not running on a terminal" in result.stderr and "--yes" in result.stderr
+    assert live.snapshot() == [] and live.history() == {}
+
+
+def test_dry_run_changes_nothing(project: Path, live: Live) -> None:
+    result = kd(project, "apply", "-e", "dev", "--dry-run")
+    assert result.code == 0, result.stderr
+    assert "5 to create" in result.stdout and "Dry run" in result.stderr
+    assert live.snapshot() == []
+
+
+def test_unknown_revision_lists_existing(project: Path, live: Live) -> None:
+    assert kd(project, "apply", "-e", "dev", "--yes").code == 0
+    before = live.snapshot()
+    result = kd(project, "rollback", "web", "--to", "9", "-n", live.ns, "--yes")
+    assert result.code == 1
+    assert "revision 9 does not exist; existing revisions: 1" in result.stderr
+    assert live.snapshot() == before
+
+
+def test_uninstall_deletes_objects_and_history(project: Path, live: Live) -> None:
+    assert kd(project, "apply", "-e", "dev", "--yes").code == 0
+    live.hand_create_configmap("unrelated", {"a": "b"})
+    result = kd(project, "uninstall", "web", "-n", live.ns, "--yes")
+    assert result.code == 0, result.stderr
+    assert [row[1] for row in live.snapshot()] == ["unrelated"]
+    assert live.history() == {}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("diff", "-e", "dev", "--no-such-flag"),
+        ("rollback", "web"),
+        ("rollback", "web", "-n", "x", "-e", "dev"),
+        ("apply", "-e", "dev", "--history-max", "-1"),
+    ],
+)
+def test_usage_errors_exit_64(project: Path, args: tuple[str, ...]) -> None:
+    assert kd(project, *args).code == 64
