@@ -45,7 +45,7 @@ def check(release: RenderedRelease) -> Iterator[Finding]:
     validator = Draft202012Validator(schema)
     for error in sorted(validator.iter_errors(release.values), key=lambda e: list(e.path)):
         for path, message in describe_error(error):
-            source = _layer_setting(release.spec.layers, list(error.absolute_path))
+            source = value_source(release, list(error.absolute_path))
             yield Finding(
                 rule=VALUES_SCHEMA.id,
                 severity=VALUES_SCHEMA.severity,
@@ -57,15 +57,32 @@ def check(release: RenderedRelease) -> Iterator[Finding]:
             )
 
 
-def _layer_setting(layers: tuple[ValuesLayer, ...], parts: list[Any]) -> str | None:
-    """The source of the last layer that sets the value at `parts`, or None."""
-    for layer in reversed(layers):
-        if parts and _has_path(layer.values, parts):
+def value_source(release: RenderedRelease, parts: list[Any]) -> str | None:
+    """Where the value at `parts` of the merged values came from: the last layer (package
+    values.yaml, then the environment layers) that sets it, or the command line (-f/--set) when
+    the merged value differs from what those layers set. None for the root or an absent value."""
+    if not parts:
+        return None
+    merged = _lookup(release.values, parts)
+    if merged is _MISSING:
+        return None
+    defaults = ValuesLayer(
+        f"packages/{release.package.path.name}/values.yaml", release.package.defaults
+    )
+    for layer in reversed((defaults, *release.spec.layers)):
+        found = _lookup(layer.values, parts)
+        if found is _MISSING:
+            continue
+        if isinstance(merged, dict | list) or found == merged:
             return layer.source
-    return None
+        break
+    return "the command line (-f or --set)"
 
 
-def _has_path(values: Any, parts: list[Any]) -> bool:
+_MISSING = object()
+
+
+def _lookup(values: Any, parts: list[Any]) -> Any:
     node = values
     for part in parts:
         if (isinstance(node, dict) and part in node) or (
@@ -73,5 +90,5 @@ def _has_path(values: Any, parts: list[Any]) -> bool:
         ):
             node = node[part]
         else:
-            return False
-    return True
+            return _MISSING
+    return node

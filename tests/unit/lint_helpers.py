@@ -94,6 +94,7 @@ def release(
     schema: dict[str, Any] | None = None,
     values: dict[str, Any] | None = None,
     layers: tuple[ValuesLayer, ...] = (),
+    defaults: dict[str, Any] | None = None,
     source: str = "templates/deployment.yaml",
 ) -> RenderedRelease:
     """A rendered release holding `manifests`, each attributed to `source`."""
@@ -103,6 +104,7 @@ def release(
         path=Path("packages") / package,
         lint_disable=lint_disable,
         schema=schema,
+        defaults=defaults or {},
     )
     spec = ReleaseSpec(
         name=name, package=package, namespace="shop", environment="dev", layers=layers

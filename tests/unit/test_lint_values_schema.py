@@ -70,3 +70,16 @@ def test_invalid_schema_is_one_finding_naming_the_schema_file() -> None:
     (f,) = values_schema.check(release(schema={"type": "objekt"}, values={}))
     assert f.source == "packages/webapp/values.schema.yaml"
     assert f.message.startswith("not a valid JSON Schema (draft 2020-12) at type:")
+
+
+def test_value_overridden_on_the_command_line_is_attributed_to_it() -> None:
+    layers = (ValuesLayer("environments/prod.yaml", {"replicas": 2}),)
+    rel = release(schema=SCHEMA, values={"replicas": 0, "image": {}}, layers=layers)
+    (f,) = values_schema.check(rel)
+    assert f.source == "the command line (-f or --set)"
+
+
+def test_package_default_is_attributed_to_values_yaml() -> None:
+    rel = release(schema=SCHEMA, values={"replicas": 0, "image": {}}, defaults={"replicas": 0})
+    (f,) = values_schema.check(rel)
+    assert f.source == "packages/webapp/values.yaml"

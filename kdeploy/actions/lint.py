@@ -1,0 +1,51 @@
+"""The lint action: render an environment's releases and lint them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kdeploy.lint.engine import LintResult, lint_releases
+from kdeploy.lint.schema import resolve_version
+
+
+@dataclass(frozen=True)
+class LintRun:
+    """The lint result and the names of the releases it covers, in environment order."""
+
+    result: LintResult
+    releases: tuple[str, ...]
+
+
+def lint_environment(
+    project_dir: Path,
+    env: str | None,
+    releases: Sequence[str],
+    value_files: Sequence[Path],
+    sets: Sequence[str],
+    set_strings: Sequence[str],
+    kube_version: str | None,
+) -> LintRun:
+    """Render the selected releases of `env` and lint them against Kubernetes `kube_version`.
+
+    Values-schema violations come back as findings rather than errors, so that one run reports
+    all of them. Raises KdeployError for an unsupported version (checked before rendering) and
+    for anything that stops rendering (bad project files, template errors).
+    """
+    from kdeploy.actions.render import render_environment
+
+    version = resolve_version(kube_version)
+    rendered = render_environment(
+        project_dir,
+        env,
+        releases,
+        value_files,
+        sets,
+        set_strings,
+        validate_values=False,
+    )
+    return LintRun(
+        result=lint_releases(rendered, version),
+        releases=tuple(r.spec.name for r in rendered),
+    )

@@ -1,0 +1,117 @@
+"""`kdeploy lint`: validate values and manifests offline and check best-practice rules."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kdeploy.errors import EXIT_ERROR, EXIT_OK, KdeployError
+
+
+@click.command("lint")
+@click.option(
+    "-e", "--env", "env", default=None, help="Environment to lint (optional if only one)."
+)
+@click.argument("releases", nargs=-1)
+@click.option(
+    "-f",
+    "--values",
+    "value_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Extra values file, applied after the environment's (repeatable, in order).",
+)
+@click.option(
+    "--set", "sets", multiple=True, metavar="PATH=VALUE", help="Set a value (YAML scalar)."
+)
+@click.option(
+    "--set-string", "set_strings", multiple=True, metavar="PATH=VALUE", help="Set a string value."
+)
+@click.option(
+    "--kube-version",
+    default=None,
+    metavar="X.Y",
+    help="Kubernetes version whose API schemas to validate against (default: newest bundled).",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Report format on stdout.",
+)
+@click.option(
+    "--junit",
+    "junit_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also write a JUnit XML report to FILE (for CI test report widgets).",
+)
+@click.pass_context
+def command(
+    ctx: click.Context,
+    env: str | None,
+    releases: tuple[str, ...],
+    value_files: tuple[str, ...],
+    sets: tuple[str, ...],
+    set_strings: tuple[str, ...],
+    kube_version: str | None,
+    output: str,
+    junit_file: str | None,
+) -> int:
+    """Validate values and manifests offline and check best-practice rules.
+
+    Exits 1 when any error-level finding exists, 0 otherwise.
+    """
+    from kdeploy.actions.lint import lint_environment
+    from kdeploy.lint.report import format_json, format_junit, format_text, render_failure_junit
+
+    obj: dict[str, Any] = ctx.obj or {}
+    project_dir = Path(obj.get("project_dir") or os.getcwd())
+    try:
+        run = lint_environment(
+            project_dir,
+            env,
+            releases,
+            [Path(f) for f in value_files],
+            sets,
+            set_strings,
+            kube_version,
+        )
+    except KdeployError as e:
+        if junit_file:
+            # CI still gets a report that shows why nothing could be checked.
+            write_atomic(Path(junit_file), render_failure_junit(e.format_message()))
+        raise
+    if junit_file:
+        write_atomic(Path(junit_file), format_junit(run.result, run.releases))
+    formatter = format_json if output == "json" else format_text
+    click.echo(formatter(run.result, run.releases), nl=False)
+    return EXIT_ERROR if run.result.has_errors else EXIT_OK
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` via a temporary file and a rename, so readers never see half a file.
+
+    Raises KdeployError when the directory cannot be written.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError as e:
+        raise KdeployError(
+            f"cannot write the JUnit report {path}: {e.strerror or e}",
+            hint="check that the directory exists and is writable",
+        ) from e
