@@ -76,7 +76,7 @@ def value_source(release: RenderedRelease, parts: list[Any]) -> str | None:
         if isinstance(merged, dict | list) or found == merged:
             return layer.source
         break
-    return "the command line (-f or --set)"
+    return "the command line (-f/--set)"
 
 
 _MISSING = object()

@@ -76,7 +76,7 @@ def test_value_overridden_on_the_command_line_is_attributed_to_it() -> None:
     layers = (ValuesLayer("environments/prod.yaml", {"replicas": 2}),)
     rel = release(schema=SCHEMA, values={"replicas": 0, "image": {}}, layers=layers)
     (f,) = values_schema.check(rel)
-    assert f.source == "the command line (-f or --set)"
+    assert f.source == "the command line (-f/--set)"
 
 
 def test_package_default_is_attributed_to_values_yaml() -> None:
