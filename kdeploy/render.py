@@ -334,23 +334,20 @@ class PackageTemplates:
             return RenderError(f"{shown}: {what}")
         path, line = loc
         where = f"{self.display(path)}:{line}"
-        if path.name != name:
-            where += f" (imported while rendering {shown})"
+        context = f" (while rendering {shown})" if path.name != name else ""
         try:
-            source_line = path.read_text(encoding="utf-8").split("\n")[line - 1]
+            source_line = path.read_text(encoding="utf-8").split("\n")[line - 1].strip()
         except (OSError, IndexError, UnicodeDecodeError):
             source_line = ""
+        shown_line = f"\n  {line} | {source_line}" if source_line else ""
         if isinstance(exc, jinja2.UndefinedError):
             name_used = _undefined_expression(str(exc.message or exc), source_line)
             return RenderError(
-                f"{where}: undefined value {name_used} ({exc.message})\n  {line} | {source_line.strip()}",
+                f"{where}: undefined value {name_used} ({exc.message}){context}{shown_line}",
                 hint="set it in values.yaml, the environment, -f or --set; or guard it with "
                 "`is defined` or `| default(...)`",
             )
-        text = f"{where}: {what}"
-        if source_line.strip():
-            text += f"\n  {line} | {source_line.strip()}"
-        return RenderError(text)
+        return RenderError(f"{where}: {what}{context}{shown_line}")
 
     def render_text(self, name: str, context: dict[str, Any]) -> str:
         """The text of template `name` rendered with `context`. Raises RenderError naming the

@@ -1,12 +1,12 @@
 """Shared test builders: write a kdeploy project into a temp directory and run the CLI on it.
 
-    from tests.helpers import ProjectBuilder, run_kdeploy
+from tests.helpers import ProjectBuilder, run_kdeploy
 
-    proj = ProjectBuilder(tmp_path)
-    proj.package("web", templates={"cm.yaml": CM}, values={"replicas": 2})
-    proj.environment("dev", {"namespace": "dev", "releases": {"web": {"package": "web"}}})
-    result = run_kdeploy("-C", str(tmp_path), "render", "-e", "dev")
-    assert result.code == 0, result.stderr
+proj = ProjectBuilder(tmp_path)
+proj.package("web", templates={"cm.yaml": CM}, values={"replicas": 2})
+proj.environment("dev", {"namespace": "dev", "releases": {"web": {"package": "web"}}})
+result = run_kdeploy("-C", str(tmp_path), "render", "-e", "dev")
+assert result.code == 0, result.stderr
 """
 
 from __future__ import annotations

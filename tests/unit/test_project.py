@@ -69,10 +69,16 @@ def test_a_package_is_loaded_once(proj: ProjectBuilder) -> None:
     [
         ({"name": "web", "version": "1.0"}, "version '1.0' is not a semantic version"),
         ({"name": "web", "version": 1}, "version 1 is not a semantic version"),
-        ({"name": "other", "version": "1.0.0"}, "name 'other' does not match the directory name 'web'"),
+        (
+            {"name": "other", "version": "1.0.0"},
+            "name 'other' does not match the directory name 'web'",
+        ),
         ({"version": "1.0.0"}, "name must be a non-empty string"),
         ({"name": "web", "version": "1.0.0", "colour": "red"}, "unknown key 'colour'"),
-        ({"name": "web", "version": "1.0.0", "lint": {"disable": "KD001"}}, "lint.disable must be a list"),
+        (
+            {"name": "web", "version": "1.0.0", "lint": {"disable": "KD001"}},
+            "lint.disable must be a list",
+        ),
         (["name"], "must be a mapping, not a list"),
     ],
 )
@@ -106,7 +112,11 @@ def test_environment_layers_are_in_precedence_order(proj: ProjectBuilder) -> Non
             "namespace": "shop",
             "values": {"from": "prod-env"},
             "releases": {
-                "web": {"package": "web", "valuesFiles": ["values/web.yaml"], "values": {"from": "prod-rel"}},
+                "web": {
+                    "package": "web",
+                    "valuesFiles": ["values/web.yaml"],
+                    "values": {"from": "prod-rel"},
+                },
                 "cache": {"package": "redis", "namespace": "cache"},
             },
         },
@@ -140,7 +150,9 @@ def test_environment_layers_are_in_precedence_order(proj: ProjectBuilder) -> Non
 
 
 def test_a_child_environment_can_drop_an_inherited_release(proj: ProjectBuilder) -> None:
-    proj.environment("prod", {"releases": {"web": {"package": "web"}, "cache": {"package": "redis"}}})
+    proj.environment(
+        "prod", {"releases": {"web": {"package": "web"}, "cache": {"package": "redis"}}}
+    )
     proj.environment("dev", {"extends": "prod", "releases": {"cache": None}})
     env = load_environment(load_project(proj.root), "dev")
     assert [r.name for r in env.releases] == ["web"]
@@ -166,11 +178,15 @@ def test_unknown_environment_lists_the_valid_ones(proj: ProjectBuilder) -> None:
 
 def test_extends_of_an_unknown_environment_names_the_file(proj: ProjectBuilder) -> None:
     proj.environment("dev", {"extends": "base"})
-    with pytest.raises(ProjectError, match=r"environments/dev.yaml: extends: unknown environment 'base'"):
+    with pytest.raises(
+        ProjectError, match=r"environments/dev.yaml: extends: unknown environment 'base'"
+    ):
         load_environment(load_project(proj.root), "dev")
 
 
-def test_unknown_package_in_a_release_names_the_env_file_and_lists_packages(proj: ProjectBuilder) -> None:
+def test_unknown_package_in_a_release_names_the_env_file_and_lists_packages(
+    proj: ProjectBuilder,
+) -> None:
     proj.environment("dev", {"releases": {"web": {"package": "webb"}}})
     with pytest.raises(ProjectError) as info:
         load_environment(load_project(proj.root), "dev")
@@ -185,13 +201,18 @@ def test_unknown_package_in_a_release_names_the_env_file_and_lists_packages(proj
         ({"releases": {"web": {}}}, "releases.web: no package given"),
         ({"releases": {"Web_1": {"package": "web"}}}, "'Web_1' is not a valid release name"),
         ({"namespace": "Prod"}, "'Prod' is not a valid namespace name"),
-        ({"releases": {"web": {"package": "web", "valuesFiles": ["missing.yaml"]}}}, "missing.yaml: file not found"),
+        (
+            {"releases": {"web": {"package": "web", "valuesFiles": ["missing.yaml"]}}},
+            "missing.yaml: file not found",
+        ),
         ({"releases": {"web": {"package": "web", "vaules": {}}}}, "unknown key 'vaules'"),
         ({"releases": ["web"]}, "releases must be a mapping, not a list"),
         ({"cluster": "prod"}, "cluster must be a mapping"),
     ],
 )
-def test_bad_environment_names_the_file(proj: ProjectBuilder, env: dict[str, object], message: str) -> None:
+def test_bad_environment_names_the_file(
+    proj: ProjectBuilder, env: dict[str, object], message: str
+) -> None:
     proj.environment("dev", env)
     with pytest.raises(ProjectError) as info:
         load_environment(load_project(proj.root), "dev")

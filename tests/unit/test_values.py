@@ -17,9 +17,7 @@ scalars = st.one_of(st.integers(), st.text(max_size=5), st.booleans(), st.floats
 # values a user can write; nulls only appear in overlays (where they mean "remove")
 plain_values = st.recursive(
     scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=3), st.dictionaries(keys, inner, max_size=4)
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(keys, inner, max_size=4)),
     max_leaves=12,
 )
 mappings = st.dictionaries(keys, plain_values, max_size=5)
@@ -71,7 +69,9 @@ def test_later_layer_wins_for_every_leaf(base: dict[str, Any], overlay: dict[str
         assert _get(result, path) == leaf
 
 
-def _leaves(value: dict[str, Any], prefix: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+def _leaves(
+    value: dict[str, Any], prefix: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], Any]]:
     out = []
     for k, v in value.items():
         if isinstance(v, dict):

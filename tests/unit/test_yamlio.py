@@ -91,12 +91,14 @@ def test_malformed_user_file_names_file_line_and_column(tmp_path: Path) -> None:
 def test_duplicate_key_in_user_file_names_the_line(tmp_path: Path) -> None:
     f = tmp_path / "env.yaml"
     f.write_text("namespace: a\nnamespace: b\n")
-    with pytest.raises(ProjectError, match=r'env.yaml:2:1: invalid YAML: found duplicate key "namespace"'):
+    with pytest.raises(
+        ProjectError, match=r'env.yaml:2:1: invalid YAML: found duplicate key "namespace"'
+    ):
         load_user_file(f, "env.yaml")
 
 
 def test_missing_user_file_is_a_project_error(tmp_path: Path) -> None:
-    with pytest.raises(ProjectError, match="nope.yaml: file not found"):
+    with pytest.raises(ProjectError, match=r"nope\.yaml: file not found"):
         load_user_file(tmp_path / "nope.yaml", "nope.yaml")
 
 
