@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from kdeploy.cli import main
+from tests.helpers import ProjectBuilder
 
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -39,25 +39,20 @@ spec:
 
 
 def make_project(root: Path, *, image: str = "nginx:1.27.2", lint: str = "") -> Path:
-    pkg = root / "packages" / "app"
-    (pkg / "templates").mkdir(parents=True)
-    (pkg / "package.yaml").write_text(f"name: app\nversion: 1.0.0\n{lint}")
-    (pkg / "values.yaml").write_text(f"replicas: 1\nimage: {image}\n")
-    (pkg / "values.schema.yaml").write_text(
-        textwrap.dedent(
-            """\
+    proj = ProjectBuilder(root)
+    proj.package(
+        "app",
+        templates={"deployment.yaml": DEPLOYMENT},
+        values={"replicas": 1, "image": image},
+        schema="""\
             type: object
             properties:
               replicas: {type: integer, minimum: 1}
               image: {type: string}
-            """
-        )
+            """,
+        meta=f"name: app\nversion: 1.0.0\n{lint}",
     )
-    (pkg / "templates" / "deployment.yaml").write_text(DEPLOYMENT)
-    (root / "environments").mkdir()
-    (root / "environments" / "dev.yaml").write_text(
-        "namespace: shop\nreleases:\n  web:\n    package: app\n"
-    )
+    proj.environment("dev", {"namespace": "shop", "releases": {"web": {"package": "app"}}})
     return root
 
 
