@@ -76,8 +76,9 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
     except BaseException as e:
         deps.history.finish(revision, "failed", f"interrupted: {type(e).__name__}")
         raise
+    why = f" ({target.description})" if target.description else ""
     out.info(
-        f"Release {target.release} revision {revision.number} deployed in namespace "
+        f"Release {target.release} revision {revision.number}{why} deployed in namespace "
         f"{target.namespace}: {result}"
     )
     deps.history.prune(target.release, target.namespace, keep=options.history_max)
