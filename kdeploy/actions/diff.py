@@ -191,8 +191,8 @@ def _dry_run(
         if current is not None:
             raise  # ours: a real field-manager conflict
         return None
-    except ClusterError:
-        if current is None and key.namespace in new_namespaces:
+    except ClusterError as e:
+        if current is None and key.namespace in new_namespaces and ": NotFound:" in e.message:
             return manifest  # the namespace does not exist until this release creates it
         raise
 
