@@ -1,0 +1,943 @@
+"""The API server's request semantics over the store, independent of HTTP: create, read, update,
+patch (merge, JSON, strategic, server-side apply), delete with finalizers and propagation, the
+status and scale subresources, dry runs, defaulting and validation.
+
+Every method raises `ApiError` for a request the real server would refuse, with the same reason,
+code and message.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import json
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+
+from kdeploy.emulator import apierrors as E
+from kdeploy.emulator import gc
+from kdeploy.emulator.registry import Registry, ResourceType
+from kdeploy.emulator.selectors import (
+    SelectorError,
+    field_selector_name,
+    parse_field_selector,
+    parse_label_selector,
+)
+from kdeploy.emulator.store import Store, clone, group_of
+from kdeploy.emulator.validation import (
+    fold_string_data,
+    validate_data,
+    validate_metadata,
+    validate_name,
+)
+
+Obj = dict[str, Any]
+
+MAX_OBJECT_BYTES = 1536 * 1024
+_SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
+_NODE_PORTS = range(30000, 32768)
+# Metadata the server owns: never taken from a request body on update.
+_SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds")
+
+MERGE_PATCH = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+STRATEGIC_PATCH = "application/strategic-merge-patch+json"
+APPLY_PATCH = "application/apply-patch+yaml"
+APPLY_PATCH_CBOR = "application/apply-patch+cbor"
+
+
+# ---------------------------------------------------------------------- semantics adapters
+# The pure merge, apply and defaulting algorithms live in their own modules.
+
+
+def _gvk(rt: ResourceType) -> tuple[str, str, str]:
+    return (rt.group, rt.version, rt.kind)
+
+
+def _apply_defaults(obj: Obj) -> Obj:
+    from kdeploy.emulator.defaults import apply_defaults
+
+    return apply_defaults(obj)
+
+
+def _patch_error(exc: Exception) -> E.ApiError:
+    return E.ApiError(422, "Invalid", str(exc) or type(exc).__name__)
+
+
+def _merge_patch(target: Obj, patch: Any) -> Obj:
+    from kdeploy.emulator.patch import PatchError, json_merge_patch
+
+    try:
+        return json_merge_patch(target, patch)
+    except PatchError as e:
+        raise _patch_error(e) from e
+
+
+def _json_patch(target: Obj, ops: Any) -> Obj:
+    from kdeploy.emulator.patch import PatchError, json_patch
+
+    if not isinstance(ops, list):
+        raise E.bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+    try:
+        return json_patch(target, ops)
+    except PatchError as e:
+        raise _patch_error(e) from e
+
+
+def _strategic_patch(target: Obj, patch: Any, rt: ResourceType) -> Obj:
+    from kdeploy.emulator.strategic import strategic_merge_patch
+
+    if rt.crd:
+        # Custom resources do not support strategic merge patch (real server: 415).
+        raise E.ApiError(
+            415,
+            "UnsupportedMediaType",
+            "strategic merge patch is not supported for custom resources",
+        )
+    try:
+        return strategic_merge_patch(target, patch, _gvk(rt))
+    except Exception as e:
+        raise _patch_error(e) from e
+
+
+def _server_side_apply(
+    live: Obj | None, applied: Obj, manager: str, force: bool, rt: ResourceType, now: str
+) -> Obj:
+    try:
+        from kdeploy.emulator.ssa import ApplyConflict, server_side_apply
+    except ImportError:  # TEMPORARY until ssa.py lands
+        from kdeploy.emulator.patch import json_merge_patch
+
+        return json_merge_patch(live or {}, applied)
+    try:
+        return server_side_apply(
+            live, applied, manager=manager, force=force, gvk=_gvk(rt), now=now
+        )
+    except ApplyConflict as e:
+        raise E.apply_conflict(list(e.conflicts), rt.api_version) from e
+
+
+def _track_update(
+    old: Obj | None, new: Obj, manager: str, rt: ResourceType, now: str, subresource: str
+) -> Obj:
+    try:
+        from kdeploy.emulator.ssa import track_update
+    except ImportError:  # TEMPORARY until ssa.py lands
+        return new
+    return track_update(
+        old, new, manager=manager, operation="Update", gvk=_gvk(rt), now=now,
+        subresource=subresource,
+    )
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def manager_name(field_manager: str | None, user_agent: str) -> str:
+    """The field manager of a non-apply write: the fieldManager parameter, else the User-Agent
+    up to its first '/', as the real server derives it."""
+    if field_manager:
+        return field_manager
+    name = user_agent.split("/", 1)[0]
+    return "".join(ch for ch in name if ch.isprintable())[:128] or "unknown"
+
+
+def _strip_times(obj: Obj) -> Obj:
+    """The object with managedFields timestamps removed, for no-op detection."""
+    meta = obj.get("metadata") or {}
+    fields = meta.get("managedFields")
+    if not fields:
+        return obj
+    out = dict(obj)
+    out["metadata"] = dict(meta)
+    out["metadata"]["managedFields"] = [
+        {k: v for k, v in f.items() if k != "time"} for f in fields if isinstance(f, dict)
+    ]
+    return out
+
+
+def as_version(obj: Obj, rt: ResourceType) -> Obj:
+    """The object labelled with the apiVersion of the endpoint that serves it."""
+    if obj.get("apiVersion") == rt.api_version:
+        return obj
+    out = dict(obj)
+    out["apiVersion"] = rt.api_version
+    return out
+
+
+def _parse_body(body: bytes, content_type: str) -> Any:
+    """Decode a request body: protobuf envelope, JSON, or YAML for apply patches."""
+    from kdeploy.emulator.protobuf import ProtobufDecodeError, decode_request_body, is_protobuf
+
+    if not body:
+        return None
+    if is_protobuf(content_type, body):
+        try:
+            return decode_request_body(body)
+        except ProtobufDecodeError as e:
+            raise E.bad_request(f"unable to decode protobuf body: {e}") from e
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media == APPLY_PATCH_CBOR:
+        raise E.unsupported_media_type(media)
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as e:
+        if media in (APPLY_PATCH, "application/yaml"):
+            try:
+                return yaml.safe_load(body)
+            except yaml.YAMLError as ye:
+                raise E.bad_request(f"error decoding YAML: {ye}") from ye
+        raise E.bad_request(f"couldn't get version/kind; json parse error: {e}") from e
+
+
+class Api:
+    """Request semantics for every served resource type over one store."""
+
+    def __init__(self, store: Store, registry: Registry) -> None:
+        self.store = store
+        self.registry = registry
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, rt: ResourceType, namespace: str, name: str) -> Obj:
+        """One object (as stored; do not modify). Raises NotFound."""
+        obj = self.store.get(rt.group, rt.kind, namespace if rt.namespaced else "", name)
+        if obj is None:
+            raise E.not_found(rt, name)
+        return as_version(obj, rt)
+
+    def select(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> Callable[[Obj], bool]:
+        """A predicate for list/watch selection. Raises BadRequest for a malformed selector."""
+        try:
+            labels = parse_label_selector(label_selector)
+            fields = parse_field_selector(field_selector, rt.kind)
+        except SelectorError as e:
+            raise E.bad_request(str(e)) from e
+        ns = namespace if rt.namespaced else None
+
+        def match(obj: Obj) -> bool:
+            if ns is not None and obj["metadata"].get("namespace", "") != ns:
+                return False
+            return labels(obj) and fields(obj)
+
+        return match
+
+    def list(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        limit: int = 0,
+        continue_token: str | None = None,
+    ) -> tuple[list[Obj], str, str | None, int | None]:
+        """Matching objects, the list resourceVersion, a continue token and the remaining count.
+        Raises BadRequest for malformed selectors or continue tokens."""
+        match = self.select(rt, namespace, label_selector, field_selector)
+        ns = namespace if rt.namespaced else None
+        with self.store.lock:
+            rv = str(self.store.resource_version)
+            only = field_selector_name(field_selector)
+            if only is not None and ns is not None:
+                one = self.store.get(rt.group, rt.kind, ns, only)
+                candidates = [one] if one is not None else []
+            else:
+                candidates = self.store.list(rt.group, rt.kind, ns)
+        start: tuple[str, str] | None = None
+        if continue_token:
+            try:
+                token = json.loads(base64.urlsafe_b64decode(continue_token.encode()))
+                start = (str(token["start"][0]), str(token["start"][1]))
+                rv = str(token["rv"])
+            except (ValueError, KeyError, TypeError, IndexError) as e:
+                raise E.bad_request(f"invalid continue token: {e}") from e
+        items = []
+        for obj in candidates:
+            meta = obj["metadata"]
+            if start is not None and (meta.get("namespace", ""), meta["name"]) <= start:
+                continue
+            if match(obj):
+                items.append(obj)
+        cont, remaining = None, None
+        if limit and len(items) > limit:
+            remaining = len(items) - limit
+            items = items[:limit]
+            last = items[-1]["metadata"]
+            cont = base64.urlsafe_b64encode(
+                json.dumps({"rv": rv, "start": [last.get("namespace", ""), last["name"]]}).encode()
+            ).decode()
+        return [as_version(o, rt) for o in items], rv, cont, remaining
+
+    # ------------------------------------------------------------------ common checks
+
+    def _check_namespace(self, rt: ResourceType, namespace: str, name: str, creating: bool) -> None:
+        if not rt.namespaced:
+            return
+        ns = self.store.get("", "Namespace", "", namespace)
+        if ns is None:
+            raise E.namespace_not_found(namespace)
+        if creating and ns["metadata"].get("deletionTimestamp"):
+            raise E.forbidden(
+                rt,
+                name,
+                f"unable to create new content in namespace {namespace} because it is being "
+                "terminated",
+                [
+                    {
+                        "reason": "NamespaceTerminating",
+                        "message": f"namespace {namespace} is being terminated",
+                        "field": "metadata.namespace",
+                    }
+                ],
+            )
+
+    def _coerce(self, rt: ResourceType, body: Any, namespace: str, url_name: str | None) -> Obj:
+        """Check the body's type and identity against the URL; returns a copy we own."""
+        if not isinstance(body, dict):
+            raise E.bad_request("the body of the request must be a JSON object")
+        obj = clone(body)
+        api_version = obj.get("apiVersion")
+        kind = obj.get("kind")
+        if kind and kind != rt.kind:
+            raise E.bad_request(
+                f"the kind of the object ({kind}) does not match the expected kind ({rt.kind})"
+            )
+        if api_version and group_of(str(api_version)) != rt.group:
+            raise E.bad_request(
+                f"the API version in the data ({api_version}) does not match the expected API "
+                f"version ({rt.api_version})"
+            )
+        storage = self.registry.by_kind(rt.group, rt.kind) or rt
+        obj["apiVersion"] = storage.api_version
+        obj["kind"] = rt.kind
+        meta = obj.get("metadata")
+        if meta is None:
+            meta = obj["metadata"] = {}
+        if not isinstance(meta, dict):
+            raise E.bad_request("metadata must be an object")
+        if rt.namespaced:
+            body_ns = meta.get("namespace")
+            if body_ns and body_ns != namespace:
+                raise E.bad_request(
+                    "the namespace of the provided object does not match the namespace sent on "
+                    "the request"
+                )
+            meta["namespace"] = namespace
+        else:
+            meta.pop("namespace", None)
+        if url_name is not None:
+            body_name = meta.get("name")
+            if body_name and body_name != url_name:
+                raise E.bad_request(
+                    f"the name of the object ({body_name}) does not match the name on the URL "
+                    f"({url_name})"
+                )
+            meta["name"] = url_name
+        return obj
+
+    def _validate(self, rt: ResourceType, obj: Obj) -> None:
+        meta = obj["metadata"]
+        name = str(meta.get("name") or "")
+        causes = []
+        if not name:
+            causes.append(
+                ("FieldValueRequired", "metadata.name",
+                 "Required value: name or generateName is required")
+            )
+        else:
+            causes += validate_name(name, rt.name_rule)
+        causes += validate_metadata(meta)
+        causes += validate_data(obj)
+        if rt.kind == "CustomResourceDefinition":
+            causes += _validate_crd(obj)
+        if causes:
+            raise E.invalid(rt, rt.kind, name, causes)
+        size = len(json.dumps(obj, separators=(",", ":")))
+        if size > MAX_OBJECT_BYTES:
+            raise E.too_large(
+                f"etcdserver: request is too large (object is {size} bytes, limit "
+                f"{MAX_OBJECT_BYTES})"
+            )
+
+    def _finish(self, rt: ResourceType, obj: Obj, old: Obj | None) -> Obj:
+        """Server-side effects of every write: Secret stringData, defaults, allocations."""
+        if rt.kind == "Secret" and rt.group == "":
+            fold_string_data(obj)
+        obj = _apply_defaults(obj)
+        if rt.group == "" and rt.kind == "Namespace":
+            meta = obj["metadata"]
+            meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta.get("name", "")
+            obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
+            obj.setdefault("status", {}).setdefault("phase", "Active")
+        elif rt.group == "" and rt.kind == "Service":
+            self._allocate_service(obj, old)
+        return obj
+
+    def _allocate_service(self, obj: Obj, old: Obj | None) -> None:
+        spec = obj.setdefault("spec", {})
+        old_spec = (old or {}).get("spec") or {}
+        stype = spec.get("type", "ClusterIP")
+        if stype == "ExternalName":
+            return
+        for key in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+            if not spec.get(key) and old_spec.get(key):
+                spec[key] = old_spec[key]
+        if not spec.get("clusterIP"):
+            spec["clusterIP"] = self._free_ip()
+        if not spec.get("clusterIPs"):
+            spec["clusterIPs"] = [spec["clusterIP"]]
+        spec.setdefault("ipFamilies", ["IPv4"])
+        spec.setdefault("ipFamilyPolicy", "SingleStack")
+        if stype in ("NodePort", "LoadBalancer"):
+            old_ports = {
+                (p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
+                for p in old_spec.get("ports") or []
+            }
+            used = self._used_node_ports()
+            for p in spec.get("ports") or []:
+                if not p.get("nodePort"):
+                    prev = old_ports.get((p.get("port"), p.get("protocol", "TCP")))
+                    p["nodePort"] = prev or next(n for n in _NODE_PORTS if n not in used)
+                    used.add(p["nodePort"])
+        obj.setdefault("status", {}).setdefault("loadBalancer", {})
+
+    def _free_ip(self) -> str:
+        used = {
+            (s.get("spec") or {}).get("clusterIP") for s in self.store.list("", "Service")
+        }
+        for i, addr in enumerate(_SERVICE_CIDR.hosts()):
+            if i >= 10 and str(addr) not in used:
+                return str(addr)
+        raise E.internal("the service cluster IP range is exhausted")
+
+    def _used_node_ports(self) -> set[int]:
+        return {
+            int(p["nodePort"])
+            for s in self.store.list("", "Service")
+            for p in (s.get("spec") or {}).get("ports") or []
+            if p.get("nodePort")
+        }
+
+    # ------------------------------------------------------------------ create
+
+    def create(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        body: Any,
+        *,
+        manager: str,
+        dry_run: bool = False,
+    ) -> Obj:
+        """POST: store a new object; returns it. Raises AlreadyExists, NotFound (namespace),
+        Forbidden (terminating namespace), Invalid, BadRequest."""
+        obj = self._coerce(rt, body, namespace, None)
+        meta = obj["metadata"]
+        if meta.get("resourceVersion"):
+            raise E.invalid(
+                rt, rt.kind, str(meta.get("name", "")),
+                [("FieldValueForbidden", "metadata.resourceVersion",
+                  "Forbidden: resourceVersion should not be set on objects to be created")],
+            )
+        meta.pop("managedFields", None)
+        if rt.has_status:
+            obj.pop("status", None)
+        return self._create(rt, obj, manager=manager, dry_run=dry_run, managed=None)
+
+    def _create(
+        self, rt: ResourceType, obj: Obj, *, manager: str, dry_run: bool, managed: bool | None
+    ) -> Obj:
+        """Create from a coerced object. `managed` True means managedFields are already set
+        (server-side apply)."""
+        meta = obj["metadata"]
+        if not meta.get("name") and not meta.get("generateName"):
+            self._validate(rt, obj)
+        generated = not meta.get("name")
+        with self.store.lock:
+            self._check_namespace(rt, meta.get("namespace", ""), str(meta.get("name", "")), True)
+            obj = self._finish(rt, obj, None)
+            self.store.prepare_new(obj)
+            name = obj["metadata"]["name"]
+            if self.store.get(rt.group, rt.kind, obj["metadata"].get("namespace", ""), name):
+                if generated:
+                    raise E.ApiError(
+                        409, "AlreadyExists",
+                        f'{rt.group_resource} "{name}" already exists, the server was not able '
+                        "to generate a unique name for the object",
+                        {"name": name, "kind": rt.plural, **({"group": rt.group} if rt.group else {})},
+                    )
+                raise E.already_exists(rt, name)
+            if not managed:
+                obj = _track_update(None, obj, manager, rt, self.store.now(), "")
+            self._validate(rt, obj)
+            if dry_run:
+                obj["metadata"]["resourceVersion"] = ""
+                return as_version(obj, rt)
+            return as_version(self.store.insert(obj), rt)
+
+    # ------------------------------------------------------------------ update
+
+    def update(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        body: Any,
+        *,
+        manager: str,
+        subresource: str = "",
+        dry_run: bool = False,
+    ) -> Obj:
+        """PUT (main resource or status subresource); returns the new state. Raises NotFound,
+        Conflict (stale resourceVersion), Invalid, BadRequest."""
+        new = self._coerce(rt, body, namespace, name)
+        with self.store.lock:
+            old = self.store.get(rt.group, rt.kind, namespace if rt.namespaced else "", name)
+            if old is None:
+                raise E.not_found(rt, name)
+            return self._update(rt, old, new, manager=manager, subresource=subresource,
+                                dry_run=dry_run, managed=False)
+
+    def _update(
+        self,
+        rt: ResourceType,
+        old: Obj,
+        new: Obj,
+        *,
+        manager: str,
+        subresource: str,
+        dry_run: bool,
+        managed: bool,
+    ) -> Obj:
+        """The update pipeline shared by PUT and PATCH. Caller holds the store lock."""
+        meta, ometa = new["metadata"], old["metadata"]
+        name = ometa["name"]
+        rv = meta.get("resourceVersion")
+        if rv and rv != ometa.get("resourceVersion"):
+            raise E.conflict(rt, name)
+        uid = meta.get("uid")
+        if uid and uid != ometa.get("uid"):
+            raise E.conflict(
+                rt, name,
+                f"Precondition failed: UID in precondition: {uid}, UID in object meta: "
+                f"{ometa.get('uid')}",
+            )
+        for key in _SYSTEM_META:
+            if key in ometa:
+                meta[key] = ometa[key]
+            else:
+                meta.pop(key, None)
+        if "managedFields" not in meta and ometa.get("managedFields"):
+            meta["managedFields"] = clone(ometa["managedFields"])
+        if subresource == "status":
+            status = new.get("status")
+            new = clone(old)
+            if status is not None:
+                new["status"] = status
+            else:
+                new.pop("status", None)
+            new["metadata"]["managedFields"] = meta.get("managedFields")
+            if new["metadata"]["managedFields"] is None:
+                new["metadata"].pop("managedFields")
+        elif rt.has_status:
+            if "status" in old:
+                new["status"] = clone(old["status"])
+            else:
+                new.pop("status", None)
+        if ometa.get("deletionTimestamp"):
+            added = set(new["metadata"].get("finalizers") or []) - set(
+                ometa.get("finalizers") or []
+            )
+            if added:
+                raise E.invalid(
+                    rt, rt.kind, name,
+                    [("FieldValueForbidden", "metadata.finalizers",
+                      "Forbidden: no new finalizers can be added if the object is being deleted, "
+                      f"found new finalizers {json.dumps(sorted(added))}")],
+                )
+        new = self._finish(rt, new, old)
+        if not managed:
+            new = _track_update(old, new, manager, rt, self.store.now(), subresource)
+        self._validate(rt, new)
+        new["metadata"]["resourceVersion"] = ometa.get("resourceVersion")
+        if _strip_times(new) == _strip_times(old):
+            return as_version(old, rt)
+        if dry_run:
+            if "generation" in ometa:
+                from kdeploy.emulator.store import spec_part
+
+                bump = 1 if spec_part(new) != spec_part(old) else 0
+                new["metadata"]["generation"] = ometa["generation"] + bump
+            return as_version(new, rt)
+        result = self.store.replace(new)
+        if result["metadata"].get("deletionTimestamp") and not result["metadata"].get(
+            "finalizers"
+        ):
+            gc.collect(self.store, self.delete_object)
+        return as_version(result, rt)
+
+    # ------------------------------------------------------------------ patch
+
+    def patch(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        body: bytes,
+        content_type: str,
+        *,
+        manager: str | None,
+        user_agent: str,
+        force: bool = False,
+        subresource: str = "",
+        dry_run: bool = False,
+    ) -> tuple[int, Obj]:
+        """PATCH of any type; returns (status code, object): 201 when an apply created it.
+        Raises NotFound, Conflict (stale resourceVersion, apply conflicts), Invalid,
+        BadRequest, UnsupportedMediaType."""
+        media = content_type.split(";", 1)[0].strip().lower()
+        if media not in (MERGE_PATCH, JSON_PATCH, STRATEGIC_PATCH, APPLY_PATCH, APPLY_PATCH_CBOR):
+            raise E.unsupported_media_type(media or "(none)")
+        ns = namespace if rt.namespaced else ""
+        if media == APPLY_PATCH:
+            if not manager:
+                raise E.invalid(
+                    None, "PatchOptions", "",
+                    [("FieldValueRequired", "fieldManager",
+                      "Required value: is required for apply patch")],
+                )
+        elif force:
+            raise E.invalid(
+                None, "PatchOptions", "",
+                [("FieldValueForbidden", "force",
+                  "Forbidden: may not be specified for non-apply patch")],
+            )
+        patch = _parse_body(body, content_type)
+        mgr = manager_name(manager, user_agent)
+        with self.store.lock:
+            old = self.store.get(rt.group, rt.kind, ns, name)
+            if media == APPLY_PATCH:
+                return self._apply(rt, ns, name, old, patch, mgr, force, subresource, dry_run)
+            if old is None:
+                raise E.not_found(rt, name)
+            target = clone(as_version(old, rt))
+            if subresource == "scale":
+                return 200, self._patch_scale(rt, old, target, patch, media, mgr, dry_run)
+            if media == MERGE_PATCH:
+                patched = _merge_patch(target, patch)
+            elif media == JSON_PATCH:
+                patched = _json_patch(target, patch)
+            else:
+                patched = _strategic_patch(target, patch, rt)
+            new = self._coerce(rt, patched, ns, name)
+            new.setdefault("metadata", {})
+            return 200, self._update(rt, old, new, manager=mgr, subresource=subresource,
+                                     dry_run=dry_run, managed=False)
+
+    def _apply(
+        self,
+        rt: ResourceType,
+        ns: str,
+        name: str,
+        old: Obj | None,
+        applied: Any,
+        manager: str,
+        force: bool,
+        subresource: str,
+        dry_run: bool,
+    ) -> tuple[int, Obj]:
+        if not isinstance(applied, dict):
+            raise E.bad_request("apply patch body must be an object")
+        av = applied.get("apiVersion")
+        if av != rt.api_version:
+            raise E.bad_request(
+                "Incorrect version specified in apply patch. Specified patch version: "
+                f"{av}, expected: {rt.api_version}"
+            )
+        if applied.get("kind") != rt.kind:
+            raise E.bad_request(
+                f"the kind of the object ({applied.get('kind')}) does not match the expected "
+                f"kind ({rt.kind})"
+            )
+        ameta = applied.get("metadata") or {}
+        if ameta.get("managedFields") is not None:
+            raise E.bad_request("metadata.managedFields must be nil")
+        if ameta.get("name") not in (None, name):
+            raise E.bad_request(
+                f"the name of the object ({ameta.get('name')}) does not match the name on the "
+                f"URL ({name})"
+            )
+        applied = clone(applied)
+        applied.setdefault("metadata", {})["name"] = name
+        if rt.namespaced:
+            if ameta.get("namespace") not in (None, "", ns):
+                raise E.bad_request(
+                    "the namespace of the provided object does not match the namespace sent on "
+                    "the request"
+                )
+            applied["metadata"]["namespace"] = ns
+        else:
+            applied["metadata"].pop("namespace", None)
+        if subresource != "status" and rt.has_status:
+            applied.pop("status", None)
+        now = self.store.now()
+        if old is None:
+            if subresource:
+                raise E.not_found(rt, name)
+            if ameta.get("uid"):
+                raise E.conflict(
+                    rt, name,
+                    f"uid mismatch: the provided object specified uid {ameta['uid']}, and no "
+                    "existing object was found",
+                )
+            merged = _server_side_apply(None, applied, manager, force, rt, now)
+            obj = self._coerce(rt, merged, ns, name)
+            for key in ("resourceVersion", "uid", "creationTimestamp"):
+                obj["metadata"].pop(key, None)
+            return 201, self._create(rt, obj, manager=manager, dry_run=dry_run, managed=True)
+        live = clone(as_version(old, rt))
+        merged = _server_side_apply(live, applied, manager, force, rt, now)
+        new = self._coerce(rt, merged, ns, name)
+        return 200, self._update(rt, old, new, manager=manager, subresource=subresource,
+                                 dry_run=dry_run, managed=True)
+
+    # ------------------------------------------------------------------ scale
+
+    def get_scale(self, rt: ResourceType, namespace: str, name: str) -> Obj:
+        """The autoscaling/v1 Scale of a scalable object. Raises NotFound."""
+        return _scale_of(self.get(rt, namespace, name))
+
+    def update_scale(
+        self, rt: ResourceType, namespace: str, name: str, body: Any, *, manager: str,
+        dry_run: bool = False,
+    ) -> Obj:
+        """PUT …/scale: set spec.replicas; returns the new Scale. Raises NotFound, Conflict."""
+        if not isinstance(body, dict):
+            raise E.bad_request("the body of the request must be a JSON object")
+        with self.store.lock:
+            old = self.store.get(rt.group, rt.kind, namespace if rt.namespaced else "", name)
+            if old is None:
+                raise E.not_found(rt, name)
+            return self._set_replicas(rt, old, body, manager, dry_run)
+
+    def _patch_scale(
+        self, rt: ResourceType, old: Obj, target: Obj, patch: Any, media: str, manager: str,
+        dry_run: bool,
+    ) -> Obj:
+        scale = _scale_of(old)
+        if media == MERGE_PATCH:
+            patched = _merge_patch(scale, patch)
+        elif media == JSON_PATCH:
+            patched = _json_patch(scale, patch)
+        else:
+            patched = _merge_patch(scale, patch)
+        return self._set_replicas(rt, old, patched, manager, dry_run)
+
+    def _set_replicas(
+        self, rt: ResourceType, old: Obj, scale: Obj, manager: str, dry_run: bool
+    ) -> Obj:
+        rv = (scale.get("metadata") or {}).get("resourceVersion")
+        if rv and rv != old["metadata"].get("resourceVersion"):
+            raise E.conflict(rt, old["metadata"]["name"])
+        replicas = (scale.get("spec") or {}).get("replicas", 0)
+        if not isinstance(replicas, int) or replicas < 0:
+            raise E.invalid(
+                None, "Scale", old["metadata"]["name"],
+                [("FieldValueInvalid", "spec.replicas",
+                  f"Invalid value: {replicas!r}: must be greater than or equal to 0")],
+            )
+        new = clone(old)
+        new.setdefault("spec", {})["replicas"] = replicas
+        new = _track_update(old, new, manager, rt, self.store.now(), "scale")
+        if _strip_times(new) == _strip_times(old):
+            return _scale_of(old)
+        if dry_run:
+            return _scale_of(new)
+        return _scale_of(self.store.replace(new))
+
+    # ------------------------------------------------------------------ delete
+
+    def delete(
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        options: Obj | None,
+        *,
+        dry_run: bool = False,
+    ) -> Obj:
+        """DELETE; returns the object (deletion pending on finalizers) or a Success Status.
+        Raises NotFound, Conflict (failed precondition), Invalid (both orphan and foreground)."""
+        options = options or {}
+        ns = namespace if rt.namespaced else ""
+        with self.store.lock:
+            old = self.store.get(rt.group, rt.kind, ns, name)
+            if old is None:
+                raise E.not_found(rt, name)
+            pre = options.get("preconditions") or {}
+            if pre.get("uid") and pre["uid"] != old["metadata"].get("uid"):
+                raise E.conflict(
+                    rt, name,
+                    f"Precondition failed: UID in precondition: {pre['uid']}, UID in object "
+                    f"meta: {old['metadata'].get('uid')}",
+                )
+            if pre.get("resourceVersion") and pre["resourceVersion"] != old["metadata"].get(
+                "resourceVersion"
+            ):
+                raise E.conflict(
+                    rt, name,
+                    "Precondition failed: ResourceVersion in precondition: "
+                    f"{pre['resourceVersion']}, ResourceVersion in object meta: "
+                    f"{old['metadata'].get('resourceVersion')}",
+                )
+            policy = options.get("propagationPolicy")
+            if policy is None and options.get("orphanDependents") is True:
+                policy = "Orphan"
+            if policy not in (None, "Orphan", "Foreground", "Background"):
+                raise E.invalid(
+                    None, "DeleteOptions", "",
+                    [("FieldValueNotSupported", "propagationPolicy",
+                      f'Unsupported value: "{policy}": supported values: "Foreground", '
+                      '"Background", "Orphan", "nil"')],
+                )
+            result = self.delete_object(old, policy or "Background", dry_run=dry_run)
+            if result is not None:
+                return as_version(result, rt)
+            gc.collect(self.store, self.delete_object)
+            details: Obj = {"name": name}
+            if rt.group:
+                details["group"] = rt.group
+            details["kind"] = rt.plural
+            details["uid"] = old["metadata"].get("uid")
+            return {
+                "kind": "Status",
+                "apiVersion": "v1",
+                "metadata": {},
+                "status": "Success",
+                "details": details,
+            }
+
+    def delete_object(self, old: Obj, policy: str, *, dry_run: bool = False) -> Obj | None:
+        """Delete a stored object under the store lock: mark it deleting if finalizers hold it
+        (returns the marked object) or remove it (returns None)."""
+        meta = old["metadata"]
+        finalizers = list(meta.get("finalizers") or [])
+        for f, p in (("orphan", "Orphan"), ("foregroundDeletion", "Foreground")):
+            if policy == p and f not in finalizers and not meta.get("deletionTimestamp"):
+                finalizers.append(f)
+        is_ns = old["kind"] == "Namespace" and old["apiVersion"] == "v1"
+        if is_ns and "kubernetes" not in ((old.get("spec") or {}).get("finalizers") or []):
+            is_ns = False
+        if not finalizers and not is_ns:
+            if dry_run:
+                return clone(old)
+            self.store.remove(group_of(old["apiVersion"]), old["kind"],
+                              meta.get("namespace", ""), meta["name"])
+            return None
+        if meta.get("deletionTimestamp"):
+            return old
+        new = clone(old)
+        new["metadata"]["deletionTimestamp"] = self.store.now()
+        new["metadata"]["deletionGracePeriodSeconds"] = 0
+        if finalizers:
+            new["metadata"]["finalizers"] = finalizers
+        if "generation" in new["metadata"]:
+            new["metadata"]["generation"] += 1
+        if is_ns:
+            new.setdefault("status", {})["phase"] = "Terminating"
+        if dry_run:
+            return new
+        stored = self.store.replace(new)
+        gc.collect(self.store, self.delete_object)
+        return self.store.get(group_of(old["apiVersion"]), old["kind"],
+                              meta.get("namespace", ""), meta["name"]) or stored
+
+    def delete_collection(
+        self,
+        rt: ResourceType,
+        namespace: str | None,
+        options: Obj | None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        dry_run: bool = False,
+    ) -> Obj:
+        """DELETE on a collection: deletes every matching object; returns the list of them."""
+        items, _, _, _ = self.list(
+            rt, namespace, label_selector=label_selector, field_selector=field_selector
+        )
+        policy = (options or {}).get("propagationPolicy") or "Background"
+        out = []
+        with self.store.lock:
+            for obj in items:
+                stored = self.store.get(rt.group, rt.kind, obj["metadata"].get("namespace", ""),
+                                        obj["metadata"]["name"])
+                if stored is not None:
+                    self.delete_object(stored, policy, dry_run=dry_run)
+                    out.append(obj)
+            gc.collect(self.store, self.delete_object)
+        return {
+            "kind": rt.list_kind,
+            "apiVersion": rt.api_version,
+            "metadata": {"resourceVersion": str(self.store.resource_version)},
+            "items": out,
+        }
+
+
+def _scale_of(obj: Obj) -> Obj:
+    meta = obj["metadata"]
+    spec = obj.get("spec") or {}
+    status = obj.get("status") or {}
+    selector = (spec.get("selector") or {}).get("matchLabels") or {}
+    out: Obj = {
+        "kind": "Scale",
+        "apiVersion": "autoscaling/v1",
+        "metadata": {
+            k: meta[k]
+            for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+            if k in meta
+        },
+        "spec": {"replicas": spec.get("replicas", 0)},
+        "status": {"replicas": status.get("replicas", 0)},
+    }
+    if selector:
+        out["status"]["selector"] = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+    return out
+
+
+def _validate_crd(crd: Obj) -> list[tuple[str, str, str]]:
+    spec = crd.get("spec") or {}
+    names = spec.get("names") or {}
+    out = []
+    for field in ("group",):
+        if not spec.get(field):
+            out.append(("FieldValueRequired", f"spec.{field}", "Required value"))
+    for field in ("plural", "kind"):
+        if not names.get(field):
+            out.append(("FieldValueRequired", f"spec.names.{field}", "Required value"))
+    versions = spec.get("versions") or []
+    if not versions:
+        out.append(("FieldValueRequired", "spec.versions", "Required value"))
+    elif sum(1 for v in versions if v.get("storage")) != 1:
+        out.append(
+            ("FieldValueInvalid", "spec.versions",
+             "Invalid value: []apiextensions.CustomResourceDefinitionVersion{...}: must have "
+             "exactly one version marked as storage version")
+        )
+    expected = f"{names.get('plural')}.{spec.get('group')}"
+    name = (crd.get("metadata") or {}).get("name")
+    if not out and name != expected:
+        out.append(
+            ("FieldValueInvalid", "metadata.name",
+             f'Invalid value: "{name}": must be spec.names.plural+"."+spec.group')
+        )
+    return out

@@ -1,0 +1,648 @@
+"""The HTTP transport: a threaded HTTP/1.1 server that routes Kubernetes API paths to `Api`,
+streams watches (chunked, one JSON event per line), serves discovery and OpenAPI, and applies
+fault rules and optional bearer-token authentication."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import select
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from kdeploy.emulator import apierrors as E
+from kdeploy.emulator import discovery, table
+from kdeploy.emulator.api import Api, _parse_body, as_version, manager_name
+from kdeploy.emulator.auth import AuthPolicy
+from kdeploy.emulator.faults import Faults, rule_from_dict, rule_to_dict
+from kdeploy.emulator.registry import Registry, ResourceType
+from kdeploy.emulator.store import ExpiredError, Store
+
+Obj = dict[str, Any]
+
+MAX_BODY_BYTES = 3 * 1024 * 1024
+_JSON = "application/json"
+_REASONS = {500: "InternalError", 503: "ServiceUnavailable", 429: "TooManyRequests",
+            504: "Timeout", 502: "BadGateway", 401: "Unauthorized", 403: "Forbidden"}
+
+
+class EmulatorHTTPServer(ThreadingHTTPServer):
+    """The listening server; holds the shared state every handler thread uses."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    block_on_close = False
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        api: Api,
+        faults: Faults,
+        *,
+        auth: AuthPolicy | None = None,
+        on_write: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(address, Handler)
+        self.api = api
+        self.store: Store = api.store
+        self.registry: Registry = api.registry
+        self.faults = faults
+        self.auth = auth
+        self.on_write = on_write or (lambda: None)
+        self.request_log: deque[tuple[str, str]] = deque(maxlen=100_000)
+        self.request_count = 0
+        self._count_lock = threading.Lock()
+
+    def count(self, method: str, path: str) -> None:
+        """Record one request."""
+        with self._count_lock:
+            self.request_count += 1
+            self.request_log.append((method, path))
+
+
+class _Route:
+    """A parsed resource URL."""
+
+    __slots__ = ("name", "namespace", "rt", "subresource")
+
+    def __init__(self, rt: ResourceType, namespace: str | None, name: str | None, sub: str) -> None:
+        self.rt = rt
+        self.namespace = namespace
+        self.name = name
+        self.subresource = sub
+
+
+def _truthy(value: str | None) -> bool:
+    return value in ("1", "true", "True")
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One connection; requests on it are handled in sequence (keep-alive)."""
+
+    protocol_version = "HTTP/1.1"
+    server: EmulatorHTTPServer
+    server_version = "kdeploy-emulator"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the per-request stderr log."""
+
+    # ------------------------------------------------------------------ plumbing
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    def do_HEAD(self) -> None:
+        self._handle("HEAD")
+
+    def _send(
+        self,
+        code: int,
+        body: bytes,
+        content_type: str = _JSON,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-cache, private")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _send_json(
+        self, code: int, obj: Any, content_type: str = _JSON, headers: dict[str, str] | None = None
+    ) -> None:
+        self._send(code, json.dumps(obj, separators=(",", ":")).encode(), content_type, headers)
+
+    def _send_error(self, err: E.ApiError) -> None:
+        self._send_json(err.code, err.status(), headers=err.headers)
+
+    def _read_body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_BODY_BYTES:
+            # Drain what we can so the client sees the answer, then drop the connection.
+            self.close_connection = True
+            raise E.too_large(f"Request entity too large: limit is {MAX_BODY_BYTES}")
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return self._read_chunked()
+        return self.rfile.read(length) if length else b""
+
+    def _read_chunked(self) -> bytes:
+        out = bytearray()
+        while True:
+            size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+            if size == 0:
+                self.rfile.readline()
+                return bytes(out)
+            out += self.rfile.read(size)
+            self.rfile.readline()
+            if len(out) > MAX_BODY_BYTES:
+                self.close_connection = True
+                raise E.too_large(f"Request entity too large: limit is {MAX_BODY_BYTES}")
+
+    def _handle(self, method: str) -> None:
+        srv = self.server
+        srv.count(method, self.path)
+        rule = srv.faults.match(method, self.path)
+        if rule is not None:
+            if rule.action == "latency":
+                time.sleep(rule.delay)
+            elif rule.action == "drop":
+                self.close_connection = True
+                try:
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                return
+            else:
+                self._discard_body()
+                code = rule.status
+                headers = {}
+                details: Obj | None = None
+                if rule.retry_after is not None:
+                    headers["Retry-After"] = str(rule.retry_after)
+                    details = {"retryAfterSeconds": rule.retry_after}
+                message = {
+                    429: "Too many requests, please try again later.",
+                    503: "the server is currently unable to handle the request",
+                }.get(code, "Internal error occurred: injected fault")
+                self._send_error(
+                    E.ApiError(code, _REASONS.get(code, "InternalError"), message, details, headers)
+                )
+                return
+        try:
+            if srv.auth is not None:
+                srv.auth.check(self.headers.get("Authorization", ""), method, self.path)
+            url = urlsplit(self.path)
+            query = dict(parse_qsl(url.query, keep_blank_values=True))
+            self._route(method, url.path, query)
+        except E.ApiError as err:
+            self._send_error(err)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception as exc:  # an emulator bug must answer 500, not hang the client
+            import traceback
+
+            traceback.print_exc()
+            self._send_error(E.internal(f"{type(exc).__name__}: {exc}"))
+
+    def _discard_body(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        if 0 < length <= MAX_BODY_BYTES:
+            self.rfile.read(length)
+        elif length:
+            self.close_connection = True
+
+    # ------------------------------------------------------------------ routing
+
+    def _route(self, method: str, path: str, query: dict[str, str]) -> None:
+        parts = [p for p in path.split("/") if p]
+        if not parts:
+            return self._send_json(200, {"paths": ["/api", "/api/v1", "/apis", "/openapi/v3",
+                                                   "/version"]})
+        head = parts[0]
+        if head == "_emulator":
+            return self._control(method, parts[1:])
+        if method not in ("GET", "HEAD") and head in ("version", "openapi", "healthz", "livez",
+                                                     "readyz") :
+            raise E.method_not_allowed(method, head)
+        if head == "version":
+            return self._send_json(200, discovery.VERSION_INFO)
+        if head in ("healthz", "livez", "readyz"):
+            return self._send(200, b"ok", "text/plain; charset=utf-8")
+        if head == "openapi":
+            return self._openapi(parts[1:], query)
+        if head == "api":
+            if len(parts) == 1:
+                return self._discovery_root(legacy_core=True)
+            if parts[1] != "v1":
+                raise E.no_route()
+            group, version, rest = "", "v1", parts[2:]
+        elif head == "apis":
+            if len(parts) == 1:
+                return self._discovery_root(legacy_core=False)
+            if len(parts) == 2:
+                doc = discovery.api_group(self.server.registry, parts[1])
+                if doc is None:
+                    raise E.no_route()
+                return self._send_json(200, doc)
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            raise E.no_route()
+        if not rest:
+            if method not in ("GET", "HEAD"):
+                raise E.method_not_allowed(method, "APIResourceList")
+            doc = discovery.api_resource_list(self.server.registry, group, version)
+            if doc is None:
+                raise E.no_route()
+            return self._send_json(200, doc)
+        route = self._parse_resource(group, version, rest)
+        self._resource(method, route, query)
+
+    def _parse_resource(self, group: str, version: str, rest: list[str]) -> _Route:
+        reg = self.server.registry
+        if rest[0] == "namespaces" and len(rest) >= 3:
+            rt = reg.lookup(group, version, rest[2])
+            if rt is not None and rt.namespaced and len(rest) <= 5:
+                name = rest[3] if len(rest) >= 4 else None
+                sub = rest[4] if len(rest) == 5 else ""
+                return self._check_sub(_Route(rt, rest[1], name, sub))
+        rt = reg.lookup(group, version, rest[0])
+        if rt is None or len(rest) > 3:
+            raise E.no_route()
+        name = rest[1] if len(rest) >= 2 else None
+        sub = rest[2] if len(rest) == 3 else ""
+        return self._check_sub(_Route(rt, None, name, sub))
+
+    @staticmethod
+    def _check_sub(route: _Route) -> _Route:
+        sub = route.subresource
+        if sub and sub not in route.rt.subresources and not (
+            sub == "finalize" and route.rt.kind == "Namespace" and route.rt.group == ""
+        ):
+            raise E.no_route()
+        return route
+
+    # ------------------------------------------------------------------ discovery and OpenAPI
+
+    def _discovery_root(self, legacy_core: bool) -> None:
+        reg = self.server.registry
+        if discovery.wants_aggregated(self.headers.get("Accept", "")):
+            doc = discovery.aggregated(reg, legacy_core)
+            return self._send_json(200, doc, discovery.AGGREGATED_CONTENT_TYPE)
+        if legacy_core:
+            return self._send_json(200, discovery.api_versions())
+        return self._send_json(200, discovery.api_group_list(reg))
+
+    def _openapi(self, parts: list[str], query: dict[str, str]) -> None:
+        if not parts or parts[0] != "v3":
+            raise E.no_route()
+        reg = self.server.registry
+        gvs = [(g, v) for g, vs in reg.group_versions() for v in vs]
+        if len(parts) == 1:
+            return self._send_json(200, _openapi_root(gvs, reg))
+        sub = parts[1:]
+        if sub[0] == "api" and len(sub) == 2:
+            group, version = "", sub[1]
+        elif sub[0] == "apis" and len(sub) == 3:
+            group, version = sub[1], sub[2]
+        else:
+            raise E.no_route()
+        if (group, version) not in gvs:
+            raise E.no_route()
+        return self._send_json(200, _openapi_doc(group, version, reg))
+
+    # ------------------------------------------------------------------ control endpoint
+
+    def _control(self, method: str, parts: list[str]) -> None:
+        srv = self.server
+        if parts == ["faults"]:
+            if method == "GET":
+                return self._send_json(200, [rule_to_dict(r) for r in srv.faults.rules()])
+            if method == "DELETE":
+                srv.faults.clear()
+                return self._send_json(200, [])
+            if method == "POST":
+                data = json.loads(self._read_body() or b"null")
+                rules = data if isinstance(data, list) else [data]
+                try:
+                    parsed = [rule_from_dict(r) for r in rules]
+                except (TypeError, ValueError) as e:
+                    raise E.bad_request(str(e)) from e
+                for r in parsed:
+                    srv.faults.add(r)
+                return self._send_json(201, [rule_to_dict(r) for r in srv.faults.rules()])
+        if parts == ["requests"] and method == "GET":
+            return self._send_json(200, {"count": srv.request_count})
+        raise E.no_route()
+
+    # ------------------------------------------------------------------ resources
+
+    def _resource(self, method: str, route: _Route, query: dict[str, str]) -> None:
+        api = self.server.api
+        rt, ns, name, sub = route.rt, route.namespace, route.name, route.subresource
+        dry_run = False
+        if "dryRun" in query:
+            if query["dryRun"] != "All":
+                raise E.bad_request(f'Invalid dryRun value: "{query["dryRun"]}"')
+            dry_run = True
+        if rt.namespaced and name is not None and ns is None:
+            raise E.no_route()
+        namespace = ns or ""
+        agent = self.headers.get("User-Agent", "")
+        if method in ("GET", "HEAD"):
+            if name is None:
+                if _truthy(query.get("watch")):
+                    return self._watch(rt, ns, query)
+                return self._list(rt, ns, query)
+            if _truthy(query.get("watch")):
+                query = dict(query, fieldSelector=f"metadata.name={name}")
+                return self._watch(rt, ns, query)
+            if sub == "scale":
+                return self._send_json(200, api.get_scale(rt, namespace, name))
+            obj = api.get(rt, namespace, name)
+            return self._send_object(200, obj, rt, query)
+        body = self._read_body()
+        ctype = self.headers.get("Content-Type", _JSON)
+        manager = query.get("fieldManager")
+        if method == "POST":
+            if name is not None:
+                raise E.method_not_allowed("POST", rt.kind)
+            if rt.namespaced and ns is None:
+                raise E.method_not_allowed("POST", rt.kind)
+            obj = api.create(rt, namespace, _parse_body(body, ctype),
+                             manager=manager_name(manager, agent), dry_run=dry_run)
+            self._written(dry_run)
+            return self._send_object(201, obj, rt, query)
+        if method == "PUT":
+            if name is None:
+                raise E.method_not_allowed("PUT", rt.kind)
+            parsed = _parse_body(body, ctype)
+            if sub == "scale":
+                result = api.update_scale(rt, namespace, name, parsed,
+                                          manager=manager_name(manager, agent), dry_run=dry_run)
+                self._written(dry_run)
+                return self._send_json(200, result)
+            if sub == "finalize":
+                sub = ""
+            obj = api.update(rt, namespace, name, parsed, manager=manager_name(manager, agent),
+                             subresource=sub, dry_run=dry_run)
+            self._written(dry_run)
+            return self._send_object(200, obj, rt, query)
+        if method == "PATCH":
+            if name is None:
+                raise E.method_not_allowed("PATCH", rt.kind)
+            code, obj = api.patch(rt, namespace, name, body, ctype, manager=manager,
+                                  user_agent=agent, force=_truthy(query.get("force")),
+                                  subresource=sub, dry_run=dry_run)
+            self._written(dry_run)
+            if sub == "scale":
+                return self._send_json(code, obj)
+            return self._send_object(code, obj, rt, query)
+        if method == "DELETE":
+            options = _parse_body(body, ctype) if body else None
+            if options is not None and not isinstance(options, dict):
+                raise E.bad_request("DeleteOptions must be an object")
+            if options and options.get("dryRun") == ["All"]:
+                dry_run = True
+            if query.get("propagationPolicy"):
+                options = dict(options or {}, propagationPolicy=query["propagationPolicy"])
+            if name is None:
+                result = api.delete_collection(
+                    rt, ns, options, label_selector=query.get("labelSelector"),
+                    field_selector=query.get("fieldSelector"), dry_run=dry_run,
+                )
+                self._written(dry_run)
+                return self._send_json(200, result)
+            result = api.delete(rt, namespace, name, options, dry_run=dry_run)
+            self._written(dry_run)
+            return self._send_json(200, result)
+        raise E.method_not_allowed(method, rt.kind)
+
+    def _written(self, dry_run: bool) -> None:
+        if not dry_run:
+            self.server.on_write()
+
+    def _send_object(self, code: int, obj: Obj, rt: ResourceType, query: dict[str, str]) -> None:
+        if table.wants_table(self.headers.get("Accept", "")):
+            doc = table.to_table(rt.kind, [obj], str(obj["metadata"].get("resourceVersion", "")),
+                                 query.get("includeObject", "Metadata"))
+            return self._send_json(code, doc, table.TABLE_CONTENT_TYPE)
+        return self._send_json(code, obj)
+
+    def _list(self, rt: ResourceType, ns: str | None, query: dict[str, str]) -> None:
+        if _truthy(query.get("sendInitialEvents")):
+            raise E.invalid(None, "ListOptions", "", [
+                ("FieldValueForbidden", "sendInitialEvents",
+                 "Forbidden: sendInitialEvents is forbidden for list")])
+        try:
+            limit = int(query.get("limit") or 0)
+        except ValueError as e:
+            raise E.bad_request(f"invalid limit: {query.get('limit')}") from e
+        items, rv, cont, remaining = self.server.api.list(
+            rt, ns,
+            label_selector=query.get("labelSelector"),
+            field_selector=query.get("fieldSelector"),
+            limit=limit,
+            continue_token=query.get("continue"),
+        )
+        if table.wants_table(self.headers.get("Accept", "")):
+            doc = table.to_table(rt.kind, items, rv, query.get("includeObject", "Metadata"))
+            if cont:
+                doc["metadata"]["continue"] = cont
+            return self._send_json(200, doc, table.TABLE_CONTENT_TYPE)
+        meta: Obj = {"resourceVersion": rv}
+        if cont:
+            meta["continue"] = cont
+            meta["remainingItemCount"] = remaining
+        if rt.crd:
+            out_items = items
+        else:
+            out_items = [
+                {k: v for k, v in o.items() if k not in ("apiVersion", "kind")} for o in items
+            ]
+        body = {"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": meta,
+                "items": out_items}
+        self._send_json(200, body)
+
+    # ------------------------------------------------------------------ watch
+
+    def _write_chunk(self, data: bytes) -> None:
+        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+        self.wfile.flush()
+
+    def _client_gone(self) -> bool:
+        try:
+            readable, _, _ = select.select([self.connection], [], [], 0)
+            if readable:
+                return self.connection.recv(1, socket.MSG_PEEK) == b""
+        except (OSError, ValueError):
+            return True
+        return False
+
+    def _watch(self, rt: ResourceType, ns: str | None, query: dict[str, str]) -> None:
+        srv = self.server
+        store = srv.store
+        match = srv.api.select(rt, ns, query.get("labelSelector"), query.get("fieldSelector"))
+        send_initial = query.get("sendInitialEvents")
+        bookmarks = _truthy(query.get("allowWatchBookmarks"))
+        rv_param = query.get("resourceVersion", "")
+        if send_initial is not None:
+            if query.get("resourceVersionMatch") != "NotOlderThan":
+                raise E.invalid(None, "ListOptions", "", [
+                    ("FieldValueForbidden", "resourceVersionMatch",
+                     "Forbidden: sendInitialEvents requires setting resourceVersionMatch to "
+                     "NotOlderThan")])
+            if _truthy(send_initial) and not bookmarks:
+                raise E.invalid(None, "ListOptions", "", [
+                    ("FieldValueForbidden", "allowWatchBookmarks",
+                     "Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true")])
+        initial = _truthy(send_initial) or (send_initial is None and rv_param in ("", "0"))
+        try:
+            timeout = float(query["timeoutSeconds"]) if query.get("timeoutSeconds") else None
+        except ValueError as e:
+            raise E.bad_request("invalid timeoutSeconds") from e
+        deadline = time.monotonic() + timeout if timeout else None
+        with store.lock:
+            if initial:
+                start = store.resource_version
+                objs = [o for o in store.list(rt.group, rt.kind, ns if rt.namespaced else None)
+                        if match(o)]
+                expired = None
+            else:
+                objs = []
+                try:
+                    start = int(rv_param)
+                except ValueError as e:
+                    raise E.bad_request(f"invalid resourceVersion: {rv_param}") from e
+                expired = None
+                try:
+                    store.events_after(start)
+                except ExpiredError as ex:
+                    expired = str(ex)
+        self.send_response(200)
+        self.send_header("Content-Type", _JSON)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
+        self.close_connection = True
+
+        def emit(etype: str, obj: Obj) -> None:
+            line = json.dumps({"type": etype, "object": as_version(obj, rt)},
+                              separators=(",", ":")).encode() + b"\n"
+            self._write_chunk(line)
+
+        def bookmark(rv: int, end: bool = False) -> None:
+            meta: Obj = {"resourceVersion": str(rv)}
+            if end:
+                meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+            emit("BOOKMARK", {"kind": rt.kind, "apiVersion": rt.api_version, "metadata": meta})
+
+        try:
+            if expired is not None:
+                err = E.expired(expired).status()
+                self._write_chunk(json.dumps({"type": "ERROR", "object": err}).encode() + b"\n")
+                self._write_chunk(b"")
+                return
+            for o in objs:
+                emit("ADDED", o)
+            if _truthy(send_initial):
+                bookmark(start, end=True)
+            last = start
+            while True:
+                try:
+                    events = store.events_after(last)
+                except ExpiredError as ex:
+                    err = E.expired(str(ex)).status()
+                    self._write_chunk(json.dumps({"type": "ERROR", "object": err}).encode() + b"\n")
+                    break
+                for ev in events:
+                    last = ev.rv
+                    if ev.group != rt.group or ev.kind != rt.kind:
+                        continue
+                    now_match = match(ev.obj)
+                    if ev.type == "MODIFIED":
+                        before = ev.prev is not None and match(ev.prev)
+                        if now_match and before:
+                            emit("MODIFIED", ev.obj)
+                        elif now_match:
+                            emit("ADDED", ev.obj)
+                        elif before:
+                            emit("DELETED", ev.obj)
+                    elif now_match:
+                        emit(ev.type, ev.obj)
+                if deadline is not None and time.monotonic() >= deadline:
+                    break
+                if store.closed or self._client_gone():
+                    return
+                wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
+                store.wait_for_change(last, wait)
+            if bookmarks:
+                bookmark(max(last, store.resource_version) if not events else last)
+            self._write_chunk(b"")
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            return
+
+
+# ---------------------------------------------------------------------- OpenAPI
+
+
+def _gv_path(group: str, version: str) -> str:
+    return f"api/{version}" if not group else f"apis/{group}/{version}"
+
+
+def _openapi_root(gvs: list[tuple[str, str]], reg: Registry) -> Obj:
+    try:
+        from kdeploy.emulator.openapi import openapi_root
+    except ImportError:
+        openapi_root = None
+    if openapi_root is not None:
+        root: Obj = openapi_root(gvs)
+        return root
+    paths = {}
+    for g, v in gvs:
+        digest = hashlib.sha256(json.dumps(_openapi_doc(g, v, reg), sort_keys=True).encode())
+        paths[_gv_path(g, v)] = {
+            "serverRelativeURL": f"/openapi/v3/{_gv_path(g, v)}?hash={digest.hexdigest()[:32]}"
+        }
+    return {"paths": paths}
+
+
+def _openapi_doc(group: str, version: str, reg: Registry) -> Obj:
+    types = [rt for rt in reg.all() if rt.group == group and rt.version == version]
+    try:
+        from kdeploy.emulator.openapi import openapi_group_version
+    except ImportError:
+        openapi_group_version = None
+    if openapi_group_version is not None:
+        crd_schemas = {rt.kind: rt.schema for rt in types if rt.crd and rt.schema}
+        doc: Obj = openapi_group_version(group, version, types, crd_schemas)
+        return doc
+    paths: Obj = {}
+    for rt in types:
+        gvk = {"group": rt.group, "version": rt.version, "kind": rt.kind}
+        prefix = f"/{_gv_path(group, version)}"
+        path = (f"{prefix}/namespaces/{{namespace}}/{rt.plural}/{{name}}" if rt.namespaced
+                else f"{prefix}/{rt.plural}/{{name}}")
+        body = {"schema": {"type": "object"}}
+        paths[path] = {
+            "patch": {
+                "operationId": f"patch{rt.kind}",
+                "x-kubernetes-action": "patch",
+                "x-kubernetes-group-version-kind": gvk,
+                "parameters": [
+                    {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}},
+                    {"name": "fieldManager", "in": "query", "schema": {"type": "string"}},
+                    {"name": "dryRun", "in": "query", "schema": {"type": "string"}},
+                    {"name": "force", "in": "query", "schema": {"type": "boolean"}},
+                ],
+                "requestBody": {"content": {
+                    "application/apply-patch+yaml": body,
+                    "application/json-patch+json": body,
+                    "application/merge-patch+json": body,
+                }},
+            }
+        }
+    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.35.0"},
+            "paths": paths, "components": {"schemas": {}}}

@@ -1,0 +1,190 @@
+"""Validation the API server applies to every object: names, labels, annotations and size limits.
+
+Pure functions returning causes as (reason, field, message) triples; the caller turns them into a
+422 Invalid Status.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Any
+
+Obj = dict[str, Any]
+Cause = tuple[str, str, str]
+
+MAX_DATA_BYTES = 1024 * 1024
+MAX_ANNOTATIONS_BYTES = 256 * 1024
+
+_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_DNS1035 = r"[a-z]([-a-z0-9]*[a-z0-9])?"
+_QNAME = r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+_LABEL_VALUE = r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?"
+_CONFIG_KEY = r"[-._a-zA-Z0-9]+"
+
+_SUBDOMAIN_MSG = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
+    "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
+    f"for validation is '{_SUBDOMAIN}')"
+)
+_LABEL_MSG = (
+    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "
+    "must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used "
+    f"for validation is '{_LABEL}')"
+)
+_DNS1035_MSG = (
+    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
+    "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "
+    f"'abc-123', regex used for validation is '{_DNS1035}')"
+)
+_QNAME_MSG = (
+    "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
+    "with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
+    f"validation is '{_QNAME}')"
+)
+_LABEL_VALUE_MSG = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "
+    "'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "
+    f"'my_value',  or '12345', regex used for validation is '{_LABEL_VALUE}')"
+)
+
+
+def _invalid(field: str, value: Any, detail: str) -> Cause:
+    shown = f'"{value}"' if isinstance(value, str) else repr(value)
+    return ("FieldValueInvalid", field, f"Invalid value: {shown}: {detail}")
+
+
+def validate_name(name: str, rule: str, field: str = "metadata.name") -> list[Cause]:
+    """Causes for a name that breaks `rule` ('subdomain', 'label', 'dns1035' or 'path')."""
+    if rule == "path":
+        for bad in ("/", "%"):
+            if bad in name:
+                return [_invalid(field, name, f"may not contain '{bad}'")]
+        if name in (".", ".."):
+            return [_invalid(field, name, f"may not be '{name}'")]
+        return []
+    if rule == "label":
+        limit, pattern, msg = 63, _LABEL, _LABEL_MSG
+    elif rule == "dns1035":
+        limit, pattern, msg = 63, _DNS1035, _DNS1035_MSG
+    else:
+        limit, pattern, msg = 253, _SUBDOMAIN, _SUBDOMAIN_MSG
+    out = []
+    if len(name) > limit:
+        out.append(_invalid(field, name, f"must be no more than {limit} characters"))
+    if not re.fullmatch(pattern, name):
+        out.append(_invalid(field, name, msg))
+    return out
+
+
+def _qualified_name(key: str, field: str) -> list[Cause]:
+    prefix, _, name = key.rpartition("/")
+    out = []
+    if prefix:
+        out += [
+            _invalid(field, key, c[2].split(": ", 2)[-1])
+            for c in validate_name(prefix, "subdomain")
+        ]
+    if not name:
+        out.append(_invalid(field, key, "name part must be non-empty"))
+    elif len(name) > 63:
+        out.append(_invalid(field, key, "name part must be no more than 63 characters"))
+    elif not re.fullmatch(_QNAME, name):
+        out.append(_invalid(field, key, _QNAME_MSG))
+    return out
+
+
+def validate_metadata(meta: Obj) -> list[Cause]:
+    """Causes for bad label keys/values and annotation keys or an annotation total over 256 KiB."""
+    out: list[Cause] = []
+    labels = meta.get("labels") or {}
+    if not isinstance(labels, dict):
+        return [_invalid("metadata.labels", labels, "must be a map of strings")]
+    for k, v in labels.items():
+        out += _qualified_name(str(k), "metadata.labels")
+        if not isinstance(v, str):
+            out.append(_invalid("metadata.labels", v, "must be a string"))
+            continue
+        if len(v) > 63:
+            out.append(_invalid("metadata.labels", v, "must be no more than 63 characters"))
+        if not re.fullmatch(_LABEL_VALUE, v):
+            out.append(_invalid("metadata.labels", v, _LABEL_VALUE_MSG))
+    annotations = meta.get("annotations") or {}
+    if not isinstance(annotations, dict):
+        return out + [_invalid("metadata.annotations", annotations, "must be a map of strings")]
+    total = 0
+    for k, v in annotations.items():
+        out += _qualified_name(str(k).lower(), "metadata.annotations")
+        total += len(str(k)) + len(str(v) if v is not None else "")
+    if total > MAX_ANNOTATIONS_BYTES:
+        out.append(
+            (
+                "FieldValueTooLong",
+                "metadata.annotations",
+                f"Too long: must have at most {MAX_ANNOTATIONS_BYTES} bytes",
+            )
+        )
+    return out
+
+
+def _decoded_len(value: Any) -> int:
+    try:
+        return len(base64.b64decode(str(value), validate=True))
+    except (binascii.Error, ValueError):
+        return len(str(value))
+
+
+def validate_data(obj: Obj) -> list[Cause]:
+    """Causes for ConfigMap/Secret data: bad keys, invalid base64, total over 1 MiB."""
+    kind = obj.get("kind")
+    out: list[Cause] = []
+    if kind == "ConfigMap":
+        data = obj.get("data") or {}
+        binary = obj.get("binaryData") or {}
+        for k in [*data, *binary]:
+            if not re.fullmatch(_CONFIG_KEY, str(k)):
+                out.append(
+                    _invalid(
+                        f"data[{k}]" if k in data else f"binaryData[{k}]",
+                        k,
+                        "a valid config key must consist of alphanumeric characters, '-', '_' "
+                        "or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used "
+                        f"for validation is '{_CONFIG_KEY}')",
+                    )
+                )
+        size = sum(len(str(v)) for v in data.values()) + sum(
+            _decoded_len(v) for v in binary.values()
+        )
+        if size > MAX_DATA_BYTES:
+            out.append(
+                ("FieldValueTooLong", "[]", f"Too long: must have at most {MAX_DATA_BYTES} bytes")
+            )
+    elif kind == "Secret":
+        data = obj.get("data") or {}
+        size = 0
+        for k, v in data.items():
+            if not re.fullmatch(_CONFIG_KEY, str(k)):
+                out.append(_invalid(f"data[{k}]", k, "a valid config key must consist of "
+                                    "alphanumeric characters, '-', '_' or '.'"))
+            try:
+                size += len(base64.b64decode(str(v or ""), validate=True))
+            except (binascii.Error, ValueError):
+                out.append(_invalid(f"data[{k}]", "<value>", "illegal base64 data"))
+        if size > MAX_DATA_BYTES:
+            out.append(
+                ("FieldValueTooLong", "data", f"Too long: must have at most {MAX_DATA_BYTES} bytes")
+            )
+    return out
+
+
+def fold_string_data(obj: Obj) -> None:
+    """Move a Secret's `stringData` into base64 `data` (stringData wins), as the server does."""
+    string_data = obj.pop("stringData", None)
+    if not string_data:
+        return
+    data = dict(obj.get("data") or {})
+    for k, v in string_data.items():
+        data[k] = base64.b64encode(str(v).encode()).decode()
+    obj["data"] = data
