@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from kdeploy.actions.deploy import DeployOptions, deploy
 from kdeploy.actions.deps import Deps
-from kdeploy.actions.diff import Prepared, Target, prepare, show_plan
+from kdeploy.actions.diff import Prepared, Target, prepare, redacting, show_plan
 from kdeploy.errors import KdeployError
 from kdeploy.history.model import Revision
 
@@ -41,24 +41,34 @@ def apply_releases(
     shows the diffs. Raises the first failure (later releases are not touched)."""
     revisions: list[Revision] = []
     for target in targets:
-        prepared = prepare(deps, target, force=options.force_conflicts)
-        show_plan(deps, prepared)
-        refusal = prepared.ownership_error()
-        if refusal is not None and not options.adopt:
-            raise refusal
-        if dry_run:
-            continue
-        if not _needs_deploy(prepared, options):
-            deps.output.info(f"Release {target.release}: no changes, nothing recorded.")
-            continue
-        what = f"Apply these changes to release {target.release} in namespace {target.namespace}"
-        if not confirm_or_refuse(deps, what, yes):
-            deps.output.info(f"Release {target.release}: not applied.")
-            continue
-        revisions.append(deploy(deps, prepared, options))
+        with redacting(target):
+            revision = _apply_one(deps, target, options, yes=yes, dry_run=dry_run)
+        if revision is not None:
+            revisions.append(revision)
     if dry_run:
         deps.output.info("Dry run: nothing was changed.")
     return revisions
+
+
+def _apply_one(
+    deps: Deps, target: Target, options: DeployOptions, *, yes: bool, dry_run: bool
+) -> Revision | None:
+    """Plan, show, confirm and deploy one release; None when nothing was deployed."""
+    prepared = prepare(deps, target, force=options.force_conflicts)
+    show_plan(deps, prepared)
+    refusal = prepared.ownership_error()
+    if refusal is not None and not options.adopt:
+        raise refusal
+    if dry_run:
+        return None
+    if not _needs_deploy(prepared, options):
+        deps.output.info(f"Release {target.release}: no changes, nothing recorded.")
+        return None
+    what = f"Apply these changes to release {target.release} in namespace {target.namespace}"
+    if not confirm_or_refuse(deps, what, yes):
+        deps.output.info(f"Release {target.release}: not applied.")
+        return None
+    return deploy(deps, prepared, options)
 
 
 def _needs_deploy(prepared: Prepared, options: DeployOptions) -> bool:

@@ -6,13 +6,14 @@ This is the first half of apply and rollback and the whole of `kdeploy diff`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from kdeploy import diff as diffmod
 from kdeploy.actions.deps import Deps
-from kdeploy.errors import ClusterError, ConflictError, HistoryError
+from kdeploy.errors import ClusterError, ConflictError, HistoryError, KdeployError
 from kdeploy.kube.client import ObjectRef
 from kdeploy.model import Manifest, ObjectKey
 from kdeploy.ownership import describe_owner, owned_by
@@ -37,6 +38,20 @@ class Target:
     def redactor(self) -> Callable[[str], str]:
         """A function that scrubs this release's secret strings from text."""
         return Redactor(self.secret_strings).text
+
+
+@contextmanager
+def redacting(target: Target) -> Iterator[None]:
+    """Scrub the target's secret strings from any KdeployError raised inside (an API server may
+    quote a rejected value in its message)."""
+    try:
+        yield
+    except KdeployError as e:
+        redact = target.redactor()
+        setattr(e, "message", redact(e.message))  # noqa: B010  (click declares it Final)
+        if e.hint:
+            e.hint = redact(e.hint)
+        raise
 
 
 @dataclass(frozen=True)
@@ -221,7 +236,8 @@ def diff_releases(
     prepared_all: list[Prepared] = []
     releases_json: list[dict[str, Any]] = []
     for target in targets:
-        prepared = prepare(deps, target)
+        with redacting(target):
+            prepared = prepare(deps, target)
         prepared_all.append(prepared)
         if as_json:
             doc = diffmod.to_json(

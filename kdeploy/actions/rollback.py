@@ -6,7 +6,7 @@ from __future__ import annotations
 from kdeploy.actions.apply import confirm_or_refuse
 from kdeploy.actions.deploy import DeployOptions, deploy
 from kdeploy.actions.deps import Deps
-from kdeploy.actions.diff import Target, prepare, show_plan
+from kdeploy.actions.diff import Target, prepare, redacting, show_plan
 from kdeploy.errors import HistoryError
 from kdeploy.history.model import Revision
 
@@ -79,13 +79,14 @@ def rollback(
         secret_strings=source.secret_strings,
     )
     options = DeployOptions(force_conflicts=force_conflicts, prune=True, history_max=history_max)
-    prepared = prepare(deps, target, force=force_conflicts)
-    show_plan(deps, prepared)
-    refusal = prepared.ownership_error()
-    if refusal is not None:
-        raise refusal
-    what = f"Roll back release {release} in namespace {namespace} to revision {number}"
-    if not confirm_or_refuse(deps, what, yes):
-        deps.output.info("Rollback not applied.")
-        return None
-    return deploy(deps, prepared, options)
+    with redacting(target):
+        prepared = prepare(deps, target, force=force_conflicts)
+        show_plan(deps, prepared)
+        refusal = prepared.ownership_error()
+        if refusal is not None:
+            raise refusal
+        what = f"Roll back release {release} in namespace {namespace} to revision {number}"
+        if not confirm_or_refuse(deps, what, yes):
+            deps.output.info("Rollback not applied.")
+            return None
+        return deploy(deps, prepared, options)

@@ -367,3 +367,21 @@ def test_plan_reads_by_list_not_per_object(deps: Deps, cluster: FakeCluster) -> 
     prepare(deps, t)
     assert cluster.calls["get"] == 0 and cluster.calls["list"] == 1
     assert cluster.calls["dry-run"] == 20
+
+
+def test_secret_values_are_redacted_from_errors(deps: Deps, cluster: FakeCluster) -> None:
+    t = Target(
+        **{
+            **target(secret("creds", password="s3cr3t-value")).__dict__,
+            "secret_strings": frozenset({"s3cr3t-value"}),
+        }
+    )
+    cluster.failures[key("Secret", "creds")] = ClusterError(
+        'apply Secret shop/creds: Invalid: data.password: Invalid value: "s3cr3t-value"'
+    )
+    with pytest.raises(ClusterError) as info:
+        apply_releases(deps, [t], DeployOptions(), **YES)
+    assert "s3cr3t-value" not in info.value.format_message()
+    assert "<redacted:sha256:" in info.value.format_message()
+    (rev,) = deps.history.revisions("web", NS)
+    assert rev.status == "failed" and "s3cr3t-value" not in rev.result
