@@ -135,7 +135,7 @@ class SchemaCatalog:
         if validator is None:
             yield from self._unknown_kind(obj, gvk)
             return
-        errors = sorted(validator.iter_errors(obj.manifest), key=lambda e: list(e.absolute_path))
+        errors = sorted(validator.iter_errors(obj.manifest), key=error_order)
         for error in errors[:_MAX_ERRORS_PER_OBJECT]:
             for path, message in describe_error(error):
                 yield finding(
@@ -302,6 +302,14 @@ def describe_error(error: SchemaError) -> list[tuple[str, str]]:
             if best is not None:
                 return describe_error(best)
     return [(path, error.message)]
+
+
+def error_order(error: SchemaError) -> list[tuple[int, int, str]]:
+    """Sort key putting errors in document path order; safe for mixed int and str keys."""
+    return [
+        (0, p, "") if isinstance(p, int) and not isinstance(p, bool) else (1, 0, str(p))
+        for p in error.absolute_path
+    ]
 
 
 def format_path(parts: Any) -> str:

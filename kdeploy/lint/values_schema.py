@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from kdeploy.lint.findings import Finding, Rule
-from kdeploy.lint.schema import describe_error, format_path
+from kdeploy.lint.schema import describe_error, error_order, format_path
 from kdeploy.model import RenderedRelease, ValuesLayer
 
 VALUES_SCHEMA = Rule(
@@ -43,7 +43,7 @@ def check(release: RenderedRelease) -> Iterator[Finding]:
         )
         return
     validator = Draft202012Validator(schema)
-    for error in sorted(validator.iter_errors(release.values), key=lambda e: list(e.path)):
+    for error in sorted(validator.iter_errors(release.values), key=error_order):
         for path, message in describe_error(error):
             source = value_source(release, list(error.absolute_path))
             yield Finding(

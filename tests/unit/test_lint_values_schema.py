@@ -83,3 +83,9 @@ def test_package_default_is_attributed_to_values_yaml() -> None:
     rel = release(schema=SCHEMA, values={"replicas": 0, "image": {}}, defaults={"replicas": 0})
     (f,) = values_schema.check(rel)
     assert f.source == "packages/webapp/values.yaml"
+
+
+def test_mixed_int_and_string_keys_do_not_break_ordering() -> None:
+    schema = {"type": "object", "additionalProperties": {"type": "string"}}
+    rel = release(schema=schema, values={1: 2, "b": 3})
+    assert sorted(f.path for f in values_schema.check(rel)) == ["[1]", "b"]
