@@ -141,6 +141,11 @@ class Emulator:
 
     # ------------------------------------------------------------------ knobs and figures
 
+    @property
+    def kubeconfig(self) -> str:
+        """Alias of `kubeconfig_path`."""
+        return self.kubeconfig_path
+
     def add_fault(self, rule: FaultRule) -> None:
         """Activate a fault rule."""
         self.faults.add(rule)

@@ -251,7 +251,16 @@ _DELETE_OPTIONS = _message(
     }
 )
 
+# `kubectl create namespace` sends its Namespace as protobuf too.
+_NAMESPACE = _message(
+    {
+        1: ("metadata", "one", _OBJECT_META),
+        2: ("spec", "one", _message({1: ("finalizers", "list", _string)})),
+    }
+)
+
 _KINDS: dict[str, Decoder] = {
+    "Namespace": _NAMESPACE,
     "Secret": _SECRET,
     "ConfigMap": _CONFIG_MAP,
     "DeleteOptions": _DELETE_OPTIONS,
