@@ -240,15 +240,15 @@ def test_delete_by_file_and_by_label(kubectl: Cli, ns: str, tmp_path: Path) -> N
     manifest = write(
         tmp_path,
         "del.yaml",
-        configmap("a", ns, {"group": "x"}),
-        configmap("b", ns, {"group": "x"}),
-        configmap("c", ns, {"group": "y"}),
+        configmap("a", ns, {"group": "gx"}),
+        configmap("b", ns, {"group": "gx"}),
+        configmap("c", ns, {"group": "gy"}),
     )
     kubectl.ok("apply", "-f", manifest)
-    only_a = write(tmp_path, "a.yaml", configmap("a", ns, {"group": "x"}))
+    only_a = write(tmp_path, "a.yaml", configmap("a", ns, {"group": "gx"}))
     out = kubectl.ok("delete", "-f", only_a).out
     assert 'configmap "a" deleted' in out
-    out = kubectl.ok("delete", "cm", "-n", ns, "-l", "group=x").out
+    out = kubectl.ok("delete", "cm", "-n", ns, "-l", "group=gx").out
     assert 'configmap "b" deleted' in out
     left = kubectl.ok("get", "cm", "-n", ns, "-o", "json").json()
     assert {i["metadata"]["name"] for i in left["items"]} - {"kube-root-ca.crt"} == {"c"}
