@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from kdeploy.errors import ValidationError
-from kdeploy.model import Manifest, ObjectKey, RenderedRelease, Values
+from kdeploy.model import ObjectKey, RenderedRelease, Values
 
 
 def manifest_problems(doc: Any) -> list[str]:
@@ -130,8 +130,3 @@ def check_duplicates(releases: Sequence[RenderedRelease]) -> None:
             "\n".join(errors),
             hint="two declarations of one object would overwrite each other: rename one or drop it",
         )
-
-
-def object_keys(manifests: Iterable[Manifest]) -> list[ObjectKey]:
-    """The keys of `manifests`, in order."""
-    return [ObjectKey.of(m) for m in manifests]

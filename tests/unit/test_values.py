@@ -206,3 +206,33 @@ def test_malformed_set_is_an_error_quoting_it(expr: str, problem: str) -> None:
 def test_malformed_set_string_names_the_flag() -> None:
     with pytest.raises(KdeployError, match=r'invalid --set-string "nokey"'):
         parse_set("nokey", as_string=True)
+
+
+def test_the_merge_example_in_the_docs() -> None:
+    defaults = {
+        "replicas": 1,
+        "image": {"repository": "ghcr.io/shop/web", "tag": "2.7.0"},
+        "args": ["--log-level=info", "--port=8080"],
+        "resources": {
+            "requests": {"cpu": "100m", "memory": "128Mi"},
+            "limits": {"cpu": "500m", "memory": "256Mi"},
+        },
+        "podAnnotations": {"team": "storefront"},
+    }
+    release = {
+        "replicas": 3,
+        "image": {"tag": "2.7.1"},
+        "args": ["--log-level=warn"],
+        "resources": {"limits": {"cpu": None}},
+        "podAnnotations": "none",
+    }
+    assert merge(defaults, release) == {
+        "replicas": 3,
+        "image": {"repository": "ghcr.io/shop/web", "tag": "2.7.1"},
+        "args": ["--log-level=warn"],
+        "resources": {
+            "requests": {"cpu": "100m", "memory": "128Mi"},
+            "limits": {"memory": "256Mi"},
+        },
+        "podAnnotations": "none",
+    }
