@@ -75,10 +75,17 @@ class ClusterClient(Protocol):
         ...
 
     def list_by_labels(
-        self, api_version: str, kind: str, namespace: str | None, selector: str
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None,
+        selector: str,
+        *,
+        field_selector: str = "",
     ) -> list[Manifest]:
-        """Objects of one kind matching a label selector, in `namespace` (None: all namespaces,
-        ignored for cluster-scoped kinds). Items carry apiVersion and kind."""
+        """Objects of one kind matching a label selector (and `field_selector`, e.g.
+        `involvedObject.name=web` for Events), in `namespace` (None: all namespaces, ignored for
+        cluster-scoped kinds). Items carry apiVersion and kind."""
         ...
 
     def apply(self, manifest: Manifest, *, dry_run: bool, force: bool) -> Manifest:

@@ -101,15 +101,25 @@ class RealCluster:
         return None if code == 404 else doc
 
     def list_by_labels(
-        self, api_version: str, kind: str, namespace: str | None, selector: str
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None,
+        selector: str,
+        *,
+        field_selector: str = "",
     ) -> list[Manifest]:
-        """Objects of a kind matching `selector`; items get apiVersion and kind filled in."""
+        """Objects of a kind matching `selector` (and `field_selector`); items get apiVersion and
+        kind filled in."""
         info = self.resolve(api_version, kind)
         ns = namespace if info.namespaced else None
+        query = [("labelSelector", selector)]
+        if field_selector:
+            query.append(("fieldSelector", field_selector))
         _, doc = self._request(
             "GET",
             _path(info, ns or "", None),
-            query=[("labelSelector", selector)],
+            query=query,
             action="list",
             target=f"{kind} in {ns}" if ns else kind,
         )

@@ -23,6 +23,9 @@ BUILTIN = {
     ("v1", "Service"): ("services", True),
     ("v1", "ServiceAccount"): ("serviceaccounts", True),
     ("apps/v1", "Deployment"): ("deployments", True),
+    ("v1", "Pod"): ("pods", True),
+    ("v1", "Event"): ("events", True),
+    ("batch/v1", "Job"): ("jobs", True),
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition"): ("customresourcedefinitions", False),
 }
 
@@ -72,15 +75,24 @@ class FakeCluster:
         return copy.deepcopy(obj) if obj else None
 
     def list_by_labels(
-        self, api_version: str, kind: str, namespace: str | None, selector: str
+        self,
+        api_version: str,
+        kind: str,
+        namespace: str | None,
+        selector: str,
+        *,
+        field_selector: str = "",
     ) -> list[Manifest]:
         self.calls["list"] += 1
         self.resolve(api_version, kind)
-        wanted = dict(part.split("=", 1) for part in selector.split(","))
+        wanted = dict(part.split("=", 1) for part in selector.split(",") if part)
+        fields = dict(part.split("=", 1) for part in field_selector.split(",") if part)
         out = []
         for key, obj in self.objects.items():
             labels = obj["metadata"].get("labels") or {}
             if key.kind != kind or (namespace and key.namespace not in ("", namespace)):
+                continue
+            if any(_field(obj, path) != v for path, v in fields.items()):
                 continue
             if all(labels.get(k) == v for k, v in wanted.items()):
                 out.append(copy.deepcopy(obj))
@@ -153,6 +165,13 @@ class FakeCluster:
             for name in ("uid", "resourceVersion", "creationTimestamp"):
                 meta[name] = live["metadata"][name]
         obj["status"] = {"observed": True}
+
+
+def _field(obj: Manifest, path: str) -> str:
+    value: Any = obj
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return "" if value is None else str(value)
 
 
 @dataclass
