@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import json
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,13 +111,10 @@ def cluster(request: pytest.FixtureRequest) -> Cluster:
     from kdeploy.history.configmap import ConfigMapDriver
     from kdeploy.kube.config import ClusterTarget, new_api_client
 
-    kubeconfig = str(emulator.kubeconfig)
+    kubeconfig = str(emulator.kubeconfig_path)
     api = new_api_client(ClusterTarget(kubeconfig=kubeconfig))
     core = client.CoreV1Api(api)
-    namespace = f"cli-{uuid.uuid4().hex[:8]}"
-    core.create_namespace(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
-    )
+    namespace = request.getfixturevalue("namespace")
     store = HistoryStore(
         ConfigMapDriver(api),
         clock=lambda: datetime(2026, 11, 23, 12, 0, 5, tzinfo=UTC),

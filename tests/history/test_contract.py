@@ -9,7 +9,6 @@ import base64
 import gzip
 import json
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -63,12 +62,9 @@ def _configmap_backend(request: pytest.FixtureRequest) -> Backend:
     from kdeploy.history.configmap import ConfigMapDriver
     from kdeploy.kube.config import ClusterTarget, new_api_client
 
-    api = new_api_client(ClusterTarget(kubeconfig=str(emulator.kubeconfig)))
+    api = new_api_client(ClusterTarget(kubeconfig=str(emulator.kubeconfig_path)))
     core = client.CoreV1Api(api)
-    namespace = f"hist-{uuid.uuid4().hex[:8]}"
-    core.create_namespace(
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}
-    )
+    namespace = request.getfixturevalue("namespace")
     driver = ConfigMapDriver(api)
 
     def texts() -> list[str]:
@@ -169,7 +165,8 @@ def begin(store: HistoryStore, ns: str, **overrides: Any) -> Any:
         "package_version": "1.2.0",
         "environment": "prod",
         "description": "apply",
-        "secret_strings": {API_KEY},
+        # as the values schema would mark apiKey and db.password writeOnly
+        "secret_strings": {API_KEY, PASSWORD},
     }
     args.update(overrides)
     return store.begin(RELEASE, ns, **args)
