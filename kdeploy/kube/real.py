@@ -159,7 +159,7 @@ class RealCluster:
         code, _ = self._request(
             "DELETE",
             _path(info, ref.namespace if info.namespaced else "", ref.name),
-            body=json.dumps(body),
+            body=body,
             content_type="application/json",
             action="delete",
             target=str(ref),
@@ -195,7 +195,7 @@ class RealCluster:
         action: str,
         target: str,
         query: list[tuple[str, str]] | None = None,
-        body: str | None = None,
+        body: str | dict[str, Any] | None = None,
         content_type: str | None = None,
         accept: str = "application/json",
         ok: tuple[int, ...] = (),

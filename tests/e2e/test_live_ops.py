@@ -4,7 +4,6 @@ kubernetes client over HTTP against the built-in API emulator."""
 from __future__ import annotations
 
 import base64
-import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,6 @@ from kdeploy.kube.client import ObjectRef
 from tests.helpers import ProjectBuilder, run_kdeploy
 
 PASSWORD = "s3cr3t-Pass-9876"
-_counter = itertools.count()
 
 CONFIGMAP = """\
 apiVersion: v1
@@ -108,6 +106,7 @@ class Live:
         from kdeploy.kube.config import ClusterTarget, new_api_client
         from kdeploy.kube.real import RealCluster
 
+        self.kubeconfig = kubeconfig
         self.api = new_api_client(ClusterTarget(kubeconfig=kubeconfig))
         self.cluster = RealCluster(self.api)
         self.ns = namespace
@@ -166,13 +165,8 @@ class Live:
 
 
 @pytest.fixture
-def ns(emulator: Any) -> str:
-    from kubernetes import client
-
-    name = f"live-{next(_counter)}"
-    live = Live(str(emulator.kubeconfig_path), "default")
-    client.CoreV1Api(live.api).create_namespace({"metadata": {"name": name}})
-    return name
+def ns(namespace: str) -> str:
+    return namespace
 
 
 @pytest.fixture
@@ -403,7 +397,7 @@ def test_ssa_conflict_names_the_other_manager(project: Path, live: Live) -> None
 
 def test_status_shows_drift_and_missing(project: Path, live: Live) -> None:
     assert kd(project, "apply", "-e", "dev", "--yes").code == 0
-    ok = kd(project, "status", "web", "-n", live.ns)
+    ok = kd(project, "status", "web", "-n", live.ns, "--kubeconfig", live.kubeconfig)
     assert ok.code == 0, ok.stderr
     assert "revision 1 (deployed)" in ok.stdout and "drifted" not in ok.stdout
     live.hand_edit_configmap("web-config", {"greeting": "edited"})
@@ -433,7 +427,18 @@ def test_dry_run_changes_nothing(project: Path, live: Live) -> None:
 def test_unknown_revision_lists_existing(project: Path, live: Live) -> None:
     assert kd(project, "apply", "-e", "dev", "--yes").code == 0
     before = live.snapshot()
-    result = kd(project, "rollback", "web", "--to", "9", "-n", live.ns, "--yes")
+    result = kd(
+        project,
+        "rollback",
+        "web",
+        "--to",
+        "9",
+        "-n",
+        live.ns,
+        "--yes",
+        "--kubeconfig",
+        live.kubeconfig,
+    )
     assert result.code == 1
     assert "revision 9 does not exist; existing revisions: 1" in result.stderr
     assert live.snapshot() == before
@@ -442,7 +447,9 @@ def test_unknown_revision_lists_existing(project: Path, live: Live) -> None:
 def test_uninstall_deletes_objects_and_history(project: Path, live: Live) -> None:
     assert kd(project, "apply", "-e", "dev", "--yes").code == 0
     live.hand_create_configmap("unrelated", {"a": "b"})
-    result = kd(project, "uninstall", "web", "-n", live.ns, "--yes")
+    result = kd(
+        project, "uninstall", "web", "-n", live.ns, "--yes", "--kubeconfig", live.kubeconfig
+    )
     assert result.code == 0, result.stderr
     assert [row[1] for row in live.snapshot()] == ["unrelated"]
     assert live.history() == {}
