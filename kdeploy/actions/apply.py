@@ -4,6 +4,7 @@ the rest."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import nullcontext
 
 from kdeploy.actions.deploy import DeployOptions, deploy
 from kdeploy.actions.deps import Deps
@@ -37,11 +38,13 @@ def apply_releases(
     yes: bool = False,
     dry_run: bool = False,
 ) -> list[Revision]:
-    """Plan and deploy each target in order. Returns the recorded revisions. With `dry_run`, only
-    shows the diffs. Raises the first failure (later releases are not touched)."""
+    """Plan and deploy each target in order, each under its release lock (except a dry run).
+    Returns the recorded revisions. With `dry_run`, only shows the diffs. Raises the first failure
+    (later releases are not touched), LockHeldError when a release is locked."""
     revisions: list[Revision] = []
     for target in targets:
-        with redacting(target):
+        lock = nullcontext() if dry_run else deps.locks.hold(target.release, target.namespace)
+        with lock, redacting(target):
             revision = _apply_one(deps, target, options, yes=yes, dry_run=dry_run)
         if revision is not None:
             revisions.append(revision)

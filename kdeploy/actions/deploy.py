@@ -51,6 +51,8 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
             if c.key in prepared.previous
         ]
     early = _create_release_namespace(deps, prepared)
+    # The lock cannot live in a namespace that did not exist yet: take it now, before recording.
+    deps.locks.ensure(target.release, target.namespace)
     revision = deps.history.begin(
         target.release,
         target.namespace,

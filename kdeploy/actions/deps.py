@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from kdeploy.history.identity import Identity, utc_now
 from kdeploy.kube.client import ClusterClient
+from kdeploy.lock import Locker, NoLocks
 
 if TYPE_CHECKING:
     from kdeploy.history.store import HistoryStore
@@ -40,10 +41,12 @@ class Output(Protocol):
 
 @dataclass
 class Deps:
-    """The injected I/O of an action: cluster, history, output, clock and deployer identity."""
+    """The injected I/O of an action: cluster, history, output, clock, deployer identity and the
+    release locks (mutating actions hold `locks.hold(release, namespace)` throughout)."""
 
     cluster: ClusterClient
     history: HistoryStore
     output: Output
     clock: Callable[[], datetime] = utc_now
     identity: Identity = field(default_factory=lambda: Identity(who="unknown"))
+    locks: Locker = field(default_factory=NoLocks)

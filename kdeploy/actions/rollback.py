@@ -47,46 +47,49 @@ def rollback(
 ) -> Revision | None:
     """Roll `release` back to revision `to` (default: see `choose_revision`); shows the diff,
     asks for confirmation, prunes what revision `to` did not have and records "rollback to N".
-    Returns the new revision, or None when declined. Raises HistoryError for an unknown release or
-    revision."""
-    revisions = deps.history.revisions(release, namespace)
-    if not revisions:
-        raise HistoryError(
-            f"release {release} has no history in namespace {namespace}",
-            hint="check the release name and -n NAMESPACE (see `kdeploy history`)",
+    Holds the release lock throughout. Returns the new revision, or None when declined. Raises
+    HistoryError for an unknown release or revision, LockHeldError when the release is locked."""
+    with deps.locks.hold(release, namespace):
+        revisions = deps.history.revisions(release, namespace)
+        if not revisions:
+            raise HistoryError(
+                f"release {release} has no history in namespace {namespace}",
+                hint="check the release name and -n NAMESPACE (see `kdeploy history`)",
+            )
+        try:
+            number = choose_revision(revisions, to)
+        except HistoryError as e:
+            raise HistoryError(
+                f"release {release} in namespace {namespace}: {e.message}", hint=e.hint
+            ) from e
+        source = deps.history.get(release, namespace, number)
+        if source.has_secrets and not source.secrets_restored:
+            raise HistoryError(
+                f"revision {number} of release {release} in namespace {namespace}: its secrets "
+                f"(Secret {source.name}) are missing, so it cannot be re-applied"
+            )
+        target = Target(
+            release=release,
+            namespace=namespace,
+            manifests=tuple(source.manifests),
+            values=source.values,
+            package=source.package,
+            package_version=source.package_version,
+            environment=source.environment,
+            description=f"rollback to {number}",
+            secret_strings=source.secret_strings,
         )
-    try:
-        number = choose_revision(revisions, to)
-    except HistoryError as e:
-        raise HistoryError(
-            f"release {release} in namespace {namespace}: {e.message}", hint=e.hint
-        ) from e
-    source = deps.history.get(release, namespace, number)
-    if source.has_secrets and not source.secrets_restored:
-        raise HistoryError(
-            f"revision {number} of release {release} in namespace {namespace}: its secrets "
-            f"(Secret {source.name}) are missing, so it cannot be re-applied"
+        options = DeployOptions(
+            force_conflicts=force_conflicts, prune=True, history_max=history_max
         )
-    target = Target(
-        release=release,
-        namespace=namespace,
-        manifests=tuple(source.manifests),
-        values=source.values,
-        package=source.package,
-        package_version=source.package_version,
-        environment=source.environment,
-        description=f"rollback to {number}",
-        secret_strings=source.secret_strings,
-    )
-    options = DeployOptions(force_conflicts=force_conflicts, prune=True, history_max=history_max)
-    with redacting(target):
-        prepared = prepare(deps, target, force=force_conflicts)
-        show_plan(deps, prepared)
-        refusal = prepared.ownership_error()
-        if refusal is not None:
-            raise refusal
-        what = f"Roll back release {release} in namespace {namespace} to revision {number}"
-        if not confirm_or_refuse(deps, what, yes):
-            deps.output.info("Rollback not applied.")
-            return None
-        return deploy(deps, prepared, options)
+        with redacting(target):
+            prepared = prepare(deps, target, force=force_conflicts)
+            show_plan(deps, prepared)
+            refusal = prepared.ownership_error()
+            if refusal is not None:
+                raise refusal
+            what = f"Roll back release {release} in namespace {namespace} to revision {number}"
+            if not confirm_or_refuse(deps, what, yes):
+                deps.output.info("Rollback not applied.")
+                return None
+            return deploy(deps, prepared, options)

@@ -17,30 +17,34 @@ def uninstall(
 ) -> int | None:
     """Delete the live objects this release owns (from its last deployed and later revisions) in
     reverse install order, then its history unless `keep_history`. Returns how many objects were
-    deleted, or None when declined. Raises HistoryError for an unknown release."""
-    if not deps.history.revisions(release, namespace):
-        raise HistoryError(
-            f"release {release} has no history in namespace {namespace}",
-            hint="check the release name and -n NAMESPACE",
+    deleted, or None when declined. Holds the release lock throughout. Raises HistoryError for an
+    unknown release, LockHeldError when the release is locked."""
+    with deps.locks.hold(release, namespace):
+        if not deps.history.revisions(release, namespace):
+            raise HistoryError(
+                f"release {release} has no history in namespace {namespace}",
+                hint="check the release name and -n NAMESPACE",
+            )
+        manifests = with_namespace(previous_manifests(deps, release, namespace).values(), namespace)
+        live = read_live(deps, release, manifests)
+        doomed = sorted(
+            (obj for obj in live.values() if owned_by(obj, release)),
+            key=install_order,
+            reverse=True,
         )
-    manifests = with_namespace(previous_manifests(deps, release, namespace).values(), namespace)
-    live = read_live(deps, release, manifests)
-    doomed = sorted(
-        (obj for obj in live.values() if owned_by(obj, release)), key=install_order, reverse=True
-    )
-    for obj in doomed:
-        deps.output.info(f"  will delete {_key(obj)}")
-    what = f"Uninstall release {release} from namespace {namespace} ({len(doomed)} objects)"
-    if not confirm_or_refuse(deps, what, yes):
-        deps.output.info("Uninstall not done.")
-        return None
-    deleted = delete_objects(deps, doomed)
-    if keep_history:
-        deps.output.info(f"Release {release}: deleted {deleted} objects; history kept.")
-    else:
-        deps.history.delete_all(release, namespace)
-        deps.output.info(f"Release {release}: deleted {deleted} objects and its history.")
-    return deleted
+        for obj in doomed:
+            deps.output.info(f"  will delete {_key(obj)}")
+        what = f"Uninstall release {release} from namespace {namespace} ({len(doomed)} objects)"
+        if not confirm_or_refuse(deps, what, yes):
+            deps.output.info("Uninstall not done.")
+            return None
+        deleted = delete_objects(deps, doomed)
+        if keep_history:
+            deps.output.info(f"Release {release}: deleted {deleted} objects; history kept.")
+        else:
+            deps.history.delete_all(release, namespace)
+            deps.output.info(f"Release {release}: deleted {deleted} objects and its history.")
+        return deleted
 
 
 def _key(obj: dict[str, object]) -> str:

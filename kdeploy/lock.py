@@ -1,0 +1,645 @@
+"""The per-release lock: a coordination.k8s.io/v1 Lease `kdeploy-lock.<release>` in the release
+namespace, held by one deployer for a whole apply, rollback or uninstall.
+
+Why a Lease and not the release status: a status flag outlives a killed process and strands the
+release; a Lease carries its own expiry (renewTime + leaseDurationSeconds), so a crashed holder
+blocks others for at most one lease duration, and a holder on the same machine whose process is
+gone is replaced at once.
+
+Acquisition is race-free through the API server's optimistic concurrency: create (409
+AlreadyExists: someone holds or held it, read it), or replace with the resourceVersion just read
+(409 Conflict: someone else won, read again). Release deletes the Lease with a resourceVersion
+precondition, so a lock that was taken over meanwhile is never deleted by its former holder.
+
+Times are written with microseconds (the API server parses MicroTime with a fixed six-digit
+fraction, and the client drops a zero fraction), see `_micro`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from kdeploy.durations import format_duration
+from kdeploy.errors import ClusterError, LockHeldError
+from kdeploy.history.identity import format_time, utc_now
+from kdeploy.kube.client import FIELD_MANAGER
+
+LEASE_PREFIX = "kdeploy-lock."
+DEFAULT_LEASE_SECONDS = 30
+DEFAULT_WAIT_SECONDS = 300.0
+ANN_PID = "kdeploy.dev/lock-pid"
+ANN_HOST = "kdeploy.dev/lock-host"
+ANN_TOKEN = "kdeploy.dev/lock-token"
+ANN_OPERATION = "kdeploy.dev/lock-operation"
+LABEL_RELEASE = "kdeploy.dev/release"
+MANAGED_BY = "app.kubernetes.io/managed-by"
+# Polling backoff while waiting for a held lock (seconds).
+_POLL_FIRST = 0.5
+_POLL_MAX = 5.0
+
+
+def lease_name(release: str) -> str:
+    """The Lease name of `release`'s lock."""
+    return f"{LEASE_PREFIX}{release}"
+
+
+# -- pure --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LeaseState:
+    """What a Lease says about its holder (times are aware UTC; None when unset)."""
+
+    holder: str
+    acquired: datetime | None
+    renewed: datetime | None
+    duration: int
+    pid: int | None
+    host: str | None
+    token: str | None
+    operation: str | None
+    resource_version: str
+    transitions: int = 0
+
+    def expires(self) -> datetime | None:
+        """When the lease runs out unless renewed; None for a lease that was never renewed."""
+        when = self.renewed or self.acquired
+        return None if when is None else when + timedelta(seconds=self.duration)
+
+    def expired(self, now: datetime) -> bool:
+        """True when nobody holds the lease: released (empty holder), never timed, or timed out."""
+        expires = self.expires()
+        return not self.holder or expires is None or expires < now
+
+
+def holder_process_gone(
+    state: LeaseState, host: str, pid: int, alive: Callable[[int], bool]
+) -> bool:
+    """True when the lease was taken on this `host` by a process that no longer runs (our own
+    `pid` is alive by definition)."""
+    if state.host != host or state.pid is None or state.pid == pid:
+        return False
+    return not alive(state.pid)
+
+
+def describe_holder(state: LeaseState) -> str:
+    """`alice@laptop (pid 42 on laptop, apply)`: who holds the lease and, when known, where."""
+    extra = []
+    if state.pid is not None and state.host:
+        extra.append(f"pid {state.pid} on {state.host}")
+    if state.operation:
+        extra.append(state.operation)
+    return state.holder + (f" ({', '.join(extra)})" if extra else "")
+
+
+def held_message(release: str, namespace: str, state: LeaseState, now: datetime) -> str:
+    """The one-line explanation of a held lock: holder, since when, when the lease expires."""
+    since = format_time(state.acquired) if state.acquired else "an unknown time"
+    expires = state.expires()
+    until = (
+        f"its lease expires at {format_time(expires)} (in {format_duration(max(0.0, (expires - now).total_seconds()))}) "
+        "unless the holder renews it"
+        if expires
+        else "its lease has no expiry"
+    )
+    return (
+        f"release {release} in namespace {namespace} is locked by {describe_holder(state)} "
+        f"since {since}; {until} (Lease {namespace}/{lease_name(release)})"
+    )
+
+
+def held_hint(release: str, namespace: str) -> str:
+    """What to do about a held lock."""
+    return (
+        f"wait for it with --wait-for-lock (default 5m, or e.g. --wait-for-lock=10m); if the holder "
+        f"is gone for good, break the lock: kdeploy unlock {release} -n {namespace} --force"
+    )
+
+
+def pid_alive(pid: int) -> bool:
+    """True when a process `pid` exists on this machine (it may belong to another user)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return True
+
+
+def _micro(when: datetime) -> datetime:
+    # The client serializes with isoformat(), which drops a zero fraction; the API server's MicroTime
+    # parser needs exactly six digits, so never send microsecond 0.
+    when = when.astimezone(UTC)
+    return when.replace(microsecond=1) if when.microsecond == 0 else when
+
+
+# -- the lock over the API ---------------------------------------------------------------------
+
+
+class _Missing(Exception):
+    """The Lease (or its namespace) does not exist."""
+
+
+class _Clash(Exception):
+    """409: AlreadyExists on create, Conflict on replace or delete."""
+
+
+class ReleaseLock:
+    """The lock of one release. Use as a context manager, or `acquire()` / `release()`.
+
+    `holder` is the identity shown to others (user@host or the CI job). `wait` is how long
+    `acquire` waits for a held lock (None: fail at once with LockHeldError). `notify` receives
+    human-readable lines (stderr). `clock` and `sleep` are injected for tests; `pid`, `host` and
+    `alive` tell whether a holder on this machine still runs. When the namespace does not exist
+    yet, `acquire` leaves the lock `deferred` (nobody can have deployed there); call `acquire`
+    again once the namespace has been created."""
+
+    def __init__(
+        self,
+        api_client: Any,
+        release: str,
+        namespace: str,
+        holder: str,
+        *,
+        operation: str = "",
+        duration: int = DEFAULT_LEASE_SECONDS,
+        renew_every: float | None = None,
+        wait: float | None = None,
+        notify: Callable[[str], None] | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        sleep: Callable[[float], None] = time.sleep,
+        pid: int | None = None,
+        host: str | None = None,
+        alive: Callable[[int], bool] = pid_alive,
+        token: str | None = None,
+    ) -> None:
+        self.api_client = api_client
+        self.release_name = release
+        self.namespace = namespace
+        self.holder = holder
+        self.operation = operation
+        self.duration = duration
+        self.renew_every = renew_every
+        self.wait = wait
+        self.notify: Callable[[str], None] = notify or (lambda _text: None)
+        self.clock = clock
+        self.sleep = sleep
+        self.pid = os.getpid() if pid is None else pid
+        self.host = socket.gethostname() if host is None else host
+        self.alive = alive
+        self.token = token or uuid.uuid4().hex
+        self.deferred = False
+        self.lost: str | None = None
+        self._rv: str | None = None
+        self._acquired_at: datetime | None = None
+        self._guard = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def name(self) -> str:
+        return lease_name(self.release_name)
+
+    @property
+    def held(self) -> bool:
+        """True while this instance holds the Lease."""
+        return self._rv is not None
+
+    def __enter__(self) -> ReleaseLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    # -- acquire
+
+    def acquire(self) -> None:
+        """Take the lock: create the Lease, or take over a released, expired or orphaned one, and
+        start renewing it in the background. Leaves the lock `deferred` when the namespace does
+        not exist. Raises LockHeldError (exit 3) when another deployer holds it (after waiting up
+        to `wait` seconds, if given), ClusterError when the API server refuses."""
+        if self.held:
+            return
+        try:
+            self._acquire()
+        except BaseException:
+            # e.g. Ctrl-C between our create and the return: never leave our own lease behind
+            if self.held:
+                self.release()
+            raise
+        if self.held:
+            self._start_renewing()
+
+    def _acquire(self) -> None:
+        deadline = None if self.wait is None else self.clock() + timedelta(seconds=self.wait)
+        delay = _POLL_FIRST
+        announced: str | None = None
+        while True:
+            state = self._try_take()
+            if state is None:
+                return
+            now = self.clock()
+            if deadline is None or now >= deadline:
+                waited = (
+                    f" (waited {format_duration(self.wait)} with --wait-for-lock)"
+                    if self.wait
+                    else ""
+                )
+                raise LockHeldError(
+                    held_message(self.release_name, self.namespace, state, now) + waited,
+                    hint=held_hint(self.release_name, self.namespace),
+                )
+            if announced != state.token:
+                announced = state.token
+                self.notify(
+                    held_message(self.release_name, self.namespace, state, now)
+                    + f"; waiting up to {format_duration((deadline - now).total_seconds())} "
+                    "(--wait-for-lock)"
+                )
+            pause = min(delay, (deadline - now).total_seconds())
+            expires = state.expires()
+            if expires is not None and expires > now:
+                # no point polling much after the lease runs out
+                pause = min(pause, (expires - now).total_seconds() + 0.05)
+            self.sleep(max(0.01, pause))
+            delay = min(delay * 1.5, _POLL_MAX)
+
+    def _try_take(self) -> LeaseState | None:
+        """One attempt. Returns None when the lock is now ours (or deferred), else the holder's
+        state."""
+        while True:
+            now = self.clock()
+            try:
+                created = self._create(now)
+            except _Missing:
+                self.deferred = True
+                return None
+            except _Clash:
+                pass
+            else:
+                self._won(created, now)
+                return None
+            try:
+                lease = self._read()
+            except _Missing:
+                continue  # released between our create and read: try again
+            state = _state_of(lease)
+            reason = self._takeover_reason(state, now)
+            if reason is None:
+                return state
+            try:
+                replaced = self._replace_for_takeover(lease, state, now)
+            except (_Clash, _Missing):
+                continue  # someone else moved first: look again
+            if reason != "released":
+                self.notify(
+                    f"Took over the lock of release {self.release_name} in namespace {self.namespace} "
+                    f"from {describe_holder(state)}: {reason}."
+                )
+            self._won(replaced, now)
+            return None
+
+    def _takeover_reason(self, state: LeaseState, now: datetime) -> str | None:
+        if not state.holder:
+            return "released"
+        if state.token == self.token:
+            return "already ours"
+        if holder_process_gone(state, self.host, self.pid, self.alive):
+            return f"its process {state.pid} on this machine is gone"
+        if state.expired(now):
+            expires = state.expires()
+            when = format_time(expires) if expires else "long ago"
+            return f"its lease expired at {when} (the holder stopped renewing it)"
+        return None
+
+    def _won(self, lease: Any, now: datetime) -> None:
+        with self._guard:
+            self._rv = str(lease.metadata.resource_version)
+        self._acquired_at = now
+        self.deferred = False
+        self.lost = None
+
+    # -- renew
+
+    def _start_renewing(self) -> None:
+        every = self.renew_every or max(1.0, self.duration / 4)
+        self._stop.clear()
+        thread = threading.Thread(
+            target=self._renew_loop, args=(every,), name=f"lock-{self.release_name}", daemon=True
+        )
+        self._thread = thread
+        thread.start()
+
+    def _renew_loop(self, every: float) -> None:
+        while not self._stop.wait(every):
+            try:
+                self.renew()
+            except ClusterError as e:
+                # transient: the next tick tries again; the lease only lapses after `duration`
+                self.notify(
+                    f"warning: could not renew the lock of release {self.release_name}: {e}"
+                )
+            if self.lost is not None:
+                return
+
+    def renew(self) -> None:
+        """Push renewTime forward. Sets `lost` (and says so) when the Lease was deleted or taken
+        over meanwhile. Raises ClusterError for other API failures."""
+        with self._guard:
+            rv = self._rv
+            if rv is None:
+                return
+            now = self.clock()
+            lease = self._body(now, acquired=self._acquired_at or now, rv=rv, transitions=None)
+            try:
+                done = self._call(
+                    lambda api: api.replace_namespaced_lease(
+                        self.name, self.namespace, lease, field_manager=FIELD_MANAGER
+                    ),
+                    "renew",
+                )
+            except (_Clash, _Missing):
+                done = None
+            if done is not None:
+                self._rv = str(done.metadata.resource_version)
+                return
+            self._rv = None
+        self.lost = "the Lease was deleted or taken over (kdeploy unlock --force?)"
+        self.notify(
+            f"warning: lost the lock of release {self.release_name} in namespace {self.namespace}: "
+            f"{self.lost}"
+        )
+
+    # -- release
+
+    def release(self) -> None:
+        """Stop renewing and delete the Lease if it is still ours. Never raises for API failures
+        (the lease then simply expires); says so through `notify`."""
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+        self._thread = None
+        with self._guard:
+            rv = self._rv
+            self._rv = None
+        self.deferred = False
+        if rv is None:
+            return
+        from kubernetes import client
+
+        options = client.V1DeleteOptions(preconditions=client.V1Preconditions(resource_version=rv))
+        try:
+            self._call(
+                lambda api: api.delete_namespaced_lease(self.name, self.namespace, body=options),
+                "release",
+            )
+        except (_Clash, _Missing):
+            pass  # taken over or broken meanwhile: not ours to delete
+        except ClusterError as e:
+            self.notify(
+                f"warning: could not release the lock of release {self.release_name}: {e}; it expires "
+                f"by itself within {self.duration}s"
+            )
+
+    # -- API calls
+
+    def _create(self, now: datetime) -> Any:
+        body = self._body(now, acquired=now, rv=None, transitions=0)
+        return self._call(
+            lambda api: api.create_namespaced_lease(
+                self.namespace, body, field_manager=FIELD_MANAGER
+            ),
+            "acquire",
+        )
+
+    def _read(self) -> Any:
+        return self._call(lambda api: api.read_namespaced_lease(self.name, self.namespace), "read")
+
+    def _replace_for_takeover(self, lease: Any, state: LeaseState, now: datetime) -> Any:
+        transitions = state.transitions + (0 if state.token == self.token else 1)
+        body = self._body(now, acquired=now, rv=state.resource_version, transitions=transitions)
+        return self._call(
+            lambda api: api.replace_namespaced_lease(
+                self.name, self.namespace, body, field_manager=FIELD_MANAGER
+            ),
+            "acquire",
+        )
+
+    def _body(
+        self, now: datetime, *, acquired: datetime, rv: str | None, transitions: int | None
+    ) -> Any:
+        from kubernetes import client
+
+        spec = client.V1LeaseSpec(
+            holder_identity=self.holder,
+            lease_duration_seconds=self.duration,
+            acquire_time=_micro(acquired),
+            renew_time=_micro(now),
+            lease_transitions=transitions,
+        )
+        annotations = {ANN_PID: str(self.pid), ANN_HOST: self.host, ANN_TOKEN: self.token}
+        if self.operation:
+            annotations[ANN_OPERATION] = self.operation
+        meta = client.V1ObjectMeta(
+            name=self.name,
+            namespace=self.namespace,
+            resource_version=rv,
+            labels={MANAGED_BY: "kdeploy", LABEL_RELEASE: self.release_name},
+            annotations=annotations,
+        )
+        return client.V1Lease(
+            api_version="coordination.k8s.io/v1", kind="Lease", metadata=meta, spec=spec
+        )
+
+    def _call(self, fn: Callable[[Any], Any], what: str) -> Any:
+        return call_lease_api(self.api_client, fn, what, self.namespace, self.name)
+
+
+def call_lease_api(
+    api_client: Any, fn: Callable[[Any], Any], what: str, namespace: str, name: str
+) -> Any:
+    """Run `fn(CoordinationV1Api)`. Raises _Missing for 404, _Clash for 409 and ClusterError for
+    other failures, naming the Lease."""
+    from kubernetes import client
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError
+
+    from kdeploy.kube.client import error_from_status
+
+    try:
+        return fn(client.CoordinationV1Api(api_client))
+    except ApiException as e:
+        if e.status == 404:
+            raise _Missing() from e
+        if e.status == 409:
+            raise _Clash() from e
+        try:
+            status = json.loads(e.body) if e.body else None
+        except ValueError:
+            status = None
+        raise error_from_status(
+            status,
+            int(e.status or 0),
+            action=f"{what} the lock",
+            target=f"Lease {namespace}/{name}",
+        ) from e
+    except HTTPError as e:
+        host = api_client.configuration.host
+        raise ClusterError(
+            f"cannot {what} the lock Lease {namespace}/{name}: the API server at {host} is "
+            f"unreachable: {e}"
+        ) from e
+
+
+def _state_of(lease: Any) -> LeaseState:
+    spec = lease.spec
+    annotations = lease.metadata.annotations or {}
+    pid_text = annotations.get(ANN_PID)
+    return LeaseState(
+        holder=(spec.holder_identity if spec else None) or "",
+        acquired=_aware(spec.acquire_time) if spec else None,
+        renewed=_aware(spec.renew_time) if spec else None,
+        duration=int((spec.lease_duration_seconds if spec else None) or DEFAULT_LEASE_SECONDS),
+        pid=int(pid_text) if pid_text and pid_text.isdigit() else None,
+        host=annotations.get(ANN_HOST),
+        token=annotations.get(ANN_TOKEN),
+        operation=annotations.get(ANN_OPERATION),
+        resource_version=str(lease.metadata.resource_version),
+        transitions=int((spec.lease_transitions if spec else None) or 0),
+    )
+
+
+def _aware(when: datetime | None) -> datetime | None:
+    if when is None:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def read_lock(api_client: Any, release: str, namespace: str) -> LeaseState | None:
+    """The current state of `release`'s lock, or None when there is no Lease (or no namespace).
+    Raises ClusterError."""
+    name = lease_name(release)
+    try:
+        lease = call_lease_api(
+            api_client,
+            lambda api: api.read_namespaced_lease(name, namespace),
+            "read",
+            namespace,
+            name,
+        )
+    except _Missing:
+        return None
+    return _state_of(lease)
+
+
+def break_lock(api_client: Any, release: str, namespace: str, state: LeaseState) -> bool:
+    """Delete the lock Lease as `state` described it (resourceVersion precondition, so a lock
+    that changed hands meanwhile is not broken blindly). Returns False when it no longer exists.
+    Raises LockHeldError when it changed meanwhile, ClusterError for API failures."""
+    from kubernetes import client
+
+    name = lease_name(release)
+    options = client.V1DeleteOptions(
+        preconditions=client.V1Preconditions(resource_version=state.resource_version)
+    )
+    try:
+        call_lease_api(
+            api_client,
+            lambda api: api.delete_namespaced_lease(name, namespace, body=options),
+            "break",
+            namespace,
+            name,
+        )
+    except _Missing:
+        return False
+    except _Clash:
+        raise LockHeldError(
+            f"the lock of release {release} in namespace {namespace} changed while breaking it "
+            "(renewed or taken by another deployer); nothing was deleted",
+            hint="run the command again to see the current holder",
+        ) from None
+    return True
+
+
+# -- what actions see --------------------------------------------------------------------------
+
+
+class Locker(Protocol):
+    """Hands out release locks to actions (Deps.locks)."""
+
+    def hold(self, release: str, namespace: str) -> AbstractContextManager[None]:
+        """Hold `release`'s lock for the `with` block; raises LockHeldError when held."""
+        ...
+
+    def ensure(self, release: str, namespace: str) -> None:
+        """Take a lock that `hold` deferred because the namespace did not exist (call after
+        creating it). Raises LockHeldError when another deployer got it first."""
+        ...
+
+
+class NoLocks:
+    """A Locker that locks nothing (action tests with an in-memory cluster)."""
+
+    @contextmanager
+    def hold(self, release: str, namespace: str) -> Iterator[None]:
+        yield
+
+    def ensure(self, release: str, namespace: str) -> None:
+        """Nothing to take."""
+
+
+@dataclass
+class LeaseLocker:
+    """Locks releases with Leases on one cluster, for one kind of operation."""
+
+    api_client: Any
+    holder: str
+    operation: str = ""
+    wait: float | None = None
+    notify: Callable[[str], None] = lambda _text: None
+    duration: int = DEFAULT_LEASE_SECONDS
+    _held: dict[tuple[str, str], ReleaseLock] = field(default_factory=dict, init=False)
+    _guard: threading.Lock = field(default_factory=threading.Lock, init=False)
+
+    @contextmanager
+    def hold(self, release: str, namespace: str) -> Iterator[None]:
+        lock = ReleaseLock(
+            self.api_client,
+            release,
+            namespace,
+            self.holder,
+            operation=self.operation,
+            duration=self.duration,
+            wait=self.wait,
+            notify=self.notify,
+        )
+        lock.acquire()
+        with self._guard:
+            self._held[(namespace, release)] = lock
+        try:
+            yield
+        finally:
+            with self._guard:
+                self._held.pop((namespace, release), None)
+            lock.release()
+
+    def ensure(self, release: str, namespace: str) -> None:
+        with self._guard:
+            lock = self._held.get((namespace, release))
+        if lock is not None and lock.deferred:
+            lock.acquire()
