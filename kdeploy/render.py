@@ -307,6 +307,7 @@ class PackageTemplates:
         env.filters.update(FILTERS)
         self.env = env
         self.names = self._manifest_templates()
+        self.shown = {name: self.display(self.templates_dir / name) for name in self.names}
 
     def _manifest_templates(self) -> tuple[str, ...]:
         if not self.templates_dir.is_dir():
@@ -429,7 +430,7 @@ def render_release(
     docs: list[tuple[str, dict[str, Any]]] = []
     for name in tset.names:
         text = tset.render_text(name, context)
-        shown = tset.display(tset.templates_dir / name)
+        shown = tset.shown[name]
         for index, doc in enumerate(_parse_documents(text, shown), start=1):
             if doc is None:
                 continue

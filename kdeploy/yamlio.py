@@ -24,6 +24,10 @@ from kdeploy.errors import ProjectError
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_BUILDING = object()  # marks a collection under construction, to detect recursive aliases
 # Wide enough that long strings (URLs, JSON blobs, certificates) are never folded across lines.
 _DUMP_WIDTH = 1 << 20
 
@@ -31,8 +35,35 @@ _CLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _CDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
+_Resolver: Any = yaml.resolver.Resolver
+# Longer scalars (certificates, config files) are rarely repeated and would bloat the cache.
+_CACHED_SCALAR_MAX = 200
+
+
+@functools.lru_cache(maxsize=8192)
+def _resolve_scalar(value: str, implicit: tuple[bool, bool]) -> str:
+    """The implicit tag of a scalar. A pure function of its text, so cached: manifests repeat the
+    same keys and values (labels, kinds, field names) and libyaml asks for every one of them, on
+    parse and again on dump."""
+    tag: str = _Resolver().resolve(yaml.ScalarNode, value, implicit)
+    return tag
+
+
+def _resolve(self: Any, kind: Any, value: Any, implicit: Any) -> Any:
+    if (
+        kind is yaml.ScalarNode
+        and type(value) is str
+        and type(implicit) is tuple
+        and len(value) <= _CACHED_SCALAR_MAX
+    ):
+        return _resolve_scalar(value, implicit)
+    return _Resolver.resolve(self, kind, value, implicit)
+
+
 class _FastLoader(_CLoader):  # type: ignore[misc]
     """libyaml parser; timestamps kept as strings; duplicate mapping keys are an error."""
+
+    resolve = _resolve
 
     yaml_constructors = {
         **_CLoader.yaml_constructors,
@@ -55,6 +86,67 @@ class _FastLoader(_CLoader):  # type: ignore[misc]
         result: dict[Any, Any] = super().construct_mapping(node, deep=deep)
         return result
 
+    def construct_document(self, node: yaml.Node) -> Any:
+        # Rendered manifests are plain trees of mappings, lists and scalars. Building them directly
+        # skips PyYAML's generic per-node machinery, which is most of the parse time; anything
+        # unusual (merge keys, explicit tags) goes through the generic constructor.
+        try:
+            return self._build(node, {})
+        finally:
+            self.constructed_objects: dict[Any, Any] = {}
+            self.recursive_objects: dict[Any, Any] = {}
+            self.state_generators: list[Any] = []
+            self.deep_construct = False
+
+    def _build(self, node: yaml.Node, built: dict[int, Any]) -> Any:
+        if type(node) is yaml.ScalarNode:
+            if node.tag == _STR_TAG:
+                return node.value
+            constructor = self.yaml_constructors.get(node.tag)
+            if constructor is None:
+                return self.construct_object(node, deep=True)  # raises the usual error
+            return constructor(self, node)
+        key = id(node)
+        if key in built:  # an alias
+            if built[key] is _BUILDING:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "found a recursive alias", node.start_mark
+                )
+            return built[key]
+        built[key] = _BUILDING
+        result: Any
+        if (
+            type(node) is yaml.MappingNode
+            and node.tag == _MAP_TAG
+            and not any(k.tag == _MERGE_TAG for k, _ in node.value)
+        ):
+            result = {}
+            for key_node, value_node in node.value:
+                item_key = self._build(key_node, built)
+                try:
+                    duplicate = item_key in result
+                except TypeError:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping",
+                        node.start_mark,
+                        "found an unhashable key",
+                        key_node.start_mark,
+                    ) from None
+                if duplicate:
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping",
+                        node.start_mark,
+                        f'found duplicate key "{key_node.value}"',
+                        key_node.start_mark,
+                    )
+                result[item_key] = self._build(value_node, built)
+        elif type(node) is yaml.SequenceNode and node.tag == _SEQ_TAG:
+            result = [self._build(item, built) for item in node.value]
+        else:
+            result = self.construct_object(node, deep=True)
+        built[key] = result
+        return result
+
 
 def _represent_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
     # Multi-line text (config files, scripts, certificates) reads best as a literal block; libyaml
@@ -67,9 +159,30 @@ class _FastDumper(_CDumper):  # type: ignore[misc]
     """libyaml emitter; literal blocks for multi-line strings; never anchors and aliases."""
 
     yaml_representers = {**_CDumper.yaml_representers, str: _represent_str}
+    resolve = _resolve
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
+
+    def represent(self, data: Any) -> None:
+        self.serialize(self._node(data))
+        self.represented_objects: dict[Any, Any] = {}
+        self.object_keeper: list[Any] = []
+        self.alias_key = None
+
+    def _node(self, data: Any) -> yaml.Node:
+        # The same nodes PyYAML's representer builds for block style, without its per-object
+        # dispatch; other types (numbers, booleans, null) go through the regular representers.
+        kind = type(data)
+        if kind is str:
+            return yaml.ScalarNode(_STR_TAG, data, style="|" if "\n" in data else None)
+        if kind is dict:
+            pairs = [(self._node(k), self._node(v)) for k, v in data.items()]
+            return yaml.MappingNode(_MAP_TAG, pairs, flow_style=False)
+        if kind is list:
+            return yaml.SequenceNode(_SEQ_TAG, [self._node(v) for v in data], flow_style=False)
+        node: yaml.Node = self.represent_data(data)
+        return node
 
 
 def fast_path_in_use() -> bool:

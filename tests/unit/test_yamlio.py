@@ -106,3 +106,82 @@ def test_empty_user_file_is_none(tmp_path: Path) -> None:
     f = tmp_path / "empty.yaml"
     f.write_text("# nothing yet\n")
     assert load_user_file(f) is None
+
+
+# -- the fast paths give the same results as PyYAML's generic ones --------------------------------
+
+from hypothesis import given  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_text = st.one_of(
+    st.text(
+        alphabet=st.characters(
+            blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufeff\x85\u2028\u2029"
+        )
+        | st.sampled_from(["\n", " ", ":", "#", "-", "'", '"', "&", "*", "!", "{"]),
+        max_size=12,
+    ),
+    st.sampled_from(["true", "null", "1.0", "0x1", "~", "2024-01-01", "yes", "on", "1e3", ".inf"]),
+)
+_scalars = st.one_of(
+    _text, st.integers(), st.booleans(), st.none(), st.floats(allow_nan=False, allow_infinity=False)
+)
+_trees = st.recursive(
+    _scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_text, inner, max_size=4)),
+    max_leaves=20,
+)
+
+
+def _reference_str(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar(
+        "tag:yaml.org,2002:str", data, style="|" if "\n" in data else None
+    )
+
+
+class _ReferenceDumper(yaml.CSafeDumper):  # the generic representer, same emitter
+    def ignore_aliases(self, data: object) -> bool:
+        return True
+
+
+_ReferenceDumper.add_representer(str, _reference_str)
+
+
+@given(_trees)
+def test_fast_dump_matches_pyyaml_and_round_trips(tree: object) -> None:
+    reference = yaml.dump(
+        tree,
+        Dumper=_ReferenceDumper,
+        default_flow_style=False,
+        sort_keys=False,
+        allow_unicode=True,
+        width=1 << 20,
+    )
+    assert dump_fast(tree) == reference
+    assert load_all_fast(dump_fast(tree)) == [tree]
+
+
+@given(_trees)
+def test_fast_load_matches_pyyaml(tree: object) -> None:
+    text = yaml.safe_dump(tree, default_flow_style=None)
+    assert load_all_fast(text) == [yaml.safe_load(text)]
+
+
+def test_merge_keys_and_explicit_tags_still_work() -> None:
+    text = "base: &b {a: 1, b: 2}\nderived:\n  <<: *b\n  b: 3\nbin: !!binary aGk=\ns: !!str 12\n"
+    assert load_all_fast(text) == [
+        {"base": {"a": 1, "b": 2}, "derived": {"a": 1, "b": 3}, "bin": b"hi", "s": "12"}
+    ]
+
+
+def test_aliases_are_expanded_and_recursive_ones_rejected() -> None:
+    assert load_all_fast("a: &x [1, 2]\nb: *x\n") == [{"a": [1, 2], "b": [1, 2]}]
+    with pytest.raises(yaml.YAMLError, match="recursive"):
+        load_all_fast("a: &x [1, *x]\n")
+
+
+def test_unknown_tags_and_unhashable_keys_are_errors() -> None:
+    with pytest.raises(yaml.YAMLError, match="could not determine a constructor"):
+        load_all_fast("a: !python/object x\n")
+    with pytest.raises(yaml.YAMLError, match="unhashable key"):
+        load_all_fast("? [a]\n: 1\n")
