@@ -103,29 +103,33 @@ def _strategic_patch(target: Obj, patch: Any, rt: ResourceType) -> Obj:
 
 
 def _server_side_apply(
-    live: Obj | None, applied: Obj, manager: str, force: bool, rt: ResourceType, now: str
+    live: Obj | None,
+    applied: Obj,
+    manager: str,
+    force: bool,
+    rt: ResourceType,
+    now: str,
+    subresource: str = "",
 ) -> Obj:
-    try:
-        from kdeploy.emulator.ssa import ApplyConflict, server_side_apply
-    except ImportError:  # TEMPORARY until ssa.py lands
-        from kdeploy.emulator.patch import json_merge_patch
+    from kdeploy.emulator.patch import PatchError
+    from kdeploy.emulator.ssa import ApplyConflict, server_side_apply
 
-        return json_merge_patch(live or {}, applied)
     try:
         return server_side_apply(
-            live, applied, manager=manager, force=force, gvk=_gvk(rt), now=now
+            live, applied, manager=manager, force=force, gvk=_gvk(rt), now=now,
+            subresource=subresource, reset_status=rt.has_status,
         )
     except ApplyConflict as e:
-        raise E.apply_conflict(list(e.conflicts), rt.api_version) from e
+        raise E.ApiError(409, "Conflict", e.message, {"causes": list(e.causes)}) from e
+    except PatchError as e:
+        raise _patch_error(e) from e
 
 
 def _track_update(
     old: Obj | None, new: Obj, manager: str, rt: ResourceType, now: str, subresource: str
 ) -> Obj:
-    try:
-        from kdeploy.emulator.ssa import track_update
-    except ImportError:  # TEMPORARY until ssa.py lands
-        return new
+    from kdeploy.emulator.ssa import track_update
+
     return track_update(
         old, new, manager=manager, operation="Update", gvk=_gvk(rt), now=now,
         subresource=subresource,
@@ -705,7 +709,7 @@ class Api:
                 obj["metadata"].pop(key, None)
             return 201, self._create(rt, obj, manager=manager, dry_run=dry_run, managed=True)
         live = clone(as_version(old, rt))
-        merged = _server_side_apply(live, applied, manager, force, rt, now)
+        merged = _server_side_apply(live, applied, manager, force, rt, now, subresource)
         new = self._coerce(rt, merged, ns, name)
         return 200, self._update(rt, old, new, manager=manager, subresource=subresource,
                                  dry_run=dry_run, managed=True)

@@ -217,7 +217,7 @@ class Store:
                 if spec_part(obj) != spec_part(old):
                     gen += 1
                 meta["generation"] = gen
-            if meta.get("deletionTimestamp") and not meta.get("finalizers"):
+            if meta.get("deletionTimestamp") and not _held(obj):
                 self._remove(key, nk)
                 return obj
             if obj == old:
@@ -430,6 +430,13 @@ class Store:
                 del ev["involvedObject"]["namespace"]
             self.insert(self.prepare_new(ev))
             self._event_index[key] = (ns, name)
+
+
+def _held(obj: Obj) -> bool:
+    """Whether finalizers keep an object being deleted (a Namespace also by spec.finalizers)."""
+    if obj["metadata"].get("finalizers"):
+        return True
+    return obj["kind"] == "Namespace" and bool((obj.get("spec") or {}).get("finalizers"))
 
 
 def _component(involved: Obj) -> str:
