@@ -86,6 +86,9 @@ class Handler(BaseHTTPRequestHandler):
     """One connection; requests on it are handled in sequence (keep-alive)."""
 
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; without TCP_NODELAY, Nagle's algorithm holds the
+    # body back until the client's delayed ACK (about 40 ms per request).
+    disable_nagle_algorithm = True
     server: EmulatorHTTPServer
     server_version = "kdeploy-emulator"
     sys_version = ""
