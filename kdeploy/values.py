@@ -183,13 +183,18 @@ def _set_in(node: Any, path: list[PathSegment], value: Any) -> Any:
     return mapping
 
 
+def set_path(values: Values, path: list[PathSegment], value: Any) -> Values:
+    """A copy of `values` with `value` put at `path` (from parse_set_path); see apply_set."""
+    result: Values = _set_in(copy.deepcopy(values), path, copy.deepcopy(value))
+    return result
+
+
 def apply_set(values: Values, expr: str, *, as_string: bool = False) -> Values:
     """A copy of `values` with the assignment `expr` (see parse_set_path) applied: the keys along the
     path are created as needed, a list index changes that element of the existing list, and a null
     value removes the key. Raises KdeployError when `expr` is malformed."""
     path, value = parse_set_path(expr, as_string=as_string)
-    result: Values = _set_in(copy.deepcopy(values), path, value)
-    return result
+    return set_path(values, path, value)
 
 
 def parse_set(expr: str, *, as_string: bool = False) -> Values:

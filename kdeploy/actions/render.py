@@ -12,7 +12,7 @@ from pathlib import Path
 from kdeploy.errors import KdeployError, ProjectError
 from kdeploy.model import Environment, Package, ReleaseSpec, RenderedRelease, Values, ValuesLayer
 from kdeploy.project import Project, load_environment, load_package, load_project
-from kdeploy.values import apply_set, merge_layers
+from kdeploy.values import merge_layers, parse_set_path, set_path
 from kdeploy.yamlio import load_user_file
 
 
@@ -87,6 +87,9 @@ def prepare_releases(
     environment = load_environment(project, pick_environment(project, env))
     selected = select_releases(environment, releases)
     extra = _command_line_layers(project.root, value_files)
+    # parsed once, before any release, so a malformed one fails fast whatever is selected
+    assignments = [parse_set_path(e) for e in sets]
+    assignments += [parse_set_path(e, as_string=True) for e in set_strings]
     inputs = []
     for spec in selected:
         package = load_package(project, spec.package)
@@ -97,10 +100,8 @@ def prepare_releases(
                 *(layer.values for layer in extra),
             ]
         )
-        for expr in sets:
-            values = apply_set(values, expr)
-        for expr in set_strings:
-            values = apply_set(values, expr, as_string=True)
+        for path, value in assignments:
+            values = set_path(values, path, value)
         inputs.append(ReleaseInput(spec=spec, package=package, values=values))
     return project, environment, inputs
 
