@@ -134,15 +134,25 @@ def load_env_cluster(ctx: click.Context, env: str) -> tuple[Any, ClusterRef]:
 
 
 def build_deps(
-    ctx: click.Context, cluster: ClusterRef, kubeconfig: str | None, context: str | None
+    ctx: click.Context,
+    cluster: ClusterRef,
+    kubeconfig: str | None,
+    context: str | None,
+    *,
+    operation: str = "",
+    wait_for_lock: str | None = None,
 ) -> Deps:
-    """Real Deps for a cluster: the flags override the environment's `cluster:`."""
+    """Real Deps for a cluster: the flags override the environment's `cluster:`. With an
+    `operation` (apply, rollback, uninstall), releases are locked with Leases, waiting up to
+    `wait_for_lock` (a duration such as `5m`; None: fail at once) for a held lock."""
+    from kdeploy.durations import parse_duration
     from kdeploy.history.configmap import ConfigMapDriver
     from kdeploy.history.identity import detect_identity, utc_now
     from kdeploy.history.store import HistoryStore
     from kdeploy.kube.config import ClusterTarget, new_api_client
     from kdeploy.kube.real import RealCluster
 
+    wait = None if wait_for_lock is None else parse_duration(wait_for_lock, what="--wait-for-lock")
     api = new_api_client(
         ClusterTarget(
             kubeconfig=kubeconfig or cluster.kubeconfig, context=context or cluster.context
@@ -150,13 +160,35 @@ def build_deps(
     )
     identity = detect_identity(project_dir(ctx), os.environ)
     store = HistoryStore(ConfigMapDriver(api), clock=utc_now, identity=lambda: identity)
-    return Deps(
+    output = TerminalOutput.detect()
+    deps = Deps(
         cluster=RealCluster(api),
         history=store,
-        output=TerminalOutput.detect(),
+        output=output,
         clock=utc_now,
         identity=identity,
     )
+    if operation:
+        from kdeploy.lock import LeaseLocker
+
+        deps.locks = LeaseLocker(
+            api, identity.who, operation=operation, wait=wait, notify=output.info
+        )
+    return deps
+
+
+def wait_for_lock_option(f: F) -> F:
+    """--wait-for-lock[=DURATION] for the commands that take the release lock."""
+    return click.option(
+        "--wait-for-lock",
+        "wait_for_lock",
+        is_flag=False,
+        flag_value="5m",
+        default=None,
+        metavar="DURATION",
+        help="When another deployer holds the release lock, wait for it (default 5m when given "
+        "without a value, e.g. --wait-for-lock=10m) instead of failing with exit code 3.",
+    )(f)
 
 
 def rendered_targets(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from kdeploy.commands._live import cluster_options, render_options
+from kdeploy.commands._live import cluster_options, render_options, wait_for_lock_option
 
 
 @click.command("apply")
@@ -32,6 +32,7 @@ from kdeploy.commands._live import cluster_options, render_options
     show_default=True,
     help="Revisions to keep per release (0: unlimited); the last deployed one is always kept.",
 )
+@wait_for_lock_option
 @render_options
 @cluster_options
 @click.pass_context
@@ -45,6 +46,7 @@ def command(
     force_conflicts: bool,
     adopt: bool,
     history_max: int,
+    wait_for_lock: str | None,
     value_files: tuple[str, ...],
     sets: tuple[str, ...],
     set_strings: tuple[str, ...],
@@ -62,7 +64,9 @@ def command(
 
     targets = rendered_targets(ctx, env, releases, value_files, sets, set_strings, "apply")
     _, cluster = load_env_cluster(ctx, env)
-    deps = build_deps(ctx, cluster, kubeconfig, context)
+    deps = build_deps(
+        ctx, cluster, kubeconfig, context, operation="apply", wait_for_lock=wait_for_lock
+    )
     options = DeployOptions(
         force_conflicts=force_conflicts, adopt=adopt, prune=not no_prune, history_max=history_max
     )

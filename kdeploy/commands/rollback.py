@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import click
 
-from kdeploy.commands._live import cluster_options, release_location_options
+from kdeploy.commands._live import (
+    cluster_options,
+    release_location_options,
+    wait_for_lock_option,
+)
 
 
 @click.command("rollback")
@@ -29,6 +33,7 @@ from kdeploy.commands._live import cluster_options, release_location_options
     show_default=True,
     help="Revisions to keep (0: unlimited).",
 )
+@wait_for_lock_option
 @cluster_options
 @click.pass_context
 def command(
@@ -40,6 +45,7 @@ def command(
     yes: bool,
     force_conflicts: bool,
     history_max: int,
+    wait_for_lock: str | None,
     kubeconfig: str | None,
     context: str | None,
 ) -> int:
@@ -49,7 +55,9 @@ def command(
     from kdeploy.commands._live import build_deps, locate_release
 
     ns, cluster = locate_release(ctx, release, namespace, env)
-    deps = build_deps(ctx, cluster, kubeconfig, context)
+    deps = build_deps(
+        ctx, cluster, kubeconfig, context, operation="rollback", wait_for_lock=wait_for_lock
+    )
     rollback(
         deps, release, ns, to=to, yes=yes, force_conflicts=force_conflicts, history_max=history_max
     )

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import click
 
-from kdeploy.commands._live import cluster_options, release_location_options
+from kdeploy.commands._live import (
+    cluster_options,
+    release_location_options,
+    wait_for_lock_option,
+)
 
 
 @click.command("uninstall")
@@ -14,6 +18,7 @@ from kdeploy.commands._live import cluster_options, release_location_options
 @click.option(
     "--yes", "-y", is_flag=True, help="Do not ask for confirmation (required without a terminal)."
 )
+@wait_for_lock_option
 @cluster_options
 @click.pass_context
 def command(
@@ -23,6 +28,7 @@ def command(
     env: str | None,
     keep_history: bool,
     yes: bool,
+    wait_for_lock: str | None,
     kubeconfig: str | None,
     context: str | None,
 ) -> int:
@@ -32,6 +38,8 @@ def command(
     from kdeploy.commands._live import build_deps, locate_release
 
     ns, cluster = locate_release(ctx, release, namespace, env)
-    deps = build_deps(ctx, cluster, kubeconfig, context)
+    deps = build_deps(
+        ctx, cluster, kubeconfig, context, operation="uninstall", wait_for_lock=wait_for_lock
+    )
     uninstall(deps, release, ns, keep_history=keep_history, yes=yes)
     return 0
