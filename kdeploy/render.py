@@ -48,6 +48,11 @@ class _StrictChainableUndefined(jinja2.ChainableUndefined, jinja2.StrictUndefine
     work even when `values.a` is missing."""
 
 
+def _finalize(value: Any) -> Any:
+    # `key: {{ values.x }}` with x null must stay null in YAML, not become the string "None".
+    return "" if value is None else value
+
+
 def _check_defined(value: Any) -> None:
     if isinstance(value, jinja2.Undefined):
         value._fail_with_undefined_error()
@@ -302,6 +307,7 @@ class PackageTemplates:
             lstrip_blocks=True,
             keep_trailing_newline=True,
             autoescape=False,
+            finalize=_finalize,
             bytecode_cache=bytecode_cache,
         )
         env.filters.update(FILTERS)

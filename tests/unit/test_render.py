@@ -552,3 +552,9 @@ def test_rendering_fills_and_then_uses_the_bytecode_cache(
     assert list((tmp_path / "cache").glob("kdeploy-*.cache"))
     second = render_environment(proj_dir, "dev", [], [], [], [])
     assert [o.manifest for o in first[0].objects] == [o.manifest for o in second[0].objects]
+
+
+def test_a_null_value_renders_as_yaml_null_not_none(tmp_path: Path) -> None:
+    body = "  a: {{ values.nothing }}\n  b: x{{ values.nothing }}y\n  c: {{ values.flag }}\n"
+    (m,) = render_one(tmp_path, {"cm.yaml": cm(body)}, {"nothing": None, "flag": True})
+    assert m["data"] == {"a": None, "b": "xy", "c": True}
