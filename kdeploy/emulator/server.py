@@ -577,12 +577,14 @@ class Handler(BaseHTTPRequestHandler):
                         emit(ev.type, ev.obj)
                 if deadline is not None and time.monotonic() >= deadline:
                     break
-                if store.closed or self._client_gone():
+                if self._client_gone():
                     return
+                if store.closed:
+                    break
                 wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
                 store.wait_for_change(last, wait)
             if bookmarks:
-                bookmark(max(last, store.resource_version) if not events else last)
+                bookmark(last)
             self._write_chunk(b"")
         except (BrokenPipeError, ConnectionResetError, OSError):
             return
