@@ -35,6 +35,7 @@ class Backend:
     # Every text kdeploy stored outside Secrets, decoded and decompressed where possible.
     plain_texts: Callable[[], list[str]]
     core: Any = None
+    api: Any = None
 
 
 def _memory_backend() -> Backend:
@@ -70,7 +71,7 @@ def _configmap_backend(request: pytest.FixtureRequest) -> Backend:
     def texts() -> list[str]:
         return _all_configmap_texts(core)
 
-    return Backend("configmap", driver, namespace, texts, core)
+    return Backend("configmap", driver, namespace, texts, core, api)
 
 
 def _all_configmap_texts(core: Any) -> list[str]:
@@ -434,3 +435,93 @@ def test_revision_without_secrets_has_no_companion_secret(
     assert store.get(RELEASE, ns, 1).manifests == [deployment()]
     if backend.core is not None:
         assert backend.core.list_namespaced_secret(ns).items == []
+
+
+def test_missing_companion_secret_is_a_clear_error(store: HistoryStore, backend: Backend) -> None:
+    if backend.core is None:
+        pytest.skip("ConfigMap driver only")
+    ns = backend.namespace
+    begin(store, ns)
+    backend.core.delete_namespaced_secret("kdeploy.web.v1", ns)
+    with pytest.raises(HistoryError) as err:
+        store.get(RELEASE, ns, 1)
+    assert err.value.message == (
+        f"the companion Secret kdeploy.web.v1 of revision 1 of release web in namespace {ns} "
+        "is missing; its secret data cannot be restored"
+    )
+    # without secrets (kdeploy get) the revision still reads
+    assert store.get(RELEASE, ns, 1, secrets=False).manifests[1]["kind"] == "Deployment"
+
+
+def test_missing_or_changed_chunk_is_detected(store: HistoryStore, backend: Backend) -> None:
+    if backend.core is None:
+        pytest.skip("ConfigMap driver only")
+    from kdeploy.history.configmap import ConfigMapDriver
+
+    ns = backend.namespace
+    small = HistoryStore(
+        ConfigMapDriver(backend.api, chunk_bytes=2000),
+        identity=lambda: Identity(who="t"),
+    )
+    blob = base64.b64encode(os.urandom(6000)).decode()
+    rev = begin(small, ns, values={"noise": blob})
+    assert small.get(RELEASE, ns, rev.number).values == {"noise": blob}
+    part = backend.core.read_namespaced_config_map("kdeploy.web.v1.part-2", ns)
+    part.binary_data = {"payload.json.gz": base64.b64encode(b"tampered").decode()}
+    backend.core.replace_namespaced_config_map("kdeploy.web.v1.part-2", ns, part)
+    with pytest.raises(HistoryError, match="does not match its checksum"):
+        small.get(RELEASE, ns, 1)
+    backend.core.delete_namespaced_config_map("kdeploy.web.v1.part-2", ns)
+    with pytest.raises(HistoryError) as err:
+        small.get(RELEASE, ns, 1)
+    assert err.value.message == (
+        f"ConfigMap {ns}/kdeploy.web.v1.part-2 (part 2 of revision 1 of release web) is missing"
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_operation_sequences_keep_invariants(
+    store: HistoryStore, backend: Backend, seed: int
+) -> None:
+    import random
+
+    rng = random.Random(seed)
+    ns = backend.namespace
+    used: list[str] = []
+    recorded: dict[int, list[dict[str, Any]]] = {}
+    pending: Any = None
+    for step in range(10):
+        op = rng.choice(["deploy", "fail", "interrupt", "prune"])
+        if op == "prune":
+            store.prune(RELEASE, ns, keep=rng.randint(1, 4))
+            continue
+        if pending is not None:
+            store.mark_interrupted(pending)
+            pending = None
+        password = f"pw-{seed}-{step}-{rng.randrange(10**9)}"
+        used.append(password)
+        manifests = [secret_manifest(password), deployment(f"web:{step}")]
+        rev = begin(
+            store,
+            ns,
+            manifests=manifests,
+            values={"db": {"password": password}},
+            secret_strings=set(),
+        )
+        recorded[rev.number] = manifests
+        if op == "deploy":
+            store.finish(rev, "deployed", "ok")
+        elif op == "fail":
+            store.finish(rev, "failed", f"error mentioning {password}")
+        else:
+            pending = rev
+        revs = store.revisions(RELEASE, ns)
+        assert [r.number for r in revs] == sorted(r.number for r in revs)
+        assert sum(r.status == "deployed" for r in revs) <= 1
+        deployed = store.last_deployed(RELEASE, ns)
+        if deployed is not None:
+            assert deployed.manifests == recorded[deployed.number]
+    for text in backend.plain_texts():
+        for secret in used:
+            assert secret not in text
+            assert base64.b64encode(secret.encode()).decode() not in text
