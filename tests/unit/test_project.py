@@ -231,3 +231,11 @@ def test_kubeconfig_is_relative_to_the_environment_file(proj: ProjectBuilder) ->
     proj.environment("dev", {"cluster": {"context": "kind", "kubeconfig": "../kube/config"}})
     env = load_environment(load_project(proj.root), "dev")
     assert env.cluster.kubeconfig == str((proj.root / "kube" / "config").resolve())
+
+
+def test_a_package_directory_without_package_yaml_is_explained(proj: ProjectBuilder) -> None:
+    (proj.root / "packages" / "api" / "templates").mkdir(parents=True)
+    proj.environment("dev", {"releases": {"api": {"package": "api"}}})
+    with pytest.raises(ProjectError) as info:
+        load_environment(load_project(proj.root), "dev")
+    assert "packages/api/ has no package.yaml" in info.value.format_message()
