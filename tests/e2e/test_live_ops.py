@@ -466,3 +466,39 @@ def test_uninstall_deletes_objects_and_history(project: Path, live: Live) -> Non
 )
 def test_usage_errors_exit_64(project: Path, args: tuple[str, ...]) -> None:
     assert kd(project, *args).code == 64
+
+
+@pytest.mark.kubectl
+def test_kubectl_scale_is_reported_as_a_conflict_with_its_manager(
+    project: Path, live: Live, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    kubectl = Path(sys.executable).parent / "kubectl"
+    if not kubectl.exists():
+        pytest.skip("kubectl is not installed")
+    assert kd(project, "apply", "-e", "dev", "--yes").code == 0
+    env = {**os.environ, "KUBECONFIG": live.kubeconfig, "HOME": str(tmp_path)}
+    scaled = subprocess.run(
+        [str(kubectl), "scale", "deployment/web", "--replicas=3", "-n", live.ns],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert scaled.returncode == 0, scaled.stderr
+    before = live.snapshot()
+    result = kd(project, "apply", "-e", "dev", "--yes", "--set", "greeting=new")
+    assert result.code == 1
+    # the manager is kubectl's (its name depends on the kubectl version), via the scale subresource
+    assert (
+        f'Deployment.apps {live.ns}/web: conflict: .spec.replicas owned by "kubectl' in result.stderr
+    )
+    assert 'with subresource "scale"' in result.stderr
+    assert live.snapshot() == before
+    assert live.history() == {1: "deployed"}
+
+    status = kd(project, "status", "web", "-e", "dev")
+    assert status.code == 1 and "drifted" in status.stdout
