@@ -90,6 +90,13 @@ def _names(names: tuple[str, ...]) -> str:
     return ", ".join(names) if names else "(none)"
 
 
+def _packages_hint(project: Project, name: str) -> str:
+    hint = f"packages in this project: {_names(project.packages)}"
+    if project.package_dir(name).is_dir():
+        hint = f"{PACKAGES_DIR}/{name}/ has no {PACKAGE_FILE}; " + hint
+    return hint
+
+
 def _mapping(value: Any, where: str, *, allow_none: bool = True) -> dict[str, Any]:
     if value is None and allow_none:
         return {}
@@ -132,10 +139,7 @@ def load_package(project: Project, name: str) -> Package:
     if cached is not None:
         return cached
     if name not in project.packages:
-        raise ProjectError(
-            f"unknown package {name!r}",
-            hint=f"packages in this project: {_names(project.packages)}",
-        )
+        raise ProjectError(f"unknown package {name!r}", hint=_packages_hint(project, name))
     path = project.package_dir(name)
     meta_file = path / PACKAGE_FILE
     shown = project.display(meta_file)
@@ -332,7 +336,7 @@ def _fold_release(
         if package not in project.packages:
             raise ProjectError(
                 f"{where}.package: unknown package {package!r}",
-                hint=f"packages in this project: {_names(project.packages)}",
+                hint=_packages_hint(project, package),
             )
         draft.package = package
     if rel.get("namespace") is not None:
