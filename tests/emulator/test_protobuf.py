@@ -129,17 +129,58 @@ def test_delete_options_fields() -> None:
     assert obj["dryRun"] == ["All"]
 
 
-def test_negative_int64_and_unknown_fields_are_tolerated() -> None:
-    raw = vi(1, -1) + ld(99, b"future field")
+def test_negative_int64_and_empty_unknown_fields_are_tolerated() -> None:
+    raw = vi(1, -1) + ld(99, b"") + vi(98, 0)
     obj = decode_request_body(envelope("v1", "DeleteOptions", raw))
-    assert obj["gracePeriodSeconds"] == -1
+    assert obj == {"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": -1}
+
+
+def test_unknown_non_empty_field_is_refused_rather_than_dropped() -> None:
+    raw = ld(1, ld(1, "cfg") + ld(99, "data we do not know"))
+    with pytest.raises(ProtobufDecodeError, match="ObjectMeta field 99 is not understood"):
+        decode_request_body(envelope("v1", "ConfigMap", raw))
+
+
+def test_deployment_from_a_generator() -> None:
+    labels = map_entries(11, {"app": "web"})
+    container = ld(1, "nginx") + ld(2, "nginx:1.27") + ld(8, b"") + ld(13, "") + ld(14, "")
+    template = ld(1, labels) + ld(2, ld(2, container) + ld(3, "") + vi(11, 0))
+    spec = vi(1, 0) + ld(2, map_entries(1, {"app": "web"})) + ld(3, template) + ld(4, b"")
+    status = vi(1, 0) + vi(2, 0)
+    raw = ld(1, ld(1, "web") + ld(2, "") + labels + ld(8, b"")) + ld(2, spec) + ld(3, status)
+    obj = decode_request_body(envelope("apps/v1", "Deployment", raw))
+    assert obj == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "labels": {"app": "web"}},
+        "spec": {
+            # replicas is a pointer: an explicit 0 survives, unlike the empty strings
+            "replicas": 0,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "nginx", "image": "nginx:1.27", "resources": {}}]},
+            },
+            "strategy": {},
+        },
+    }
+
+
+def test_service_target_port_int_or_string() -> None:
+    port = ld(1, "http") + ld(2, "TCP") + vi(3, 80) + ld(4, vi(1, 1) + ld(3, "web"))
+    raw = ld(1, ld(1, "svc")) + ld(2, ld(1, port) + ld(4, "ClusterIP"))
+    obj = decode_request_body(envelope("v1", "Service", raw))
+    assert obj["spec"] == {
+        "ports": [{"name": "http", "protocol": "TCP", "port": 80, "targetPort": "web"}],
+        "type": "ClusterIP",
+    }
 
 
 @pytest.mark.parametrize(
     ("body", "message"),
     [
         (b'{"kind":"Secret"}', "magic prefix"),
-        (envelope("v1", "Pod", b""), "kind 'Pod' are not supported"),
+        (envelope("coordination.k8s.io/v1", "Lease", b""), "kind 'Lease' are not supported"),
         (b"k8s\x00" + b"\x0a\x10abc", "runs past the end"),
         (b"k8s\x00" + b"\x0b", "unsupported wire type"),
     ],
