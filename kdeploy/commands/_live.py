@@ -101,7 +101,8 @@ class TerminalOutput:
         from rich.console import Console
         from rich.text import Text
 
-        console = Console(highlight=False, soft_wrap=True)
+        # we only get here on a terminal; rich still honours NO_COLOR by itself
+        console = Console(highlight=False, soft_wrap=True, force_terminal=True)
         for line in text.splitlines():
             style = None
             if line.startswith(("+++", "---")):
