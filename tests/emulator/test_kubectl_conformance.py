@@ -406,3 +406,77 @@ def test_patch_merge_json_and_strategic(kubectl: Cli, ns: str, tmp_path: Path) -
         '[{"op":"test","path":"/spec/replicas","value":9}]',
     )
     assert bad.code == 1
+
+
+# ---------------------------------------------------------------- generators (protobuf bodies)
+
+
+def _contained(client: Any, server: Any, path: str = "") -> list[str]:
+    """Differences where the server's object lacks or changes what the client rendered."""
+    if isinstance(client, dict):
+        problems = []
+        for key, value in client.items():
+            if key in ("status", "creationTimestamp"):
+                continue
+            if not isinstance(server, dict) or key not in server:
+                if value not in ({}, [], None, ""):
+                    problems.append(f"{path}.{key} missing")
+                continue
+            problems += _contained(value, server[key], f"{path}.{key}")
+        return problems
+    if isinstance(client, list):
+        if not isinstance(server, list) or len(client) != len(server):
+            return [f"{path}: {client!r} != {server!r}"]
+        return [
+            p
+            for i, (c, s) in enumerate(zip(client, server, strict=True))
+            for p in _contained(c, s, f"{path}[{i}]")
+        ]
+    return [] if client == server else [f"{path}: {client!r} != {server!r}"]
+
+
+GENERATORS = [
+    [
+        "create",
+        "deployment",
+        "gen",
+        "--image=nginx:1.27",
+        "--replicas=0",
+        "--port=8080",
+        "--",
+        "sleep",
+        "9",
+    ],
+    ["create", "job", "gen", "--image=busybox", "--", "echo", "hi"],
+    ["create", "cronjob", "gen", "--image=busybox", "--schedule=*/5 * * * *"],
+    ["create", "service", "nodeport", "gen", "--tcp=81:web"],
+    ["create", "serviceaccount", "gen"],
+    ["create", "role", "gen", "--verb=get,list", "--resource=pods,deployments.apps"],
+    ["create", "rolebinding", "gen", "--role=gen", "--serviceaccount=default:gen", "--user=alice"],
+    ["create", "quota", "gen", "--hard=cpu=1,memory=1G,pods=2"],
+    ["create", "pdb", "gen", "--selector=app=x", "--min-available=50%"],
+    ["create", "ingress", "gen", "--rule=a.com/p*=svc:http,tls=sec", "--class=nginx"],
+    ["create", "secret", "generic", "gen", "--from-literal=p=q"],
+    ["create", "configmap", "gen", "--from-literal=a=1"],
+    ["run", "gen", "--image=nginx", "--env=A=B", "--labels=x=y", "--port=80", "--restart=Never"],
+]
+
+
+@pytest.mark.parametrize("args", GENERATORS, ids=lambda a: "-".join(a[:3]))
+def test_generators_send_protobuf_and_the_server_keeps_every_field(
+    kubectl: Cli, ns: str, args: list[str]
+) -> None:
+    verb, rest = args[0], args[1:]
+    rendered = kubectl.ok(verb, "-n", ns, "--dry-run=client", "-o", "json", *rest).json()
+    stored = kubectl.ok(verb, "-n", ns, "-o", "json", *rest).json()
+    assert _contained(rendered, stored) == []
+    assert stored["metadata"]["uid"]
+
+
+def test_generated_deployment_rolls_out(kubectl: Cli, ns: str) -> None:
+    kubectl.ok("create", "deployment", "made", "-n", ns, "--image=nginx", "--replicas=2")
+    out = kubectl.ok("rollout", "status", "deployment/made", "-n", ns, "--timeout=60s").out
+    assert 'deployment "made" successfully rolled out' in out
+    kubectl.ok("expose", "deployment", "made", "-n", ns, "--port=80", "--type=LoadBalancer")
+    svc = kubectl.ok("get", "svc", "made", "-n", ns, "-o", "json").json()
+    assert svc["spec"]["ports"][0]["targetPort"] == 80
