@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from kdeploy.cli import main
+from kdeploy.errors import ClusterError
 from kdeploy.history.identity import Identity
 from kdeploy.history.store import HistoryStore
 
@@ -266,3 +267,44 @@ def test_get_unknown_revision_lists_existing(
         f"Error: release web in namespace {cluster.namespace} has no revision 9; "
         "existing revisions: 1" in err
     )
+
+
+def test_get_manifest_never_reads_the_companion_secret(
+    cluster: Cluster, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kdeploy.emulator.types import FaultRule
+
+    emulator = request.getfixturevalue("own_emulator")
+    record(cluster, "deployed", "first")
+    emulator.add_fault(FaultRule(method="GET", path=r"/secrets", status=403, times=None))
+    try:
+        # the fault is active: reading with secrets (as rollback does) is refused
+        with pytest.raises(ClusterError, match="Forbidden"):
+            cluster.store.get("web", cluster.namespace, 1)
+        code, out, err = run(
+            "get", "manifest", "web", "-n", cluster.namespace,
+            "--kubeconfig", cluster.kubeconfig, capsys=capsys,
+        )  # fmt: skip
+    finally:
+        emulator.clear_faults()
+    assert code == 0, err
+    assert "kind: Deployment" in out
+
+
+def test_history_forbidden_is_one_line_naming_the_namespace(
+    cluster: Cluster, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from kdeploy.emulator.types import FaultRule
+
+    emulator = request.getfixturevalue("own_emulator")
+    emulator.add_fault(FaultRule(method="GET", path=r"/configmaps", status=403, times=None))
+    try:
+        code, out, err = run(
+            "history", "web", "-n", cluster.namespace, "--kubeconfig", cluster.kubeconfig,
+            capsys=capsys,
+        )  # fmt: skip
+    finally:
+        emulator.clear_faults()
+    assert code == 1 and out == ""
+    assert err.startswith(f"Error: list history in namespace {cluster.namespace}: Forbidden")
+    assert "Traceback" not in err
