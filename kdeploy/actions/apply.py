@@ -71,6 +71,10 @@ def _apply_one(
     if not confirm_or_refuse(deps, what, yes):
         deps.output.info(f"Release {target.release}: not applied.")
         return None
+    if options.atomic:
+        from kdeploy.actions.atomic import deploy_atomic
+
+        return deploy_atomic(deps, prepared, options)
     return deploy(deps, prepared, options)
 
 

@@ -2,12 +2,13 @@
 
 ownership check → record revision N+1 `pending` → server-side apply in install order (waiting for
 CRDs to be Established, then refreshing discovery) → prune what the release no longer renders →
-mark `deployed` (or `failed`, with the error) → trim history.
+wait until the release's objects are healthy (unless waiting is off) → mark `deployed` (or
+`failed`, with the error) → trim history.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import Prepared
@@ -17,18 +18,23 @@ from kdeploy.kube.client import ObjectRef
 from kdeploy.model import Manifest, ObjectKey
 from kdeploy.ownership import owned_by
 from kdeploy.resources import install_order, sort_objects
+from kdeploy.wait import WaitOptions
 
 DEFAULT_HISTORY_MAX = 10
 
 
 @dataclass(frozen=True)
 class DeployOptions:
-    """How to deploy: take over conflicting fields, adopt foreign objects, prune, history size."""
+    """How to deploy: take over conflicting fields, adopt foreign objects, prune, history size,
+    whether (and how long) to wait for health, and whether a failed apply rolls back (`atomic`,
+    handled by the apply action). Waiting is off by default here; the commands turn it on."""
 
     force_conflicts: bool = False
     adopt: bool = False
     prune: bool = True
     history_max: int = DEFAULT_HISTORY_MAX
+    wait: WaitOptions = field(default_factory=WaitOptions)
+    atomic: bool = False
 
 
 def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
@@ -71,6 +77,8 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
         result = ", ".join(f"{n} {what}" for what, n in counts.items())
         if kept:
             result += f"; kept {kept} no longer rendered (--no-prune)"
+        if options.wait.enabled:
+            result += f"; healthy after {_wait(deps, prepared, options.wait)}"
         revision = deps.history.finish(revision, "deployed", result)
     except KdeployError as e:
         deps.history.finish(revision, "failed", target.redactor()(e.format_message()))
@@ -85,6 +93,26 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
     )
     deps.history.prune(target.release, target.namespace, keep=options.history_max)
     return revision
+
+
+def _wait(deps: Deps, prepared: Prepared, options: WaitOptions) -> str:
+    """Wait until every object of the release is healthy; returns the time taken ("3.2s").
+    Raises WaitError naming the release, with the evidence."""
+    from kdeploy.errors import WaitError
+    from kdeploy.wait import terminal_progress, wait_for
+
+    target = prepared.target
+    deps.output.info(f"Waiting for release {target.release} to become healthy...")
+    progress = terminal_progress(deps.output, f"release {target.release}")
+    try:
+        waited = wait_for(deps.cluster, prepared.desired.values(), options, progress)
+    except WaitError as e:
+        raise WaitError(
+            f"release {target.release} in namespace {target.namespace} is not healthy: "
+            f"{e.message}",
+            hint=e.hint,
+        ) from e
+    return f"{waited:.1f}s"
 
 
 def _create_release_namespace(deps: Deps, prepared: Prepared) -> set[ObjectKey]:

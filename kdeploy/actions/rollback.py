@@ -9,6 +9,7 @@ from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import Target, prepare, redacting, show_plan
 from kdeploy.errors import HistoryError
 from kdeploy.history.model import Revision
+from kdeploy.wait import WaitOptions
 
 
 def choose_revision(revisions: list[Revision], to: int | None) -> int:
@@ -44,11 +45,14 @@ def rollback(
     yes: bool = False,
     force_conflicts: bool = False,
     history_max: int = 10,
+    wait: WaitOptions | None = None,
 ) -> Revision | None:
     """Roll `release` back to revision `to` (default: see `choose_revision`); shows the diff,
     asks for confirmation, prunes what revision `to` did not have and records "rollback to N".
-    Holds the release lock throughout. Returns the new revision, or None when declined. Raises
-    HistoryError for an unknown release or revision, LockHeldError when the release is locked."""
+    Holds the release lock throughout and waits for health as `wait` says (default: no wait).
+    Returns the new revision, or None when declined. Raises HistoryError for an unknown release or
+    revision, LockHeldError when the release is locked, WaitError when it does not become
+    healthy."""
     with deps.locks.hold(release, namespace):
         revisions = deps.history.revisions(release, namespace)
         if not revisions:
@@ -80,7 +84,10 @@ def rollback(
             secret_strings=source.secret_strings,
         )
         options = DeployOptions(
-            force_conflicts=force_conflicts, prune=True, history_max=history_max
+            force_conflicts=force_conflicts,
+            prune=True,
+            history_max=history_max,
+            wait=wait or WaitOptions(),
         )
         with redacting(target):
             prepared = prepare(deps, target, force=force_conflicts)

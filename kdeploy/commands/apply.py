@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from kdeploy.commands._live import cluster_options, render_options, wait_for_lock_option
+from kdeploy.commands._wait import wait_options, wait_settings
 
 
 @click.command("apply")
@@ -33,6 +34,12 @@ from kdeploy.commands._live import cluster_options, render_options, wait_for_loc
     help="Revisions to keep per release (0: unlimited); the last deployed one is always kept.",
 )
 @wait_for_lock_option
+@wait_options
+@click.option(
+    "--atomic",
+    is_flag=True,
+    help="When the apply or the wait fails, roll back to the last deployed revision.",
+)
 @render_options
 @cluster_options
 @click.pass_context
@@ -47,6 +54,10 @@ def command(
     adopt: bool,
     history_max: int,
     wait_for_lock: str | None,
+    no_wait: bool,
+    timeout: float,
+    wait_load_balancers: bool,
+    atomic: bool,
     value_files: tuple[str, ...],
     sets: tuple[str, ...],
     set_strings: tuple[str, ...],
@@ -56,7 +67,9 @@ def command(
     """Apply an environment's releases (all, or those named) to its cluster, in file order.
 
     Shows the diff first and asks for confirmation on a terminal; the first failing release stops
-    the rest (exit 1).
+    the rest (exit 1). Then waits until each release is healthy (exit 4 when it is not; see
+    --no-wait, --timeout); with --atomic a failed release is rolled back to its last deployed
+    revision.
     """
     from kdeploy.actions.apply import apply_releases
     from kdeploy.actions.deploy import DeployOptions
@@ -68,7 +81,12 @@ def command(
         ctx, cluster, kubeconfig, context, operation="apply", wait_for_lock=wait_for_lock
     )
     options = DeployOptions(
-        force_conflicts=force_conflicts, adopt=adopt, prune=not no_prune, history_max=history_max
+        force_conflicts=force_conflicts,
+        adopt=adopt,
+        prune=not no_prune,
+        history_max=history_max,
+        wait=wait_settings(no_wait, timeout, wait_load_balancers),
+        atomic=atomic,
     )
     apply_releases(deps, targets, options, yes=yes, dry_run=dry_run)
     return 0

@@ -9,6 +9,7 @@ from kdeploy.commands._live import (
     release_location_options,
     wait_for_lock_option,
 )
+from kdeploy.commands._wait import wait_options, wait_settings
 
 
 @click.command("rollback")
@@ -34,6 +35,7 @@ from kdeploy.commands._live import (
     help="Revisions to keep (0: unlimited).",
 )
 @wait_for_lock_option
+@wait_options
 @cluster_options
 @click.pass_context
 def command(
@@ -46,11 +48,17 @@ def command(
     force_conflicts: bool,
     history_max: int,
     wait_for_lock: str | None,
+    no_wait: bool,
+    timeout: float,
+    wait_load_balancers: bool,
     kubeconfig: str | None,
     context: str | None,
 ) -> int:
     """Roll RELEASE back to a recorded revision: shows the diff, re-applies its stored manifests and
-    secrets, prunes objects it did not have, and records a new revision "rollback to N"."""
+    secrets, prunes objects it did not have, and records a new revision "rollback to N".
+
+    Then waits until the release is healthy (see --no-wait, --timeout): exit code 4 when it is not.
+    """
     from kdeploy.actions.rollback import rollback
     from kdeploy.commands._live import build_deps, locate_release
 
@@ -59,6 +67,13 @@ def command(
         ctx, cluster, kubeconfig, context, operation="rollback", wait_for_lock=wait_for_lock
     )
     rollback(
-        deps, release, ns, to=to, yes=yes, force_conflicts=force_conflicts, history_max=history_max
+        deps,
+        release,
+        ns,
+        to=to,
+        yes=yes,
+        force_conflicts=force_conflicts,
+        history_max=history_max,
+        wait=wait_settings(no_wait, timeout, wait_load_balancers),
     )
     return 0

@@ -1,0 +1,336 @@
+"""Wait until the objects of a release are healthy: poll them through the ClusterClient, judge each
+with `kdeploy.health.evaluate`, show progress, and when waiting fails, explain why from the
+cluster's own evidence (the failing pods' container states and recent Warning Events).
+
+Progress goes to a rich live view (one line per object and an overall bar) when stderr is a
+terminal, otherwise to one plain line per state change through the action's Output, so CI logs
+carry no escape codes. rich is imported only when the live view is used.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kdeploy.errors import WaitError
+from kdeploy.health import Health, container_problem, evaluate, has_rule
+from kdeploy.kube.client import ClusterClient, ObjectRef
+from kdeploy.model import Manifest
+
+DEFAULT_TIMEOUT = 300.0
+# Kinds whose pods are found through spec.selector, for failure evidence.
+_WORKLOADS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"})
+_MAX_PODS = 3
+_MAX_EVENTS = 5
+
+
+@dataclass(frozen=True)
+class WaitOptions:
+    """Whether to wait after deploying, for how long (seconds), and whether Services of type
+    LoadBalancer must get an address."""
+
+    enabled: bool = False
+    timeout: float = DEFAULT_TIMEOUT
+    load_balancers: bool = False
+
+
+@dataclass
+class Tracked:
+    """One object being waited for, its latest verdict and when it settled."""
+
+    ref: ObjectRef
+    health: Health
+    settled_at: float | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.ref.kind}/{self.ref.name}"
+
+
+class ProgressView(Protocol):
+    """Where waiting reports progress."""
+
+    def update(self, rows: Sequence[Tracked], elapsed: float) -> None:
+        """Show the current verdicts (called after every poll)."""
+        ...
+
+    def close(self, rows: Sequence[Tracked], elapsed: float, ok: bool) -> None:
+        """Waiting ended (successfully or not)."""
+        ...
+
+
+class Info(Protocol):
+    def info(self, text: str) -> None: ...
+
+
+@dataclass
+class PlainProgress:
+    """One line per object whenever its state or message changes; no escape codes."""
+
+    output: Info
+    _seen: dict[ObjectRef, tuple[str, str]] = field(default_factory=dict)
+
+    def update(self, rows: Sequence[Tracked], elapsed: float) -> None:
+        for row in rows:
+            now = (row.health.state, row.health.message)
+            if self._seen.get(row.ref) == now:
+                continue
+            self._seen[row.ref] = now
+            self.output.info(f"  {_row_text(row, elapsed)}")
+
+    def close(self, rows: Sequence[Tracked], elapsed: float, ok: bool) -> None:
+        if ok:
+            self.output.info(f"  all {len(rows)} healthy after {_seconds(elapsed)}")
+
+
+class RichProgress:
+    """A rich live view on stderr: one line per object and an overall bar."""
+
+    def __init__(self, title: str) -> None:
+        from rich.console import Console
+        from rich.live import Live
+
+        self._title = title
+        self._console = Console(stderr=True, highlight=False)
+        self._live = Live(console=self._console, refresh_per_second=4, transient=False)
+        self._live.start()
+
+    def _render(self, rows: Sequence[Tracked], elapsed: float) -> Any:
+        from rich.console import Group
+        from rich.progress_bar import ProgressBar
+        from rich.table import Table
+        from rich.text import Text
+
+        table = Table.grid(padding=(0, 2))
+        styles = {"ready": "green", "failed": "bold red", "waiting": "yellow"}
+        for row in rows:
+            h = row.health
+            table.add_row(
+                Text(row.label, style="bold"),
+                Text(h.state, style=styles[h.state]),
+                Text(h.ready),
+                Text(_seconds(_elapsed(row, elapsed)), style="dim"),
+                Text(h.message, overflow="ellipsis", no_wrap=True),
+            )
+        done = sum(1 for r in rows if r.health.ok)
+        bar = Table.grid(padding=(0, 1))
+        bar.add_row(
+            Text(self._title),
+            ProgressBar(total=max(len(rows), 1), completed=done, width=30),
+            Text(f"{done}/{len(rows)} healthy  {_seconds(elapsed)}"),
+        )
+        return Group(table, bar)
+
+    def update(self, rows: Sequence[Tracked], elapsed: float) -> None:
+        self._live.update(self._render(rows, elapsed), refresh=True)
+
+    def close(self, rows: Sequence[Tracked], elapsed: float, ok: bool) -> None:
+        self._live.update(self._render(rows, elapsed), refresh=True)
+        self._live.stop()
+
+
+def terminal_progress(output: Info, title: str) -> ProgressView:
+    """The live view when stderr is a terminal (and TERM is not dumb), else plain lines through
+    `output`."""
+    if sys.stderr.isatty() and os.environ.get("TERM") != "dumb":
+        return RichProgress(title)
+    return PlainProgress(output)
+
+
+def wait_for(
+    cluster: ClusterClient,
+    manifests: Iterable[Manifest],
+    options: WaitOptions,
+    progress: ProgressView,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> float:
+    """Poll the live state of `manifests` until all are healthy; returns the seconds waited.
+    Objects of kinds without a health rule count as healthy (they were just applied). Raises
+    WaitError when an object fails for good (e.g. a Job fails, a Deployment exceeds its progress
+    deadline) or `options.timeout` passes, with the evidence gathered from the cluster; raises
+    ClusterError when the cluster cannot be read."""
+    rows = [
+        Tracked(ObjectRef.of(m), Health(False, False, "Waiting for status..."))
+        for m in manifests
+        if has_rule(str(m.get("kind", "")), load_balancers=options.load_balancers)
+    ]
+    start = monotonic()
+    if not rows:
+        return 0.0
+    interval = 0.2
+    try:
+        while True:
+            for row in rows:
+                if row.health.done:
+                    continue
+                live = cluster.get(row.ref)
+                row.health = (
+                    Health(False, False, "not found")
+                    if live is None
+                    else evaluate(live, load_balancers=options.load_balancers)
+                )
+                if row.health.done:
+                    row.settled_at = monotonic() - start
+            elapsed = monotonic() - start
+            progress.update(rows, elapsed)
+            if any(r.health.done and not r.health.ok for r in rows):
+                progress.close(rows, elapsed, ok=False)
+                raise _failure(cluster, rows, elapsed, options, timed_out=False)
+            if all(r.health.ok for r in rows):
+                progress.close(rows, elapsed, ok=True)
+                return elapsed
+            if elapsed >= options.timeout:
+                progress.close(rows, elapsed, ok=False)
+                raise _failure(cluster, rows, elapsed, options, timed_out=True)
+            sleep(min(interval, max(options.timeout - elapsed, 0.01)))
+            interval = min(interval * 1.5, 2.0)
+    except KeyboardInterrupt:
+        progress.close(rows, monotonic() - start, ok=False)
+        raise
+
+
+def _failure(
+    cluster: ClusterClient,
+    rows: Sequence[Tracked],
+    elapsed: float,
+    options: WaitOptions,
+    *,
+    timed_out: bool,
+) -> WaitError:
+    bad = [r for r in rows if r.health.done and not r.health.ok]
+    if timed_out and not bad:
+        bad = [r for r in rows if not r.health.ok]
+        head = (
+            f"timed out after {_seconds(options.timeout)} waiting for "
+            f"{_count(len(bad), 'object')} to become healthy"
+        )
+    else:
+        head = f"{_count(len(bad), 'object')} failed after {_seconds(elapsed)}"
+    lines = [head + ":"]
+    for row in bad:
+        ref = row.ref
+        lines.append(f"  {ref.kind} {_where(ref)}: {row.health.message}")
+        lines.extend(f"    {line}" for line in explain(cluster, ref))
+    return WaitError(
+        "\n".join(lines),
+        hint="fix the cause and apply again, or roll back with `kdeploy rollback`; "
+        "--timeout gives slow rollouts more time",
+    )
+
+
+def explain(cluster: ClusterClient, ref: ObjectRef) -> list[str]:
+    """Evidence for why `ref` is not healthy: its failing pods (found through the workload's
+    selector) with their container states, then recent Warning Events of the object and of those
+    pods. Returns [] when there is nothing to say. Reading evidence never raises: a failure to
+    read is reported as a line instead."""
+    from kdeploy.errors import ClusterError
+
+    lines: list[str] = []
+    try:
+        live = cluster.get(ref) or {}
+        pods = _failing_pods(cluster, ref, live)
+        for name, problem in pods[:_MAX_PODS]:
+            lines.append(f"pod {name}: {problem}")
+        if len(pods) > _MAX_PODS:
+            lines.append(f"... and {len(pods) - _MAX_PODS} more failing pods")
+        involved = [(ref.kind, ref.name)] + [("Pod", name) for name, _ in pods[:_MAX_PODS]]
+        lines.extend(_warning_events(cluster, ref.namespace, involved))
+    except ClusterError as e:
+        lines.append(f"(could not read the evidence: {e.message})")
+    return lines
+
+
+def _failing_pods(cluster: ClusterClient, ref: ObjectRef, live: Manifest) -> list[tuple[str, str]]:
+    if ref.kind == "Pod":
+        problem = container_problem(live)
+        return [(ref.name, problem)] if problem else []
+    if ref.kind not in _WORKLOADS:
+        return []
+    selector = selector_text((live.get("spec") or {}).get("selector"))
+    if not selector and ref.kind == "Job":
+        selector = f"job-name={ref.name}"
+    if not selector:
+        return []
+    found = []
+    for pod in cluster.list_by_labels("v1", "Pod", ref.namespace, selector):
+        problem = container_problem(pod)
+        if problem:
+            found.append((str(pod["metadata"]["name"]), problem))
+    return sorted(found)
+
+
+def _warning_events(
+    cluster: ClusterClient, namespace: str, involved: Sequence[tuple[str, str]]
+) -> list[str]:
+    events: list[tuple[str, str]] = []
+    for kind, name in involved:
+        selector = f"involvedObject.name={name},involvedObject.kind={kind},type=Warning"
+        for ev in cluster.list_by_labels("v1", "Event", namespace, "", field_selector=selector):
+            if ev.get("type") != "Warning":
+                continue
+            when = str(ev.get("lastTimestamp") or ev.get("eventTime") or "")
+            count = ev.get("count") or 1
+            times = f", {count}x" if isinstance(count, int) and count > 1 else ""
+            text = (
+                f"event {ev.get('reason', '')} on {kind} {name}{times}: "
+                f"{str(ev.get('message', '')).strip()}"
+            )
+            events.append((when, text))
+    events.sort()
+    seen: list[str] = []
+    for _, text in events:
+        if text not in seen:
+            seen.append(text)
+    return seen[-_MAX_EVENTS:]
+
+
+def selector_text(selector: Any) -> str:
+    """A LabelSelector object as a selector string (`a=b,c in (x,y),!d`); "" when empty."""
+    if not isinstance(selector, Mapping):
+        return ""
+    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    for expr in selector.get("matchExpressions") or []:
+        key, op = expr.get("key"), expr.get("operator")
+        values = ",".join(expr.get("values") or [])
+        if op == "In":
+            parts.append(f"{key} in ({values})")
+        elif op == "NotIn":
+            parts.append(f"{key} notin ({values})")
+        elif op == "Exists":
+            parts.append(str(key))
+        elif op == "DoesNotExist":
+            parts.append(f"!{key}")
+    return ",".join(parts)
+
+
+def _row_text(row: Tracked, elapsed: float) -> str:
+    h = row.health
+    ready = f" {h.ready}" if h.ready else ""
+    return (
+        f"{row.label}: {h.state}{ready} ({_seconds(_elapsed(row, elapsed))}) {h.message}".rstrip()
+    )
+
+
+def _elapsed(row: Tracked, elapsed: float) -> float:
+    return row.settled_at if row.settled_at is not None else elapsed
+
+
+def _where(ref: ObjectRef) -> str:
+    return f"{ref.namespace}/{ref.name}" if ref.namespace else ref.name
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _seconds(value: float) -> str:
+    if value < 10:
+        return f"{value:.1f}s"
+    minutes, seconds = divmod(round(value), 60)
+    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
