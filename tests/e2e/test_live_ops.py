@@ -114,6 +114,13 @@ class Live:
     def get(self, kind: str, name: str, api_version: str = "v1") -> dict[str, Any] | None:
         return self.cluster.get(ObjectRef(api_version, kind, self.ns, name))
 
+    def revision(self, number: int) -> Any:
+        """Revision `number` of release web, read back through the history store."""
+        from kdeploy.history.configmap import ConfigMapDriver
+        from kdeploy.history.store import HistoryStore
+
+        return HistoryStore(ConfigMapDriver(self.api)).get("web", self.ns, number)
+
     def configmaps(self) -> list[dict[str, Any]]:
         return self.cluster.list_by_labels("v1", "ConfigMap", self.ns, "")
 
@@ -212,6 +219,33 @@ def changed_lines(text: str) -> list[str]:
     ]
 
 
+def as_stored(manifest: dict[str, Any]) -> dict[str, Any]:
+    """A Secret manifest as the server stores it: stringData folded into base64 data."""
+    if manifest.get("kind") != "Secret" or "stringData" not in manifest:
+        return manifest
+    out = {k: v for k, v in manifest.items() if k != "stringData"}
+    data = dict(manifest.get("data") or {})
+    for key, value in manifest["stringData"].items():
+        data[key] = base64.b64encode(str(value).encode()).decode()
+    out["data"] = data
+    return out
+
+
+def assert_contains(live: Any, wanted: Any, where: str) -> None:
+    """Every field of `wanted` is in `live` with the same value (the server may add defaults)."""
+    if isinstance(wanted, dict):
+        assert isinstance(live, dict), where
+        for key, value in wanted.items():
+            assert key in live, f"{where}.{key} missing"
+            assert_contains(live[key], value, f"{where}.{key}")
+    elif isinstance(wanted, list):
+        assert isinstance(live, list) and len(live) == len(wanted), where
+        for i, (a, b) in enumerate(zip(live, wanted, strict=True)):
+            assert_contains(a, b, f"{where}[{i}]")
+    else:
+        assert live == wanted, f"{where}: {live!r} != {wanted!r}"
+
+
 def assert_no_secret_in_configmaps(live: Live) -> None:
     encoded = base64.b64encode(PASSWORD.encode()).decode()
     for cm in live.configmaps():
@@ -295,6 +329,13 @@ def test_apply_diff_change_prune_and_rollback(
     assert base64.b64decode(secret["data"]["password"]).decode() == PASSWORD
 
     # the live state equals revision 1's manifests, object by object
+    rev1 = live.revision(1)
+    assert len(rev1.manifests) == 5
+    for manifest in rev1.manifests:
+        ref = ObjectRef.of(manifest)
+        obj = live.get(ref.kind, ref.name, ref.api_version)
+        assert obj is not None, ref
+        assert_contains(obj, as_stored(manifest), str(ref))
     after = kd(project, "diff", "-e", "dev", "--detailed-exitcode")
     assert after.code == 0, after.stdout
     assert_no_secret_in_configmaps(live)
@@ -494,7 +535,8 @@ def test_kubectl_scale_is_reported_as_a_conflict_with_its_manager(
     assert result.code == 1
     # the manager is kubectl's (its name depends on the kubectl version), via the scale subresource
     assert (
-        f'Deployment.apps {live.ns}/web: conflict: .spec.replicas owned by "kubectl' in result.stderr
+        f'Deployment.apps {live.ns}/web: conflict: .spec.replicas owned by "kubectl'
+        in result.stderr
     )
     assert 'with subresource "scale"' in result.stderr
     assert live.snapshot() == before
