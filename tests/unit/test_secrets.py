@@ -208,3 +208,28 @@ def _strings(obj: object) -> list[str]:
     if isinstance(obj, list):
         return [s for v in obj for s in _strings(v)]
     return []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(secret_text, min_size=1, max_size=4),
+    extra=st.sets(secret_text, max_size=3),
+    obj=json_obj,
+)
+def test_split_then_restore_gives_back_the_manifests(
+    values: list[str], extra: set[str], obj: object
+) -> None:
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "s"},
+        "data": {f"k{i}": b64(v) for i, v in enumerate(values)},
+    }
+    other = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"x": obj}}
+    manifests = [secret, other]
+    secrets = collect_secret_strings(manifests) | extra
+    redacted, payload = split_secret_manifests(manifests, secrets)
+    assert restore(redacted, payload) == manifests
+    for leaf in _strings(redacted):
+        for s in secrets:
+            assert s not in leaf
