@@ -52,24 +52,43 @@ def openapi_root(
 
 
 def openapi_group_version(
-    group: str, version: str, resources: list[Obj], crd_schemas: dict[str, Obj]
+    group: str, version: str, resources: list[Any], crd_schemas: dict[str, Obj]
 ) -> Obj:
     """The OpenAPI v3 document of one group/version. `resources` are dicts with `kind`,
-    `plural`, `namespaced` (and optionally `subresources`, e.g. `["status", "scale"]`);
+    `plural`, `namespaced` (and optionally `subresources`, e.g. `["status", "scale"]`), or
+    objects with those attributes;
     `crd_schemas` maps kinds served from a CRD to their `openAPIV3Schema`. The result is shared
     and cached: treat it as read-only."""
     return _cached_document(_cache_key(group, version, resources, crd_schemas))
 
 
 def openapi_group_version_json(
-    group: str, version: str, resources: list[Obj], crd_schemas: dict[str, Obj]
+    group: str, version: str, resources: list[Any], crd_schemas: dict[str, Obj]
 ) -> bytes:
     """The same document serialized (cached too), ready to send."""
     return _cached_json(_cache_key(group, version, resources, crd_schemas))
 
 
-def _cache_key(group: str, version: str, resources: list[Obj], crd_schemas: dict[str, Obj]) -> str:
-    return json.dumps([group, version, resources, crd_schemas], sort_keys=True)
+def _resource_dict(resource: Any) -> Obj:
+    # Also accepts objects with the same attributes (the server's resource types).
+    if isinstance(resource, dict):
+        return {
+            "kind": str(resource.get("kind", "")),
+            "plural": str(resource.get("plural", "")),
+            "namespaced": bool(resource.get("namespaced", True)),
+            "subresources": list(resource.get("subresources") or ()),
+        }
+    return {
+        "kind": str(getattr(resource, "kind", "")),
+        "plural": str(getattr(resource, "plural", "")),
+        "namespaced": bool(getattr(resource, "namespaced", True)),
+        "subresources": list(getattr(resource, "subresources", None) or ()),
+    }
+
+
+def _cache_key(group: str, version: str, resources: list[Any], crd_schemas: dict[str, Obj]) -> str:
+    normalized = [_resource_dict(r) for r in resources]
+    return json.dumps([group, version, normalized, crd_schemas], sort_keys=True)
 
 
 def _dumps(obj: Any) -> bytes:

@@ -130,3 +130,23 @@ def test_documents_are_cached_and_hash_changes_with_content() -> None:
     assert json.loads(raw) == a
     smaller = openapi_group_version_json("apps", "v1", APPS[:1], {})
     assert document_hash(raw) != document_hash(smaller)
+
+
+def test_resources_may_be_objects_with_the_same_attributes() -> None:
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Served:
+        kind: str
+        plural: str
+        namespaced: bool
+        subresources: tuple[str, ...] = ()
+
+    doc = openapi_group_version("batch", "v1", [Served("Job", "jobs", True, ("status",))], {})
+    assert "/apis/batch/v1/namespaces/{namespace}/jobs/{name}/status" in doc["paths"]
+    assert doc is openapi_group_version(
+        "batch",
+        "v1",
+        [{"kind": "Job", "plural": "jobs", "namespaced": True, "subresources": ["status"]}],
+        {},
+    )
