@@ -44,7 +44,9 @@ class RealCluster:
 
 
 @pytest.fixture(autouse=True)
-def _no_user_kubeconfig(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_user_kubeconfig(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     missing = tmp_path_factory.getbasetemp() / "no-such-kubeconfig"
     monkeypatch.setenv("KUBECONFIG", str(missing))
 

@@ -35,18 +35,44 @@ def _load_faults(path: str) -> list[Any]:
 
 
 @click.command("emulator")
-@click.option("--port", type=int, default=0, show_default=True,
-              help="Port on 127.0.0.1 to listen on (0 picks a free one).")
-@click.option("--kubeconfig-out", type=click.Path(dir_okay=False), default=None,
-              help="Where to write the kubeconfig (default: a temporary file).")
-@click.option("--state", "state_file", type=click.Path(dir_okay=False), default=None,
-              help="Load objects from FILE at start and save them there on change and at exit.")
-@click.option("--tls", is_flag=True,
-              help="Serve HTTPS with a generated certificate and require a bearer token.")
-@click.option("--ready-delay", type=float, default=None,
-              help="Seconds before simulated pods become ready (default 1).")
-@click.option("--faults", "faults_file", type=click.Path(dir_okay=False), default=None,
-              help="JSON file with a list of fault rules to activate at start.")
+@click.option(
+    "--port",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Port on 127.0.0.1 to listen on (0 picks a free one).",
+)
+@click.option(
+    "--kubeconfig-out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Where to write the kubeconfig (default: a temporary file).",
+)
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Load objects from FILE at start and save them there on change and at exit.",
+)
+@click.option(
+    "--tls",
+    is_flag=True,
+    help="Serve HTTPS with a generated certificate and require a bearer token.",
+)
+@click.option(
+    "--ready-delay",
+    type=float,
+    default=None,
+    help="Seconds before simulated pods become ready (default 1).",
+)
+@click.option(
+    "--faults",
+    "faults_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="JSON file with a list of fault rules to activate at start.",
+)
 def command(
     port: int,
     kubeconfig_out: str | None,
@@ -64,8 +90,9 @@ def command(
 
     knobs = ControllerKnobs() if ready_delay is None else ControllerKnobs(ready_delay=ready_delay)
     rules = _load_faults(faults_file) if faults_file else []
-    emu = Emulator(port=port, knobs=knobs, state_file=state_file, tls=tls,
-                   kubeconfig_path=kubeconfig_out)
+    emu = Emulator(
+        port=port, knobs=knobs, state_file=state_file, tls=tls, kubeconfig_path=kubeconfig_out
+    )
     try:
         emu.start()
     except OSError as e:

@@ -116,8 +116,14 @@ def _server_side_apply(
 
     try:
         return server_side_apply(
-            live, applied, manager=manager, force=force, gvk=_gvk(rt), now=now,
-            subresource=subresource, reset_status=rt.has_status,
+            live,
+            applied,
+            manager=manager,
+            force=force,
+            gvk=_gvk(rt),
+            now=now,
+            subresource=subresource,
+            reset_status=rt.has_status,
         )
     except ApplyConflict as e:
         raise E.ApiError(409, "Conflict", e.message, {"causes": list(e.causes)}) from e
@@ -131,7 +137,12 @@ def _track_update(
     from kdeploy.emulator.ssa import track_update
 
     return track_update(
-        old, new, manager=manager, operation="Update", gvk=_gvk(rt), now=now,
+        old,
+        new,
+        manager=manager,
+        operation="Update",
+        gvk=_gvk(rt),
+        now=now,
         subresource=subresource,
     )
 
@@ -255,7 +266,7 @@ class Api:
                 one = self.store.get(rt.group, rt.kind, ns, only)
                 candidates = [one] if one is not None else []
             else:
-                candidates = self.store.list(rt.group, rt.kind, ns)
+                candidates = self.store.objects(rt.group, rt.kind, ns)
         start: tuple[str, str] | None = None
         if continue_token:
             try:
@@ -354,8 +365,11 @@ class Api:
         causes = []
         if not name:
             causes.append(
-                ("FieldValueRequired", "metadata.name",
-                 "Required value: name or generateName is required")
+                (
+                    "FieldValueRequired",
+                    "metadata.name",
+                    "Required value: name or generateName is required",
+                )
             )
         else:
             causes += validate_name(name, rt.name_rule)
@@ -415,9 +429,7 @@ class Api:
         obj.setdefault("status", {}).setdefault("loadBalancer", {})
 
     def _free_ip(self) -> str:
-        used = {
-            (s.get("spec") or {}).get("clusterIP") for s in self.store.list("", "Service")
-        }
+        used = {(s.get("spec") or {}).get("clusterIP") for s in self.store.objects("", "Service")}
         for i, addr in enumerate(_SERVICE_CIDR.hosts()):
             if i >= 10 and str(addr) not in used:
                 return str(addr)
@@ -426,7 +438,7 @@ class Api:
     def _used_node_ports(self) -> set[int]:
         return {
             int(p["nodePort"])
-            for s in self.store.list("", "Service")
+            for s in self.store.objects("", "Service")
             for p in (s.get("spec") or {}).get("ports") or []
             if p.get("nodePort")
         }
@@ -448,9 +460,16 @@ class Api:
         meta = obj["metadata"]
         if meta.get("resourceVersion"):
             raise E.invalid(
-                rt, rt.kind, str(meta.get("name", "")),
-                [("FieldValueForbidden", "metadata.resourceVersion",
-                  "Forbidden: resourceVersion should not be set on objects to be created")],
+                rt,
+                rt.kind,
+                str(meta.get("name", "")),
+                [
+                    (
+                        "FieldValueForbidden",
+                        "metadata.resourceVersion",
+                        "Forbidden: resourceVersion should not be set on objects to be created",
+                    )
+                ],
             )
         meta.pop("managedFields", None)
         if rt.has_status:
@@ -474,10 +493,15 @@ class Api:
             if self.store.get(rt.group, rt.kind, obj["metadata"].get("namespace", ""), name):
                 if generated:
                     raise E.ApiError(
-                        409, "AlreadyExists",
+                        409,
+                        "AlreadyExists",
                         f'{rt.group_resource} "{name}" already exists, the server was not able '
                         "to generate a unique name for the object",
-                        {"name": name, "kind": rt.plural, **({"group": rt.group} if rt.group else {})},
+                        {
+                            "name": name,
+                            "kind": rt.plural,
+                            **({"group": rt.group} if rt.group else {}),
+                        },
                     )
                 raise E.already_exists(rt, name)
             if not managed:
@@ -508,8 +532,15 @@ class Api:
             old = self.store.get(rt.group, rt.kind, namespace if rt.namespaced else "", name)
             if old is None:
                 raise E.not_found(rt, name)
-            return self._update(rt, old, new, manager=manager, subresource=subresource,
-                                dry_run=dry_run, managed=False)
+            return self._update(
+                rt,
+                old,
+                new,
+                manager=manager,
+                subresource=subresource,
+                dry_run=dry_run,
+                managed=False,
+            )
 
     def _update(
         self,
@@ -531,7 +562,8 @@ class Api:
         uid = meta.get("uid")
         if uid and uid != ometa.get("uid"):
             raise E.conflict(
-                rt, name,
+                rt,
+                name,
                 f"Precondition failed: UID in precondition: {uid}, UID in object meta: "
                 f"{ometa.get('uid')}",
             )
@@ -563,10 +595,17 @@ class Api:
             )
             if added:
                 raise E.invalid(
-                    rt, rt.kind, name,
-                    [("FieldValueForbidden", "metadata.finalizers",
-                      "Forbidden: no new finalizers can be added if the object is being deleted, "
-                      f"found new finalizers {json.dumps(sorted(added))}")],
+                    rt,
+                    rt.kind,
+                    name,
+                    [
+                        (
+                            "FieldValueForbidden",
+                            "metadata.finalizers",
+                            "Forbidden: no new finalizers can be added if the object is being deleted, "
+                            f"found new finalizers {json.dumps(sorted(added))}",
+                        )
+                    ],
                 )
         new = self._finish(rt, new, old)
         if not managed:
@@ -583,9 +622,7 @@ class Api:
                 new["metadata"]["generation"] = ometa["generation"] + bump
             return as_version(new, rt)
         result = self.store.replace(new)
-        if result["metadata"].get("deletionTimestamp") and not result["metadata"].get(
-            "finalizers"
-        ):
+        if result["metadata"].get("deletionTimestamp") and not result["metadata"].get("finalizers"):
             gc.collect(self.store, self.delete_object)
         return as_version(result, rt)
 
@@ -615,15 +652,29 @@ class Api:
         if media == APPLY_PATCH:
             if not manager:
                 raise E.invalid(
-                    None, "PatchOptions", "",
-                    [("FieldValueRequired", "fieldManager",
-                      "Required value: is required for apply patch")],
+                    None,
+                    "PatchOptions",
+                    "",
+                    [
+                        (
+                            "FieldValueRequired",
+                            "fieldManager",
+                            "Required value: is required for apply patch",
+                        )
+                    ],
                 )
         elif force:
             raise E.invalid(
-                None, "PatchOptions", "",
-                [("FieldValueForbidden", "force",
-                  "Forbidden: may not be specified for non-apply patch")],
+                None,
+                "PatchOptions",
+                "",
+                [
+                    (
+                        "FieldValueForbidden",
+                        "force",
+                        "Forbidden: may not be specified for non-apply patch",
+                    )
+                ],
             )
         patch = _parse_body(body, content_type)
         mgr = manager_name(manager, user_agent)
@@ -644,8 +695,9 @@ class Api:
                 patched = _strategic_patch(target, patch, rt)
             new = self._coerce(rt, patched, ns, name)
             new.setdefault("metadata", {})
-            return 200, self._update(rt, old, new, manager=mgr, subresource=subresource,
-                                     dry_run=dry_run, managed=False)
+            return 200, self._update(
+                rt, old, new, manager=mgr, subresource=subresource, dry_run=dry_run, managed=False
+            )
 
     def _apply(
         self,
@@ -699,7 +751,8 @@ class Api:
                 raise E.not_found(rt, name)
             if ameta.get("uid"):
                 raise E.conflict(
-                    rt, name,
+                    rt,
+                    name,
                     f"uid mismatch: the provided object specified uid {ameta['uid']}, and no "
                     "existing object was found",
                 )
@@ -711,8 +764,9 @@ class Api:
         live = clone(as_version(old, rt))
         merged = _server_side_apply(live, applied, manager, force, rt, now, subresource)
         new = self._coerce(rt, merged, ns, name)
-        return 200, self._update(rt, old, new, manager=manager, subresource=subresource,
-                                 dry_run=dry_run, managed=True)
+        return 200, self._update(
+            rt, old, new, manager=manager, subresource=subresource, dry_run=dry_run, managed=True
+        )
 
     # ------------------------------------------------------------------ scale
 
@@ -721,7 +775,13 @@ class Api:
         return _scale_of(self.get(rt, namespace, name))
 
     def update_scale(
-        self, rt: ResourceType, namespace: str, name: str, body: Any, *, manager: str,
+        self,
+        rt: ResourceType,
+        namespace: str,
+        name: str,
+        body: Any,
+        *,
+        manager: str,
         dry_run: bool = False,
     ) -> Obj:
         """PUT …/scale: set spec.replicas; returns the new Scale. Raises NotFound, Conflict."""
@@ -734,7 +794,13 @@ class Api:
             return self._set_replicas(rt, old, body, manager, dry_run)
 
     def _patch_scale(
-        self, rt: ResourceType, old: Obj, target: Obj, patch: Any, media: str, manager: str,
+        self,
+        rt: ResourceType,
+        old: Obj,
+        target: Obj,
+        patch: Any,
+        media: str,
+        manager: str,
         dry_run: bool,
     ) -> Obj:
         scale = _scale_of(old)
@@ -755,9 +821,16 @@ class Api:
         replicas = (scale.get("spec") or {}).get("replicas", 0)
         if not isinstance(replicas, int) or replicas < 0:
             raise E.invalid(
-                None, "Scale", old["metadata"]["name"],
-                [("FieldValueInvalid", "spec.replicas",
-                  f"Invalid value: {replicas!r}: must be greater than or equal to 0")],
+                None,
+                "Scale",
+                old["metadata"]["name"],
+                [
+                    (
+                        "FieldValueInvalid",
+                        "spec.replicas",
+                        f"Invalid value: {replicas!r}: must be greater than or equal to 0",
+                    )
+                ],
             )
         new = clone(old)
         new.setdefault("spec", {})["replicas"] = replicas
@@ -790,7 +863,8 @@ class Api:
             pre = options.get("preconditions") or {}
             if pre.get("uid") and pre["uid"] != old["metadata"].get("uid"):
                 raise E.conflict(
-                    rt, name,
+                    rt,
+                    name,
                     f"Precondition failed: UID in precondition: {pre['uid']}, UID in object "
                     f"meta: {old['metadata'].get('uid')}",
                 )
@@ -798,7 +872,8 @@ class Api:
                 "resourceVersion"
             ):
                 raise E.conflict(
-                    rt, name,
+                    rt,
+                    name,
                     "Precondition failed: ResourceVersion in precondition: "
                     f"{pre['resourceVersion']}, ResourceVersion in object meta: "
                     f"{old['metadata'].get('resourceVersion')}",
@@ -808,10 +883,17 @@ class Api:
                 policy = "Orphan"
             if policy not in (None, "Orphan", "Foreground", "Background"):
                 raise E.invalid(
-                    None, "DeleteOptions", "",
-                    [("FieldValueNotSupported", "propagationPolicy",
-                      f'Unsupported value: "{policy}": supported values: "Foreground", '
-                      '"Background", "Orphan", "nil"')],
+                    None,
+                    "DeleteOptions",
+                    "",
+                    [
+                        (
+                            "FieldValueNotSupported",
+                            "propagationPolicy",
+                            f'Unsupported value: "{policy}": supported values: "Foreground", '
+                            '"Background", "Orphan", "nil"',
+                        )
+                    ],
                 )
             result = self.delete_object(old, policy or "Background", dry_run=dry_run)
             if result is not None:
@@ -844,8 +926,9 @@ class Api:
         if not finalizers and not is_ns:
             if dry_run:
                 return clone(old)
-            self.store.remove(group_of(old["apiVersion"]), old["kind"],
-                              meta.get("namespace", ""), meta["name"])
+            self.store.remove(
+                group_of(old["apiVersion"]), old["kind"], meta.get("namespace", ""), meta["name"]
+            )
             return None
         if meta.get("deletionTimestamp"):
             return old
@@ -862,8 +945,12 @@ class Api:
             return new
         stored = self.store.replace(new)
         gc.collect(self.store, self.delete_object)
-        return self.store.get(group_of(old["apiVersion"]), old["kind"],
-                              meta.get("namespace", ""), meta["name"]) or stored
+        return (
+            self.store.get(
+                group_of(old["apiVersion"]), old["kind"], meta.get("namespace", ""), meta["name"]
+            )
+            or stored
+        )
 
     def delete_collection(
         self,
@@ -883,8 +970,9 @@ class Api:
         out = []
         with self.store.lock:
             for obj in items:
-                stored = self.store.get(rt.group, rt.kind, obj["metadata"].get("namespace", ""),
-                                        obj["metadata"]["name"])
+                stored = self.store.get(
+                    rt.group, rt.kind, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
+                )
                 if stored is not None:
                     self.delete_object(stored, policy, dry_run=dry_run)
                     out.append(obj)
@@ -933,15 +1021,21 @@ def _validate_crd(crd: Obj) -> list[tuple[str, str, str]]:
         out.append(("FieldValueRequired", "spec.versions", "Required value"))
     elif sum(1 for v in versions if v.get("storage")) != 1:
         out.append(
-            ("FieldValueInvalid", "spec.versions",
-             "Invalid value: []apiextensions.CustomResourceDefinitionVersion{...}: must have "
-             "exactly one version marked as storage version")
+            (
+                "FieldValueInvalid",
+                "spec.versions",
+                "Invalid value: []apiextensions.CustomResourceDefinitionVersion{...}: must have "
+                "exactly one version marked as storage version",
+            )
         )
     expected = f"{names.get('plural')}.{spec.get('group')}"
     name = (crd.get("metadata") or {}).get("name")
     if not out and name != expected:
         out.append(
-            ("FieldValueInvalid", "metadata.name",
-             f'Invalid value: "{name}": must be spec.names.plural+"."+spec.group')
+            (
+                "FieldValueInvalid",
+                "metadata.name",
+                f'Invalid value: "{name}": must be spec.names.plural+"."+spec.group',
+            )
         )
     return out

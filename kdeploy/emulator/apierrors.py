@@ -117,7 +117,9 @@ def apply_conflict(conflicts: list[tuple[str, str]], api_version: str) -> ApiErr
     return ApiError(409, "Conflict", message, {"causes": causes})
 
 
-def invalid(rt: ResourceType | None, kind: str, name: str, causes: list[tuple[str, str, str]]) -> ApiError:
+def invalid(
+    rt: ResourceType | None, kind: str, name: str, causes: list[tuple[str, str, str]]
+) -> ApiError:
     """422 Invalid. `causes` are (reason, field, message) triples like
     ('FieldValueInvalid', 'metadata.name', 'Invalid value: "X": ...')."""
     group_kind = rt.group_kind if rt is not None else kind
@@ -164,7 +166,7 @@ def too_large(message: str) -> ApiError:
 def unsupported_media_type(ctype: str) -> ApiError:
     """415 UnsupportedMediaType."""
     return ApiError(
-        415, "UnsupportedMediaType", f'the body of the request was in an unknown format: {ctype}'
+        415, "UnsupportedMediaType", f"the body of the request was in an unknown format: {ctype}"
     )
 
 

@@ -103,8 +103,12 @@ class Emulator:
         self.port = server.server_address[1]
         self.url = f"{scheme}://127.0.0.1:{self.port}"
         self.kubeconfig_path = str(self._write_kubeconfig())
-        serve = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                                 name="emulator-http", daemon=True)
+        serve = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="emulator-http",
+            daemon=True,
+        )
         loop = threading.Thread(target=self._loop, name="emulator-controllers", daemon=True)
         self._threads = [serve, loop]
         for t in self._threads:
@@ -243,8 +247,10 @@ class Emulator:
             "clusters": [{"name": CONTEXT, "cluster": cluster}],
             "users": [{"name": CONTEXT, "user": user}],
             "contexts": [
-                {"name": CONTEXT,
-                 "context": {"cluster": CONTEXT, "user": CONTEXT, "namespace": "default"}}
+                {
+                    "name": CONTEXT,
+                    "context": {"cluster": CONTEXT, "user": CONTEXT, "namespace": "default"},
+                }
             ],
             "current-context": CONTEXT,
             "preferences": {},

@@ -66,7 +66,6 @@ class AuthPolicy:
         raise ApiError(
             403,
             "Forbidden",
-            f'{resource} is forbidden: User "{user}" cannot {verb} resource "{resource}"'
-            f"{where}",
+            f'{resource} is forbidden: User "{user}" cannot {verb} resource "{resource}"{where}',
             {"kind": resource},
         )

@@ -83,7 +83,11 @@ def aggregated(registry: Registry, legacy_core: bool) -> Obj:
 
 def api_versions() -> Obj:
     """Legacy /api."""
-    return {"kind": "APIVersions", "versions": ["v1"], "serverAddressByClientCIDRs": _SERVER_ADDRESS}
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": _SERVER_ADDRESS,
+    }
 
 
 def _group_entry(group: str, versions: list[str]) -> Obj:
@@ -136,4 +140,9 @@ def api_resource_list(registry: Registry, group: str, version: str) -> Obj | Non
                 sub_entry.update(group="autoscaling", version="v1", kind="Scale")
             resources.append(sub_entry)
     gv = f"{group}/{version}" if group else version
-    return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": gv,
+        "resources": resources,
+    }

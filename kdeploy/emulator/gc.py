@@ -23,9 +23,7 @@ def _key(obj: Obj) -> tuple[str, str, str, str]:
     return (group_of(obj["apiVersion"]), obj["kind"], meta.get("namespace", ""), meta["name"])
 
 
-def collect(
-    store: Store, delete: Callable[..., Obj | None], *, max_passes: int = 20
-) -> bool:
+def collect(store: Store, delete: Callable[..., Obj | None], *, max_passes: int = 20) -> bool:
     """Run collection passes until nothing changes; returns True if anything was deleted or
     updated. `delete(obj, policy)` deletes one stored object honouring its finalizers."""
     changed = False
@@ -52,7 +50,11 @@ def _pass(store: Store, delete: Callable[..., Obj | None]) -> bool:
     for o in objs:
         meta = o["metadata"]
         refs = meta.get("ownerReferences") or []
-        if refs and not meta.get("deletionTimestamp") and not any(r.get("uid") in uids for r in refs):
+        if (
+            refs
+            and not meta.get("deletionTimestamp")
+            and not any(r.get("uid") in uids for r in refs)
+        ):
             cur = _current(store, o)
             if cur is not None and cur["metadata"].get("uid") == meta.get("uid"):
                 delete(cur, "Background")
@@ -84,7 +86,7 @@ def _pass(store: Store, delete: Callable[..., Obj | None]) -> bool:
             else:
                 _drop_finalizer(store, cur, "foregroundDeletion")
                 changed = True
-    for ns in store.list("", "Namespace"):
+    for ns in store.objects("", "Namespace"):
         if ns["metadata"].get("deletionTimestamp"):
             changed |= _finalize_namespace(store, ns, objs, delete)
     return changed
@@ -105,8 +107,7 @@ def _finalize_namespace(
 ) -> bool:
     name = ns["metadata"]["name"]
     contents = [
-        o for o in objs
-        if o["metadata"].get("namespace") == name and _current(store, o) is not None
+        o for o in objs if o["metadata"].get("namespace") == name and _current(store, o) is not None
     ]
     if contents:
         changed = False

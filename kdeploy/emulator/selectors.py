@@ -52,7 +52,9 @@ class SelectorError(ValueError):
 
 def _split_terms(text: str) -> list[str]:
     """Split on commas outside parentheses."""
-    terms, depth, cur = [], 0, []
+    terms: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in text:
         if ch == "(":
             depth += 1
@@ -167,7 +169,7 @@ def parse_field_selector(text: str | None, kind: str) -> Predicate:
             raise SelectorError(f"invalid selector: '{text}'; can't understand '{term.strip()}'")
         name, op, value = m.group(1), m.group(2), m.group(3)
         if name not in allowed:
-            raise SelectorError(f'field label not supported: {name}')
+            raise SelectorError(f"field label not supported: {name}")
         checks.append((name, op != "!=", value))
 
     def match(obj: Obj) -> bool:

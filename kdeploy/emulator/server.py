@@ -8,6 +8,7 @@ import hashlib
 import json
 import select
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -28,8 +29,15 @@ Obj = dict[str, Any]
 
 MAX_BODY_BYTES = 3 * 1024 * 1024
 _JSON = "application/json"
-_REASONS = {500: "InternalError", 503: "ServiceUnavailable", 429: "TooManyRequests",
-            504: "Timeout", 502: "BadGateway", 401: "Unauthorized", 403: "Forbidden"}
+_REASONS = {
+    500: "InternalError",
+    503: "ServiceUnavailable",
+    429: "TooManyRequests",
+    504: "Timeout",
+    502: "BadGateway",
+    401: "Unauthorized",
+    403: "Forbidden",
+}
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):
@@ -222,13 +230,19 @@ class Handler(BaseHTTPRequestHandler):
     def _route(self, method: str, path: str, query: dict[str, str]) -> None:
         parts = [p for p in path.split("/") if p]
         if not parts:
-            return self._send_json(200, {"paths": ["/api", "/api/v1", "/apis", "/openapi/v3",
-                                                   "/version"]})
+            return self._send_json(
+                200, {"paths": ["/api", "/api/v1", "/apis", "/openapi/v3", "/version"]}
+            )
         head = parts[0]
         if head == "_emulator":
             return self._control(method, parts[1:])
-        if method not in ("GET", "HEAD") and head in ("version", "openapi", "healthz", "livez",
-                                                     "readyz") :
+        if method not in ("GET", "HEAD") and head in (
+            "version",
+            "openapi",
+            "healthz",
+            "livez",
+            "readyz",
+        ):
             raise E.method_not_allowed(method, head)
         if head == "version":
             return self._send_json(200, discovery.VERSION_INFO)
@@ -281,8 +295,10 @@ class Handler(BaseHTTPRequestHandler):
     @staticmethod
     def _check_sub(route: _Route) -> _Route:
         sub = route.subresource
-        if sub and sub not in route.rt.subresources and not (
-            sub == "finalize" and route.rt.kind == "Namespace" and route.rt.group == ""
+        if (
+            sub
+            and sub not in route.rt.subresources
+            and not (sub == "finalize" and route.rt.kind == "Namespace" and route.rt.group == "")
         ):
             raise E.no_route()
         return route
@@ -374,8 +390,13 @@ class Handler(BaseHTTPRequestHandler):
                 raise E.method_not_allowed("POST", rt.kind)
             if rt.namespaced and ns is None:
                 raise E.method_not_allowed("POST", rt.kind)
-            obj = api.create(rt, namespace, _parse_body(body, ctype),
-                             manager=manager_name(manager, agent), dry_run=dry_run)
+            obj = api.create(
+                rt,
+                namespace,
+                _parse_body(body, ctype),
+                manager=manager_name(manager, agent),
+                dry_run=dry_run,
+            )
             self._written(dry_run)
             return self._send_object(201, obj, rt, query)
         if method == "PUT":
@@ -383,22 +404,44 @@ class Handler(BaseHTTPRequestHandler):
                 raise E.method_not_allowed("PUT", rt.kind)
             parsed = _parse_body(body, ctype)
             if sub == "scale":
-                result = api.update_scale(rt, namespace, name, parsed,
-                                          manager=manager_name(manager, agent), dry_run=dry_run)
+                result = api.update_scale(
+                    rt,
+                    namespace,
+                    name,
+                    parsed,
+                    manager=manager_name(manager, agent),
+                    dry_run=dry_run,
+                )
                 self._written(dry_run)
                 return self._send_json(200, result)
             if sub == "finalize":
                 sub = ""
-            obj = api.update(rt, namespace, name, parsed, manager=manager_name(manager, agent),
-                             subresource=sub, dry_run=dry_run)
+            obj = api.update(
+                rt,
+                namespace,
+                name,
+                parsed,
+                manager=manager_name(manager, agent),
+                subresource=sub,
+                dry_run=dry_run,
+            )
             self._written(dry_run)
             return self._send_object(200, obj, rt, query)
         if method == "PATCH":
             if name is None:
                 raise E.method_not_allowed("PATCH", rt.kind)
-            code, obj = api.patch(rt, namespace, name, body, ctype, manager=manager,
-                                  user_agent=agent, force=_truthy(query.get("force")),
-                                  subresource=sub, dry_run=dry_run)
+            code, obj = api.patch(
+                rt,
+                namespace,
+                name,
+                body,
+                ctype,
+                manager=manager,
+                user_agent=agent,
+                force=_truthy(query.get("force")),
+                subresource=sub,
+                dry_run=dry_run,
+            )
             self._written(dry_run)
             if sub == "scale":
                 return self._send_json(code, obj)
@@ -413,8 +456,12 @@ class Handler(BaseHTTPRequestHandler):
                 options = dict(options or {}, propagationPolicy=query["propagationPolicy"])
             if name is None:
                 result = api.delete_collection(
-                    rt, ns, options, label_selector=query.get("labelSelector"),
-                    field_selector=query.get("fieldSelector"), dry_run=dry_run,
+                    rt,
+                    ns,
+                    options,
+                    label_selector=query.get("labelSelector"),
+                    field_selector=query.get("fieldSelector"),
+                    dry_run=dry_run,
                 )
                 self._written(dry_run)
                 return self._send_json(200, result)
@@ -429,22 +476,36 @@ class Handler(BaseHTTPRequestHandler):
 
     def _send_object(self, code: int, obj: Obj, rt: ResourceType, query: dict[str, str]) -> None:
         if table.wants_table(self.headers.get("Accept", "")):
-            doc = table.to_table(rt.kind, [obj], str(obj["metadata"].get("resourceVersion", "")),
-                                 query.get("includeObject", "Metadata"))
+            doc = table.to_table(
+                rt.kind,
+                [obj],
+                str(obj["metadata"].get("resourceVersion", "")),
+                query.get("includeObject", "Metadata"),
+            )
             return self._send_json(code, doc, table.TABLE_CONTENT_TYPE)
         return self._send_json(code, obj)
 
     def _list(self, rt: ResourceType, ns: str | None, query: dict[str, str]) -> None:
         if _truthy(query.get("sendInitialEvents")):
-            raise E.invalid(None, "ListOptions", "", [
-                ("FieldValueForbidden", "sendInitialEvents",
-                 "Forbidden: sendInitialEvents is forbidden for list")])
+            raise E.invalid(
+                None,
+                "ListOptions",
+                "",
+                [
+                    (
+                        "FieldValueForbidden",
+                        "sendInitialEvents",
+                        "Forbidden: sendInitialEvents is forbidden for list",
+                    )
+                ],
+            )
         try:
             limit = int(query.get("limit") or 0)
         except ValueError as e:
             raise E.bad_request(f"invalid limit: {query.get('limit')}") from e
         items, rv, cont, remaining = self.server.api.list(
-            rt, ns,
+            rt,
+            ns,
             label_selector=query.get("labelSelector"),
             field_selector=query.get("fieldSelector"),
             limit=limit,
@@ -465,8 +526,12 @@ class Handler(BaseHTTPRequestHandler):
             out_items = [
                 {k: v for k, v in o.items() if k not in ("apiVersion", "kind")} for o in items
             ]
-        body = {"kind": rt.list_kind, "apiVersion": rt.api_version, "metadata": meta,
-                "items": out_items}
+        body = {
+            "kind": rt.list_kind,
+            "apiVersion": rt.api_version,
+            "metadata": meta,
+            "items": out_items,
+        }
         self._send_json(200, body)
 
     # ------------------------------------------------------------------ watch
@@ -476,10 +541,13 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.flush()
 
     def _client_gone(self) -> bool:
+        if isinstance(self.connection, ssl.SSLSocket):
+            # TLS sockets cannot peek; a closed client shows up as a failed write instead.
+            return False
         try:
             readable, _, _ = select.select([self.connection], [], [], 0)
             if readable:
-                return self.connection.recv(1, socket.MSG_PEEK) == b""
+                return bool(self.connection.recv(1, socket.MSG_PEEK) == b"")
         except (OSError, ValueError):
             return True
         return False
@@ -493,14 +561,32 @@ class Handler(BaseHTTPRequestHandler):
         rv_param = query.get("resourceVersion", "")
         if send_initial is not None:
             if query.get("resourceVersionMatch") != "NotOlderThan":
-                raise E.invalid(None, "ListOptions", "", [
-                    ("FieldValueForbidden", "resourceVersionMatch",
-                     "Forbidden: sendInitialEvents requires setting resourceVersionMatch to "
-                     "NotOlderThan")])
+                raise E.invalid(
+                    None,
+                    "ListOptions",
+                    "",
+                    [
+                        (
+                            "FieldValueForbidden",
+                            "resourceVersionMatch",
+                            "Forbidden: sendInitialEvents requires setting resourceVersionMatch to "
+                            "NotOlderThan",
+                        )
+                    ],
+                )
             if _truthy(send_initial) and not bookmarks:
-                raise E.invalid(None, "ListOptions", "", [
-                    ("FieldValueForbidden", "allowWatchBookmarks",
-                     "Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true")])
+                raise E.invalid(
+                    None,
+                    "ListOptions",
+                    "",
+                    [
+                        (
+                            "FieldValueForbidden",
+                            "allowWatchBookmarks",
+                            "Forbidden: sendInitialEvents requires setting allowWatchBookmarks to true",
+                        )
+                    ],
+                )
         initial = _truthy(send_initial) or (send_initial is None and rv_param in ("", "0"))
         try:
             timeout = float(query["timeoutSeconds"]) if query.get("timeoutSeconds") else None
@@ -510,8 +596,11 @@ class Handler(BaseHTTPRequestHandler):
         with store.lock:
             if initial:
                 start = store.resource_version
-                objs = [o for o in store.list(rt.group, rt.kind, ns if rt.namespaced else None)
-                        if match(o)]
+                objs = [
+                    o
+                    for o in store.objects(rt.group, rt.kind, ns if rt.namespaced else None)
+                    if match(o)
+                ]
                 expired = None
             else:
                 objs = []
@@ -532,8 +621,12 @@ class Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
         def emit(etype: str, obj: Obj) -> None:
-            line = json.dumps({"type": etype, "object": as_version(obj, rt)},
-                              separators=(",", ":")).encode() + b"\n"
+            line = (
+                json.dumps(
+                    {"type": etype, "object": as_version(obj, rt)}, separators=(",", ":")
+                ).encode()
+                + b"\n"
+            )
             self._write_chunk(line)
 
         def bookmark(rv: int, end: bool = False) -> None:
@@ -628,8 +721,11 @@ def _openapi_doc(group: str, version: str, reg: Registry) -> Obj:
     for rt in types:
         gvk = {"group": rt.group, "version": rt.version, "kind": rt.kind}
         prefix = f"/{_gv_path(group, version)}"
-        path = (f"{prefix}/namespaces/{{namespace}}/{rt.plural}/{{name}}" if rt.namespaced
-                else f"{prefix}/{rt.plural}/{{name}}")
+        path = (
+            f"{prefix}/namespaces/{{namespace}}/{rt.plural}/{{name}}"
+            if rt.namespaced
+            else f"{prefix}/{rt.plural}/{{name}}"
+        )
         body = {"schema": {"type": "object"}}
         paths[path] = {
             "patch": {
@@ -642,12 +738,18 @@ def _openapi_doc(group: str, version: str, reg: Registry) -> Obj:
                     {"name": "dryRun", "in": "query", "schema": {"type": "string"}},
                     {"name": "force", "in": "query", "schema": {"type": "boolean"}},
                 ],
-                "requestBody": {"content": {
-                    "application/apply-patch+yaml": body,
-                    "application/json-patch+json": body,
-                    "application/merge-patch+json": body,
-                }},
+                "requestBody": {
+                    "content": {
+                        "application/apply-patch+yaml": body,
+                        "application/json-patch+json": body,
+                        "application/merge-patch+json": body,
+                    }
+                },
             }
         }
-    return {"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.35.0"},
-            "paths": paths, "components": {"schemas": {}}}
+    return {
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": "v1.35.0"},
+        "paths": paths,
+        "components": {"schemas": {}},
+    }

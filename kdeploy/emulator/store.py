@@ -15,22 +15,27 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from kdeploy.emulator.registry import Registry
 
 Obj = dict[str, Any]
+T = TypeVar("T")
 _ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
 # Parts of an object that are not its "spec" for generation purposes.
 _NON_SPEC = frozenset({"apiVersion", "kind", "metadata", "status"})
 
 
-def clone(value: Any) -> Any:
+def clone(value: T) -> T:
     """Deep copy of JSON-like data (dicts, lists, scalars); much faster than copy.deepcopy."""
+    return cast(T, _clone(value))
+
+
+def _clone(value: Any) -> Any:
     if isinstance(value, dict):
-        return {k: clone(v) for k, v in value.items()}
+        return {k: _clone(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [clone(v) for v in value]
+        return [_clone(v) for v in value]
     return value
 
 
@@ -117,7 +122,7 @@ class Store:
         bucket = self._buckets.get((group, kind))
         return bucket.get((namespace, name)) if bucket else None
 
-    def list(self, group: str, kind: str, namespace: str | None = None) -> list[Obj]:
+    def objects(self, group: str, kind: str, namespace: str | None = None) -> list[Obj]:
         """Stored objects of a kind, sorted by namespace and name (do not modify them)."""
         with self.lock:
             bucket = self._buckets.get((group, kind))
@@ -149,8 +154,13 @@ class Store:
         meta = obj["metadata"]
         self._events.append(
             WatchEvent(
-                self._rv, etype, group_of(obj["apiVersion"]), obj["kind"],
-                meta.get("namespace", ""), obj, prev,
+                self._rv,
+                etype,
+                group_of(obj["apiVersion"]),
+                obj["kind"],
+                meta.get("namespace", ""),
+                obj,
+                prev,
             )
         )
         self._cond.notify_all()
@@ -361,7 +371,7 @@ class Store:
 
     def list_objects(self, group: str, kind: str, namespace: str | None = None) -> list[Obj]:
         """StoreAPI: deep copies of the live objects of a kind."""
-        return [clone(o) for o in self.list(group, kind, namespace)]
+        return [clone(o) for o in self.objects(group, kind, namespace)]
 
     def get_object(self, group: str, kind: str, namespace: str, name: str) -> Obj | None:
         """StoreAPI: a deep copy of one object, or None."""

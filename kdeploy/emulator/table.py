@@ -30,9 +30,10 @@ def _age(obj: Obj) -> str:
     s = max(0, int(time.time() - created))
     if s < 120:
         return f"{s}s"
+    if s < 600:
+        return f"{s // 60}m{s % 60}s"
     if s < 3600 * 3:
-        m = s // 60
-        return f"{m}m" if s < 600 else f"{m}m"
+        return f"{s // 60}m"
     if s < 86400 * 2:
         return f"{s // 3600}h"
     return f"{s // 86400}d"
@@ -65,7 +66,9 @@ def _pod_status(pod: Obj) -> str:
 
 
 def _restarts(pod: Obj) -> int:
-    return sum(int(s.get("restartCount", 0)) for s in _get(pod, "status", "containerStatuses", default=[]))
+    return sum(
+        int(s.get("restartCount", 0)) for s in _get(pod, "status", "containerStatuses", default=[])
+    )
 
 
 def _ports(svc: Obj) -> str:
@@ -85,8 +88,14 @@ def _columns(kind: str) -> list[Column]:
             ("Restarts", "string", lambda o: str(_restarts(o))),
         ],
         "Deployment": [
-            ("Ready", "string", lambda o: f"{_get(o, 'status', 'readyReplicas', default=0)}/"
-             f"{_get(o, 'spec', 'replicas', default=1)}"),
+            (
+                "Ready",
+                "string",
+                lambda o: (
+                    f"{_get(o, 'status', 'readyReplicas', default=0)}/"
+                    f"{_get(o, 'spec', 'replicas', default=1)}"
+                ),
+            ),
             ("Up-to-date", "integer", lambda o: _get(o, "status", "updatedReplicas", default=0)),
             ("Available", "integer", lambda o: _get(o, "status", "availableReplicas", default=0)),
         ],
@@ -96,8 +105,14 @@ def _columns(kind: str) -> list[Column]:
             ("Ready", "integer", lambda o: _get(o, "status", "readyReplicas", default=0)),
         ],
         "StatefulSet": [
-            ("Ready", "string", lambda o: f"{_get(o, 'status', 'readyReplicas', default=0)}/"
-             f"{_get(o, 'spec', 'replicas', default=1)}"),
+            (
+                "Ready",
+                "string",
+                lambda o: (
+                    f"{_get(o, 'status', 'readyReplicas', default=0)}/"
+                    f"{_get(o, 'spec', 'replicas', default=1)}"
+                ),
+            ),
         ],
         "Service": [
             ("Type", "string", lambda o: _get(o, "spec", "type", default="ClusterIP")),
@@ -110,15 +125,25 @@ def _columns(kind: str) -> list[Column]:
             ("Data", "integer", lambda o: len(_get(o, "data", default={}))),
         ],
         "Job": [
-            ("Status", "string", lambda o: next(
-                (c["type"] for c in _get(o, "status", "conditions", default=[])
-                 if c.get("type") in ("Complete", "Failed") and c.get("status") == "True"),
-                "Running")),
+            (
+                "Status",
+                "string",
+                lambda o: next(
+                    (
+                        c["type"]
+                        for c in _get(o, "status", "conditions", default=[])
+                        if c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
+                    ),
+                    "Running",
+                ),
+            ),
         ],
     }
-    return [("Name", "string", lambda o: _get(o, "metadata", "name", default="")),
-            *extra.get(kind, []),
-            ("Age", "string", _age)]
+    return [
+        ("Name", "string", lambda o: _get(o, "metadata", "name", default="")),
+        *extra.get(kind, []),
+        ("Age", "string", _age),
+    ]
 
 
 def _partial(obj: Obj) -> Obj:

@@ -113,7 +113,7 @@ def validate_metadata(meta: Obj) -> list[Cause]:
             out.append(_invalid("metadata.labels", v, _LABEL_VALUE_MSG))
     annotations = meta.get("annotations") or {}
     if not isinstance(annotations, dict):
-        return out + [_invalid("metadata.annotations", annotations, "must be a map of strings")]
+        return [*out, _invalid("metadata.annotations", annotations, "must be a map of strings")]
     total = 0
     for k, v in annotations.items():
         out += _qualified_name(str(k).lower(), "metadata.annotations")
@@ -166,8 +166,14 @@ def validate_data(obj: Obj) -> list[Cause]:
         size = 0
         for k, v in data.items():
             if not re.fullmatch(_CONFIG_KEY, str(k)):
-                out.append(_invalid(f"data[{k}]", k, "a valid config key must consist of "
-                                    "alphanumeric characters, '-', '_' or '.'"))
+                out.append(
+                    _invalid(
+                        f"data[{k}]",
+                        k,
+                        "a valid config key must consist of "
+                        "alphanumeric characters, '-', '_' or '.'",
+                    )
+                )
             try:
                 size += len(base64.b64decode(str(v or ""), validate=True))
             except (binascii.Error, ValueError):

@@ -76,7 +76,8 @@ def test_openapi_v3_patch_operations_carry_gvk_and_field_validation(http: Any) -
     url = root["paths"]["apis/apps/v1"]["serverRelativeURL"]
     doc = json.loads(http(url).data)
     patches = [
-        op["patch"] for op in doc["paths"].values()
+        op["patch"]
+        for op in doc["paths"].values()
         if "patch" in op
         and op["patch"].get("x-kubernetes-group-version-kind", {}).get("kind") == "Deployment"
     ]

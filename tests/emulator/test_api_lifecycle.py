@@ -43,8 +43,13 @@ def exists(core: client.CoreV1Api, kind: str, name: str, namespace: str) -> bool
 
 
 def owned_cm(name: str, owner: Any) -> dict[str, Any]:
-    ref = {"apiVersion": "v1", "kind": "ConfigMap", "name": owner.metadata.name,
-           "uid": owner.metadata.uid, "blockOwnerDeletion": True}
+    ref = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "name": owner.metadata.name,
+        "uid": owner.metadata.uid,
+        "blockOwnerDeletion": True,
+    }
     return {"metadata": {"name": name, "ownerReferences": [ref]}}
 
 
@@ -69,8 +74,9 @@ def test_delete_preconditions_conflict(core: client.CoreV1Api, namespace: str) -
     core.create_namespaced_config_map(namespace, {"metadata": {"name": "pre"}})
     with pytest.raises(ApiException) as err:
         core.delete_namespaced_config_map(
-            "pre", namespace, body=client.V1DeleteOptions(
-                preconditions=client.V1Preconditions(resource_version="1"))
+            "pre",
+            namespace,
+            body=client.V1DeleteOptions(preconditions=client.V1Preconditions(resource_version="1")),
         )
     assert err.value.status == 409
     assert exists(core, "config_map", "pre", namespace)
@@ -83,8 +89,9 @@ def test_background_deletion_collects_dependents(core: client.CoreV1Api, namespa
     assert eventually(lambda: not exists(core, "config_map", "dep", namespace))
 
 
-def test_orphan_deletion_keeps_dependents_without_owner(core: client.CoreV1Api,
-                                                        namespace: str) -> None:
+def test_orphan_deletion_keeps_dependents_without_owner(
+    core: client.CoreV1Api, namespace: str
+) -> None:
     owner = core.create_namespaced_config_map(namespace, {"metadata": {"name": "o2"}})
     core.create_namespaced_config_map(namespace, owned_cm("kept", owner))
     core.delete_namespaced_config_map("o2", namespace, propagation_policy="Orphan")
@@ -93,13 +100,19 @@ def test_orphan_deletion_keeps_dependents_without_owner(core: client.CoreV1Api,
     assert not kept.metadata.owner_references
 
 
-def test_foreground_deletion_removes_dependents_first(core: client.CoreV1Api,
-                                                      namespace: str) -> None:
+def test_foreground_deletion_removes_dependents_first(
+    core: client.CoreV1Api, namespace: str
+) -> None:
     owner = core.create_namespaced_config_map(namespace, {"metadata": {"name": "o3"}})
     core.create_namespaced_config_map(
-        namespace, {**owned_cm("blocker", owner),
-                    "metadata": {**owned_cm("blocker", owner)["metadata"],
-                                 "finalizers": ["example.com/hold"]}}
+        namespace,
+        {
+            **owned_cm("blocker", owner),
+            "metadata": {
+                **owned_cm("blocker", owner)["metadata"],
+                "finalizers": ["example.com/hold"],
+            },
+        },
     )
     core.delete_namespaced_config_map("o3", namespace, propagation_policy="Foreground")
     pending = core.read_namespaced_config_map("o3", namespace)
@@ -109,20 +122,33 @@ def test_foreground_deletion_removes_dependents_first(core: client.CoreV1Api,
     assert eventually(lambda: not exists(core, "config_map", "o3", namespace))
 
 
-def test_deployment_deletion_removes_replicasets_and_pods(api: client.ApiClient, core: client.CoreV1Api,
-                                                          namespace: str) -> None:
+def test_deployment_deletion_removes_replicasets_and_pods(
+    api: client.ApiClient, core: client.CoreV1Api, namespace: str
+) -> None:
     apps = client.AppsV1Api(api)
     labels = {"app": "gc"}
-    apps.create_namespaced_deployment(namespace, {
-        "metadata": {"name": "gc"},
-        "spec": {"replicas": 2, "selector": {"matchLabels": labels},
-                 "template": {"metadata": {"labels": labels},
-                              "spec": {"containers": [{"name": "c", "image": "nginx"}]}}},
-    })
+    apps.create_namespaced_deployment(
+        namespace,
+        {
+            "metadata": {"name": "gc"},
+            "spec": {
+                "replicas": 2,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+                },
+            },
+        },
+    )
     assert eventually(lambda: len(core.list_namespaced_pod(namespace).items) == 2)
     apps.delete_namespaced_deployment("gc", namespace)
-    assert eventually(lambda: not apps.list_namespaced_replica_set(namespace).items
-                      and not core.list_namespaced_pod(namespace).items)
+    assert eventually(
+        lambda: (
+            not apps.list_namespaced_replica_set(namespace).items
+            and not core.list_namespaced_pod(namespace).items
+        )
+    )
 
 
 def test_namespace_deletion_removes_contents(core: client.CoreV1Api) -> None:
@@ -158,14 +184,26 @@ CRD = {
     "spec": {
         "group": "example.com",
         "scope": "Namespaced",
-        "names": {"plural": "widgets", "singular": "widget", "kind": "Widget",
-                  "shortNames": ["wd"]},
-        "versions": [{
-            "name": "v1", "served": True, "storage": True,
-            "schema": {"openAPIV3Schema": {"type": "object",
-                                           "x-kubernetes-preserve-unknown-fields": True}},
-            "subresources": {"status": {}},
-        }],
+        "names": {
+            "plural": "widgets",
+            "singular": "widget",
+            "kind": "Widget",
+            "shortNames": ["wd"],
+        },
+        "versions": [
+            {
+                "name": "v1",
+                "served": True,
+                "storage": True,
+                "schema": {
+                    "openAPIV3Schema": {
+                        "type": "object",
+                        "x-kubernetes-preserve-unknown-fields": True,
+                    }
+                },
+                "subresources": {"status": {}},
+            }
+        ],
     },
 }
 
@@ -174,14 +212,23 @@ def test_crd_serves_custom_resources_until_deleted(api: client.ApiClient, namesp
     ext = client.ApiextensionsV1Api(api)
     custom = client.CustomObjectsApi(api)
     crd = ext.create_custom_resource_definition(CRD)
-    conds = {c.type: c.status for c in ext.read_custom_resource_definition(
-        "widgets.example.com").status.conditions}
+    conds = {
+        c.type: c.status
+        for c in ext.read_custom_resource_definition("widgets.example.com").status.conditions
+    }
     assert conds.get("Established") == "True" and conds.get("NamesAccepted") == "True"
     assert crd.metadata.name == "widgets.example.com"
     w = custom.create_namespaced_custom_object(
-        "example.com", "v1", namespace, "widgets",
-        {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w1"},
-         "spec": {"size": 3}},
+        "example.com",
+        "v1",
+        namespace,
+        "widgets",
+        {
+            "apiVersion": "example.com/v1",
+            "kind": "Widget",
+            "metadata": {"name": "w1"},
+            "spec": {"size": 3},
+        },
     )
     assert w["metadata"]["generation"] == 1
     listed = custom.list_namespaced_custom_object("example.com", "v1", namespace, "widgets")

@@ -116,20 +116,27 @@ def test_generation_bumps_on_spec_change_only(apps: client.AppsV1Api, namespace:
 
 
 def test_noop_write_keeps_resource_version(core: client.CoreV1Api, namespace: str) -> None:
-    cm = core.create_namespaced_config_map(namespace, {"metadata": {"name": "same"}, "data": {"a": "1"}})
+    cm = core.create_namespaced_config_map(
+        namespace, {"metadata": {"name": "same"}, "data": {"a": "1"}}
+    )
     again = core.patch_namespaced_config_map("same", namespace, {"data": {"a": "1"}})
     assert again.metadata.resource_version == cm.metadata.resource_version
 
 
-def test_defaults_and_cluster_ip(apps: client.AppsV1Api, core: client.CoreV1Api, namespace: str) -> None:
+def test_defaults_and_cluster_ip(
+    apps: client.AppsV1Api, core: client.CoreV1Api, namespace: str
+) -> None:
     d = apps.create_namespaced_deployment(namespace, deployment("def"))
     assert d.spec.strategy.type == "RollingUpdate"
     assert d.spec.revision_history_limit == 10
     assert d.spec.progress_deadline_seconds == 600
     assert d.spec.template.spec.containers[0].termination_message_path == "/dev/termination-log"
     svc = core.create_namespaced_service(
-        namespace, {"metadata": {"name": "svc"}, "spec": {"selector": {"app": "def"},
-                                                            "ports": [{"port": 80}]}}
+        namespace,
+        {
+            "metadata": {"name": "svc"},
+            "spec": {"selector": {"app": "def"}, "ports": [{"port": 80}]},
+        },
     )
     assert svc.spec.cluster_ip.startswith("10.96.")
     assert svc.spec.type == "ClusterIP"
@@ -149,8 +156,9 @@ def test_secret_string_data_is_folded_into_data(core: client.CoreV1Api, namespac
     assert secret.type == "Opaque"
 
 
-def test_dry_run_persists_nothing(core: client.CoreV1Api, dc: dynamic.DynamicClient,
-                                  namespace: str) -> None:
+def test_dry_run_persists_nothing(
+    core: client.CoreV1Api, dc: dynamic.DynamicClient, namespace: str
+) -> None:
     rv_before = core.list_namespaced_config_map(namespace).metadata.resource_version
     out = core.create_namespaced_config_map(
         namespace, {"metadata": {"name": "dry"}, "data": {"a": "1"}}, dry_run="All"
@@ -159,18 +167,29 @@ def test_dry_run_persists_nothing(core: client.CoreV1Api, dc: dynamic.DynamicCli
     with pytest.raises(ApiException):
         core.read_namespaced_config_map("dry", namespace)
     core.create_namespaced_config_map(namespace, {"metadata": {"name": "wet"}, "data": {"a": "1"}})
-    patched = core.patch_namespaced_config_map("wet", namespace, {"data": {"a": "2"}}, dry_run="All")
+    patched = core.patch_namespaced_config_map(
+        "wet", namespace, {"data": {"a": "2"}}, dry_run="All"
+    )
     assert patched.data == {"a": "2"}
     cms = dc.resources.get(api_version="v1", kind="ConfigMap")
     applied = cms.server_side_apply(
-        body={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "wet"},
-              "data": {"a": "3"}},
-        namespace=namespace, field_manager="test", force_conflicts=True, dry_run="All",
+        body={
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "wet"},
+            "data": {"a": "3"},
+        },
+        namespace=namespace,
+        field_manager="test",
+        force_conflicts=True,
+        dry_run="All",
     )
     assert applied.data["a"] == "3"
     core.delete_namespaced_config_map("wet", namespace, dry_run="All")
     assert core.read_namespaced_config_map("wet", namespace).data == {"a": "1"}
-    assert int(core.list_namespaced_config_map(namespace).metadata.resource_version) > int(rv_before)
+    assert int(core.list_namespaced_config_map(namespace).metadata.resource_version) > int(
+        rv_before
+    )
 
 
 def test_invalid_names_are_422_with_causes(core: client.CoreV1Api, namespace: str) -> None:
@@ -178,14 +197,18 @@ def test_invalid_names_are_422_with_causes(core: client.CoreV1Api, namespace: st
         core.create_namespaced_config_map(namespace, {"metadata": {"name": "Bad_Name"}})
     status = status_of(err.value)
     assert err.value.status == 422 and status["reason"] == "Invalid"
-    assert status["message"].startswith('ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value')
+    assert status["message"].startswith(
+        'ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value'
+    )
     assert status["details"]["causes"][0]["field"] == "metadata.name"
 
 
 def test_limits_on_data_annotations_and_bodies(core: client.CoreV1Api, namespace: str) -> None:
     big = "x" * (1024 * 1024 + 1)
     with pytest.raises(ApiException) as err:
-        core.create_namespaced_config_map(namespace, {"metadata": {"name": "big"}, "data": {"a": big}})
+        core.create_namespaced_config_map(
+            namespace, {"metadata": {"name": "big"}, "data": {"a": big}}
+        )
     assert err.value.status == 422
     assert "Too long: must have at most 1048576 bytes" in status_of(err.value)["message"]
     with pytest.raises(ApiException) as err:
@@ -246,8 +269,9 @@ def test_status_subresource_keeps_spec_and_main_resource_keeps_status(
 ) -> None:
     apps.create_namespaced_deployment(namespace, deployment("st"))
     apps.patch_namespaced_deployment_status(
-        "st", namespace, {"status": {"conditions": [{"type": "Custom", "status": "True"}]},
-                          "spec": {"replicas": 9}}
+        "st",
+        namespace,
+        {"status": {"conditions": [{"type": "Custom", "status": "True"}]}, "spec": {"replicas": 9}},
     )
     d = apps.read_namespaced_deployment("st", namespace)
     assert d.spec.replicas == 1

@@ -34,8 +34,9 @@ def core_for(emu: Any) -> client.CoreV1Api:
 
 def test_status_fault_hits_only_its_window(emu: Any) -> None:
     core = core_for(emu)
-    emu.add_fault(FaultRule(method="GET", path=r"/api/v1/namespaces/default$", status=503,
-                            skip=1, times=1))
+    emu.add_fault(
+        FaultRule(method="GET", path=r"/api/v1/namespaces/default$", status=503, skip=1, times=1)
+    )
     core.read_namespace("default")
     with pytest.raises(ApiException) as err:
         core.read_namespace("default")
@@ -84,7 +85,10 @@ def test_request_log_records_method_and_path(emu: Any) -> None:
     before = emu.request_count
     core_for(emu).list_namespaced_config_map("default", label_selector="a=b")
     assert emu.request_count == before + 1
-    assert emu.request_log[-1] == ("GET", "/api/v1/namespaces/default/configmaps?labelSelector=a%3Db")
+    assert emu.request_log[-1] == (
+        "GET",
+        "/api/v1/namespaces/default/configmaps?labelSelector=a%3Db",
+    )
 
 
 def test_state_file_round_trip(tmp_path: Path) -> None:
@@ -92,8 +96,9 @@ def test_state_file_round_trip(tmp_path: Path) -> None:
     with Emulator(state_file=state, controllers=False) as first:
         core = core_for(first)
         core.create_namespace({"metadata": {"name": "kept"}})
-        made = core.create_namespaced_config_map("kept", {"metadata": {"name": "c"},
-                                                          "data": {"k": "v"}})
+        made = core.create_namespaced_config_map(
+            "kept", {"metadata": {"name": "c"}, "data": {"k": "v"}}
+        )
     assert state.is_file()
     with Emulator(state_file=state, controllers=False) as second:
         core = core_for(second)
@@ -108,9 +113,21 @@ def test_cli_prints_kubeconfig_path_and_saves_state_on_sigterm(tmp_path: Path) -
     out = tmp_path / "kubeconfig"
     state = tmp_path / "state.json"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kdeploy.cli", "emulator", "--port", "0",
-         "--kubeconfig-out", str(out), "--state", str(state)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "kdeploy.cli",
+            "emulator",
+            "--port",
+            "0",
+            "--kubeconfig-out",
+            str(out),
+            "--state",
+            str(state),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
@@ -134,7 +151,9 @@ def test_cli_rejects_a_bad_fault_file(tmp_path: Path) -> None:
     faults.write_text(json.dumps([{"action": "explode"}]))
     res = subprocess.run(
         [sys.executable, "-m", "kdeploy.cli", "emulator", "--faults", str(faults)],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert res.returncode == 1
     assert f"{faults}: fault rule #1 is invalid" in res.stderr
@@ -143,7 +162,9 @@ def test_cli_rejects_a_bad_fault_file(tmp_path: Path) -> None:
 def test_stop_ends_open_watches(tmp_path: Path) -> None:
     e = Emulator(controllers=False).start()
     resp = urllib3.PoolManager().request(
-        "GET", e.url + "/api/v1/namespaces/default/configmaps?watch=1", preload_content=False,
+        "GET",
+        e.url + "/api/v1/namespaces/default/configmaps?watch=1",
+        preload_content=False,
         timeout=urllib3.Timeout(read=30),
     )
     e.stop()

@@ -24,15 +24,19 @@ def cm(name: str, labels: dict[str, str] | None = None, **data: str) -> dict[str
 def stream(core: client.CoreV1Api, namespace: str, **kw: Any) -> list[tuple[str, str, str]]:
     """(type, name, resourceVersion) of every event until the server ends the watch."""
     out = []
-    for ev in watch.Watch().stream(core.list_namespaced_config_map, namespace,
-                                   _preload_content=False, **kw):
+    for ev in watch.Watch().stream(
+        core.list_namespaced_config_map, namespace, _preload_content=False, **kw
+    ):
         obj = ev["raw_object"]
-        out.append((ev["type"], obj["metadata"].get("name", ""), obj["metadata"]["resourceVersion"]))
+        out.append(
+            (ev["type"], obj["metadata"].get("name", ""), obj["metadata"]["resourceVersion"])
+        )
     return out
 
 
-def test_watch_from_resource_version_sees_changes_after_it(core: client.CoreV1Api,
-                                                           namespace: str) -> None:
+def test_watch_from_resource_version_sees_changes_after_it(
+    core: client.CoreV1Api, namespace: str
+) -> None:
     core.create_namespaced_config_map(namespace, cm("before"))
     rv = core.list_namespaced_config_map(namespace).metadata.resource_version
     core.create_namespaced_config_map(namespace, cm("w"))
@@ -61,8 +65,9 @@ def test_watch_with_label_selector_turns_label_changes_into_added_and_deleted(
     core.patch_namespaced_config_map("x", namespace, {"metadata": {"labels": {"team": "b"}}})
     core.patch_namespaced_config_map("x", namespace, {"metadata": {"labels": {"team": "a"}}})
     core.create_namespaced_config_map(namespace, cm("other", {"team": "b"}))
-    events = stream(core, namespace, resource_version=rv, timeout_seconds=1,
-                    label_selector="team=a")
+    events = stream(
+        core, namespace, resource_version=rv, timeout_seconds=1, label_selector="team=a"
+    )
     assert [(t, n) for t, n, _ in events] == [("ADDED", "x"), ("DELETED", "x"), ("ADDED", "x")]
 
 
@@ -72,8 +77,9 @@ def test_watch_delivers_events_as_they_happen(core: client.CoreV1Api, namespace:
     w = watch.Watch()
 
     def run() -> None:
-        for ev in w.stream(core.list_namespaced_config_map, namespace, resource_version=rv,
-                           timeout_seconds=30):
+        for ev in w.stream(
+            core.list_namespaced_config_map, namespace, resource_version=rv, timeout_seconds=30
+        ):
             seen.append(ev["object"].metadata.name)
             if len(seen) == 2:
                 w.stop()
@@ -117,7 +123,10 @@ def test_watchlist_without_resource_version_match_is_rejected(
 ) -> None:
     with pytest.raises(ApiException) as err:
         core.list_namespaced_config_map(
-            namespace, watch=True, send_initial_events=True, allow_watch_bookmarks=True,
+            namespace,
+            watch=True,
+            send_initial_events=True,
+            allow_watch_bookmarks=True,
             timeout_seconds=1,
         )
     assert err.value.status == 422
