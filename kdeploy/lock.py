@@ -43,9 +43,9 @@ ANN_TOKEN = "kdeploy.dev/lock-token"
 ANN_OPERATION = "kdeploy.dev/lock-operation"
 LABEL_RELEASE = "kdeploy.dev/release"
 MANAGED_BY = "app.kubernetes.io/managed-by"
-# Polling backoff while waiting for a held lock (seconds).
-_POLL_FIRST = 0.5
-_POLL_MAX = 5.0
+# Polling backoff while waiting for a held lock (seconds): first pause, longest pause.
+POLL_FIRST = 0.5
+POLL_MAX = 5.0
 
 
 def lease_name(release: str) -> str:
@@ -161,7 +161,9 @@ class ReleaseLock:
     """The lock of one release. Use as a context manager, or `acquire()` / `release()`.
 
     `holder` is the identity shown to others (user@host or the CI job). `wait` is how long
-    `acquire` waits for a held lock (None: fail at once with LockHeldError). `notify` receives
+    `acquire` waits for a held lock (None: fail at once with LockHeldError), polling with a
+    backoff from `poll[0]` to `poll[1]` seconds (re-reading soon after the lease would expire,
+    and stopping at the deadline). `notify` receives
     human-readable lines (stderr). `clock` and `sleep` are injected for tests; `pid`, `host` and
     `alive` tell whether a holder on this machine still runs. When the namespace does not exist
     yet, `acquire` leaves the lock `deferred` (nobody can have deployed there); call `acquire`
@@ -178,6 +180,7 @@ class ReleaseLock:
         duration: int = DEFAULT_LEASE_SECONDS,
         renew_every: float | None = None,
         wait: float | None = None,
+        poll: tuple[float, float] = (POLL_FIRST, POLL_MAX),
         notify: Callable[[str], None] | None = None,
         clock: Callable[[], datetime] = utc_now,
         sleep: Callable[[float], None] = time.sleep,
@@ -194,6 +197,7 @@ class ReleaseLock:
         self.duration = duration
         self.renew_every = renew_every
         self.wait = wait
+        self.poll = poll
         self.notify: Callable[[str], None] = notify or (lambda _text: None)
         self.clock = clock
         self.sleep = sleep
@@ -246,7 +250,7 @@ class ReleaseLock:
 
     def _acquire(self) -> None:
         deadline = None if self.wait is None else self.clock() + timedelta(seconds=self.wait)
-        delay = _POLL_FIRST
+        delay, longest = self.poll
         announced: str | None = None
         while True:
             state = self._try_take()
@@ -276,7 +280,7 @@ class ReleaseLock:
                 # no point polling much after the lease runs out
                 pause = min(pause, (expires - now).total_seconds() + 0.05)
             self.sleep(max(0.01, pause))
-            delay = min(delay * 1.5, _POLL_MAX)
+            delay = min(delay * 1.5, longest)
 
     def _try_take(self) -> LeaseState | None:
         """One attempt. Returns None when the lock is now ours (or deferred), else the holder's
@@ -613,6 +617,7 @@ class LeaseLocker:
     wait: float | None = None
     notify: Callable[[str], None] = lambda _text: None
     duration: int = DEFAULT_LEASE_SECONDS
+    poll: tuple[float, float] = (POLL_FIRST, POLL_MAX)
     _held: dict[tuple[str, str], ReleaseLock] = field(default_factory=dict, init=False)
     _guard: threading.Lock = field(default_factory=threading.Lock, init=False)
 
@@ -626,6 +631,7 @@ class LeaseLocker:
             operation=self.operation,
             duration=self.duration,
             wait=self.wait,
+            poll=self.poll,
             notify=self.notify,
         )
         lock.acquire()
