@@ -406,6 +406,28 @@ def _parse_documents(text: str, shown: str) -> list[Any]:
         raise RenderError(f"{shown}: the rendered output is not valid YAML: {e}") from None
 
 
+def _render_documents(
+    tset: PackageTemplates, context: dict[str, Any]
+) -> list[tuple[str, dict[str, Any]]]:
+    """(template display name, document) for every non-empty document of every template."""
+    docs: list[tuple[str, dict[str, Any]]] = []
+    for name in tset.names:
+        text = tset.render_text(name, context)
+        shown = tset.shown[name]
+        for index, doc in enumerate(_parse_documents(text, shown), start=1):
+            if doc is None:
+                continue
+            problems = manifest_problems(doc)
+            if problems:
+                raise RenderError(
+                    f"{shown}: document {index} ({describe(doc)}) is not a valid Kubernetes object: "
+                    + "; ".join(problems),
+                    hint="every document needs apiVersion, kind and metadata.name",
+                )
+            docs.append((shown, doc))
+    return docs
+
+
 def render_release(
     package: Package,
     spec: ReleaseSpec,
@@ -433,21 +455,13 @@ def render_release(
         "package": {"name": package.name, "version": package.version},
         "files": files,
     }
-    docs: list[tuple[str, dict[str, Any]]] = []
-    for name in tset.names:
-        text = tset.render_text(name, context)
-        shown = tset.shown[name]
-        for index, doc in enumerate(_parse_documents(text, shown), start=1):
-            if doc is None:
-                continue
-            problems = manifest_problems(doc)
-            if problems:
-                raise RenderError(
-                    f"{shown}: document {index} ({describe(doc)}) is not a valid Kubernetes object: "
-                    + "; ".join(problems),
-                    hint="every document needs apiVersion, kind and metadata.name",
-                )
-            docs.append((shown, doc))
+    try:
+        docs = _render_documents(tset, context)
+    except RenderError as e:
+        # Releases of one package differ only by their values: say which one failed.
+        raise RenderError(
+            f"{e.message}\n  (release {spec.name} of environment {spec.environment})", hint=e.hint
+        ) from None
 
     scopes = crd_scopes(doc for _, doc in docs)
     objects = []
