@@ -75,9 +75,10 @@ def test_acquire_records_holder_and_release_deletes_the_lease(api: Any, namespac
         assert annotations[ANN_HOST] == held.host
         assert annotations["kdeploy.dev/lock-operation"] == "apply"
         # MicroTime: always six fractional digits
-        assert "." in lease["spec"]["renewTime"] and len(
-            lease["spec"]["renewTime"].split(".")[1].split("+")[0].rstrip("Z")
-        ) == 6
+        assert (
+            "." in lease["spec"]["renewTime"]
+            and len(lease["spec"]["renewTime"].split(".")[1].split("+")[0].rstrip("Z")) == 6
+        )
     assert raw_lease(api, namespace) is None
 
 
@@ -142,9 +143,7 @@ def test_expired_lease_is_taken_over_and_the_old_holder_cannot_delete_it(
     assert raw_lease(api, namespace) is None
 
 
-def test_dead_process_on_the_same_machine_is_taken_over_at_once(
-    api: Any, namespace: str
-) -> None:
+def test_dead_process_on_the_same_machine_is_taken_over_at_once(api: Any, namespace: str) -> None:
     gone = dead_pid()
     orphan = lock(api, namespace, "alice@laptop", pid=gone, host="laptop")
     orphan.acquire()
@@ -237,7 +236,9 @@ def test_waiting_takes_over_when_the_holder_stops_renewing(api: Any, namespace: 
         now[0] += timedelta(seconds=seconds)
 
     notes: list[str] = []
-    waiter = lock(api, namespace, "bob@ci", wait=300, clock=lambda: now[0], sleep=sleep, notes=notes)
+    waiter = lock(
+        api, namespace, "bob@ci", wait=300, clock=lambda: now[0], sleep=sleep, notes=notes
+    )
     waiter.acquire()
     assert waiter.held
     # it polled until just after the 30 s lease ran out, not for the whole 5 minutes
@@ -289,15 +290,13 @@ def test_background_renewal_keeps_the_lease_fresh(api: Any, namespace: str) -> N
 
 
 def test_released_on_exception_and_on_keyboard_interrupt(api: Any, namespace: str) -> None:
-    with pytest.raises(RuntimeError):
-        with lock(api, namespace, "a@x"):
-            assert raw_lease(api, namespace) is not None
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), lock(api, namespace, "a@x"):
+        assert raw_lease(api, namespace) is not None
+        raise RuntimeError("boom")
     assert raw_lease(api, namespace) is None
-    with pytest.raises(KeyboardInterrupt):
-        with lock(api, namespace, "a@x"):
-            assert raw_lease(api, namespace) is not None
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), lock(api, namespace, "a@x"):
+        assert raw_lease(api, namespace) is not None
+        raise KeyboardInterrupt
     assert raw_lease(api, namespace) is None
 
 
