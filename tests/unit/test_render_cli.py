@@ -180,6 +180,7 @@ def test_undefined_value(proj: ProjectBuilder) -> None:
         err,
         "packages/web/templates/configmap.yaml:6: undefined value values.missing",
         "values.missing.key",
+        "(release web of environment dev)",
     )
 
 
