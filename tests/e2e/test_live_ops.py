@@ -544,3 +544,35 @@ def test_kubectl_scale_is_reported_as_a_conflict_with_its_manager(
 
     status = kd(project, "status", "web", "-e", "dev")
     assert status.code == 1 and "drifted" in status.stdout
+
+
+def test_releases_apply_in_file_order_and_a_failure_stops_the_rest(
+    tmp_path: Path, emulator: Any, live: Live
+) -> None:
+    root = tmp_path / "multi"
+    proj = ProjectBuilder(root)
+    keyed = CONFIGMAP.replace("greeting:", "{{ values.key }}:")
+    proj.package(
+        "webapp",
+        templates={"configmap.yaml": keyed, "deployment.yaml": DEPLOYMENT},
+        values={"greeting": "hello", "replicas": 1, "key": "greeting"},
+    )
+    proj.environment(
+        "dev",
+        {
+            "cluster": {"kubeconfig": str(emulator.kubeconfig_path)},
+            "namespace": live.ns,
+            "releases": {
+                "zeta": {"package": "webapp"},
+                "alpha": {"package": "webapp", "values": {"key": "not a valid key!"}},
+                "mid": {"package": "webapp"},
+            },
+        },
+    )
+    result = run_kdeploy("-C", str(root), "apply", "-e", "dev", "--yes")
+    assert result.code == 1
+    assert f"ConfigMap {live.ns}/alpha-config: Invalid: data[not a valid key!]:" in result.stderr
+    assert "\n" not in result.stderr.split("Error: ", 1)[1].split("\n  hint")[0].strip()
+    names = [name for kind, name, _ in live.snapshot() if kind != "ConfigMap" or "config" in name]
+    assert "zeta" in names and "zeta-config" in names
+    assert not any(n.startswith(("alpha", "mid")) for n in names)
