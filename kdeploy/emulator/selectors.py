@@ -93,8 +93,10 @@ def _label_term(term: str) -> Predicate:
         return lambda labels: labels.get(key) != value
     try:
         bound = int(value)
-    except ValueError:
-        raise SelectorError(f"for 'Gt', 'Lt' operators, the value must be an integer: {value}")
+    except ValueError as e:
+        raise SelectorError(
+            f"for 'Gt', 'Lt' operators, the value must be an integer: {value}"
+        ) from e
     greater = op == ">"
 
     def compare(labels: Obj) -> bool:

@@ -4,7 +4,6 @@ fault rules and optional bearer-token authentication."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import select
 import socket
@@ -330,7 +329,7 @@ class Handler(BaseHTTPRequestHandler):
             raise E.no_route()
         if (group, version) not in gvs:
             raise E.no_route()
-        return self._send_json(200, _openapi_doc(group, version, reg))
+        return self._send(200, _openapi_doc_json(group, version, reg))
 
     # ------------------------------------------------------------------ control endpoint
 
@@ -686,70 +685,22 @@ class Handler(BaseHTTPRequestHandler):
 # ---------------------------------------------------------------------- OpenAPI
 
 
-def _gv_path(group: str, version: str) -> str:
-    return f"api/{version}" if not group else f"apis/{group}/{version}"
+def _openapi_inputs(group: str, version: str, reg: Registry) -> tuple[list[ResourceType], Obj]:
+    types = [rt for rt in reg.all() if rt.group == group and rt.version == version]
+    return types, {rt.kind: rt.schema for rt in types if rt.crd and rt.schema}
 
 
 def _openapi_root(gvs: list[tuple[str, str]], reg: Registry) -> Obj:
-    try:
-        from kdeploy.emulator.openapi import openapi_root
-    except ImportError:
-        openapi_root = None
-    if openapi_root is not None:
-        root: Obj = openapi_root(gvs)
-        return root
-    paths = {}
-    for g, v in gvs:
-        digest = hashlib.sha256(json.dumps(_openapi_doc(g, v, reg), sort_keys=True).encode())
-        paths[_gv_path(g, v)] = {
-            "serverRelativeURL": f"/openapi/v3/{_gv_path(g, v)}?hash={digest.hexdigest()[:32]}"
-        }
-    return {"paths": paths}
+    from kdeploy.emulator.openapi import document_hash, openapi_group_version_json, openapi_root
 
-
-def _openapi_doc(group: str, version: str, reg: Registry) -> Obj:
-    types = [rt for rt in reg.all() if rt.group == group and rt.version == version]
-    try:
-        from kdeploy.emulator.openapi import openapi_group_version
-    except ImportError:
-        openapi_group_version = None
-    if openapi_group_version is not None:
-        crd_schemas = {rt.kind: rt.schema for rt in types if rt.crd and rt.schema}
-        doc: Obj = openapi_group_version(group, version, types, crd_schemas)
-        return doc
-    paths: Obj = {}
-    for rt in types:
-        gvk = {"group": rt.group, "version": rt.version, "kind": rt.kind}
-        prefix = f"/{_gv_path(group, version)}"
-        path = (
-            f"{prefix}/namespaces/{{namespace}}/{rt.plural}/{{name}}"
-            if rt.namespaced
-            else f"{prefix}/{rt.plural}/{{name}}"
-        )
-        body = {"schema": {"type": "object"}}
-        paths[path] = {
-            "patch": {
-                "operationId": f"patch{rt.kind}",
-                "x-kubernetes-action": "patch",
-                "x-kubernetes-group-version-kind": gvk,
-                "parameters": [
-                    {"name": "fieldValidation", "in": "query", "schema": {"type": "string"}},
-                    {"name": "fieldManager", "in": "query", "schema": {"type": "string"}},
-                    {"name": "dryRun", "in": "query", "schema": {"type": "string"}},
-                    {"name": "force", "in": "query", "schema": {"type": "boolean"}},
-                ],
-                "requestBody": {
-                    "content": {
-                        "application/apply-patch+yaml": body,
-                        "application/json-patch+json": body,
-                        "application/merge-patch+json": body,
-                    }
-                },
-            }
-        }
-    return {
-        "openapi": "3.0.0",
-        "info": {"title": "Kubernetes", "version": "v1.35.0"},
-        "paths": paths,
-        "components": {"schemas": {}},
+    hashes = {
+        (g, v): document_hash(openapi_group_version_json(g, v, *_openapi_inputs(g, v, reg)))
+        for g, v in gvs
     }
+    return openapi_root(gvs, hashes)
+
+
+def _openapi_doc_json(group: str, version: str, reg: Registry) -> bytes:
+    from kdeploy.emulator.openapi import openapi_group_version_json
+
+    return openapi_group_version_json(group, version, *_openapi_inputs(group, version, reg))
