@@ -16,28 +16,43 @@ from kdeploy.model import RenderedRelease
 
 @click.command("render")
 @click.option(
-    "-e", "--env", "env", default=None, help="Environment to render (optional if only one)."
+    "-e",
+    "--env",
+    "env",
+    default=None,
+    metavar="ENV",
+    help="Environment to render (optional if only one).",
 )
-@click.argument("releases", nargs=-1)
+@click.argument("releases", nargs=-1, metavar="[RELEASE]...")
 @click.option(
     "-f",
     "--values",
     "value_files",
     multiple=True,
     type=click.Path(dir_okay=False),
+    metavar="FILE",
     help="Extra values file, applied after the environment's (repeatable, in order).",
 )
 @click.option(
-    "--set", "sets", multiple=True, metavar="PATH=VALUE", help="Set a value (parsed as YAML)."
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Set a value, read as YAML (repeatable).",
 )
 @click.option(
-    "--set-string", "set_strings", multiple=True, metavar="PATH=VALUE", help="Set a string value."
+    "--set-string",
+    "set_strings",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Set a value, kept as a string (repeatable).",
 )
 @click.option(
     "--out",
     "out_dir",
     type=click.Path(file_okay=False),
     default=None,
+    metavar="DIR",
     help="Write one file per release, DIR/<release>.yaml, instead of printing.",
 )
 @click.pass_context
