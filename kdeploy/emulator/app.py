@@ -71,6 +71,7 @@ class Emulator:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._dirty = threading.Event()
+        self._gc_rv = -1
         self.url = ""
         self.kubeconfig_path = ""
         self.ca_path = ""
@@ -204,7 +205,11 @@ class Emulator:
                 import traceback
 
                 traceback.print_exc()
-        changed |= gc.collect(self.store, self.api.delete_object)
+        # Collection only has work after a change; skipping idle passes keeps reads fast.
+        rv = self.store.resource_version
+        if rv != self._gc_rv:
+            changed |= gc.collect(self.store, self.api.delete_object)
+            self._gc_rv = self.store.resource_version
         return changed
 
     def _loop(self) -> None:
