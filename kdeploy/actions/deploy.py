@@ -59,6 +59,7 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
     early = _create_release_namespace(deps, prepared)
     # The lock cannot live in a namespace that did not exist yet: take it now, before recording.
     deps.locks.ensure(target.release, target.namespace)
+    _mark_interrupted(deps, target.release, target.namespace)
     revision = deps.history.begin(
         target.release,
         target.namespace,
@@ -108,11 +109,22 @@ def _wait(deps: Deps, prepared: Prepared, options: WaitOptions) -> str:
         waited = wait_for(deps.cluster, prepared.desired.values(), options, progress)
     except WaitError as e:
         raise WaitError(
-            f"release {target.release} in namespace {target.namespace} is not healthy: "
-            f"{e.message}",
+            f"release {target.release} in namespace {target.namespace} is not healthy: {e.message}",
             hint=e.hint,
         ) from e
     return f"{waited:.1f}s"
+
+
+def _mark_interrupted(deps: Deps, release: str, namespace: str) -> None:
+    """We hold the release lock, so a `pending` revision belongs to a deployer that died (its lock
+    expired): record it as failed ("interrupted") instead of leaving the release stuck."""
+    for rev in deps.history.revisions(release, namespace):
+        if rev.status == "pending":
+            deps.history.mark_interrupted(rev)
+            deps.output.info(
+                f"  revision {rev.number} of release {release} was interrupted (its deployer "
+                "stopped); marked failed"
+            )
 
 
 def _create_release_namespace(deps: Deps, prepared: Prepared) -> set[ObjectKey]:

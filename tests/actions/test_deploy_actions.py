@@ -385,3 +385,29 @@ def test_secret_values_are_redacted_from_errors(deps: Deps, cluster: FakeCluster
     assert "<redacted:sha256:" in info.value.format_message()
     (rev,) = deps.history.revisions("web", NS)
     assert rev.status == "failed" and "s3cr3t-value" not in rev.result
+
+
+def test_a_pending_revision_of_a_dead_deployer_is_marked_interrupted(
+    deps: Deps, cluster: FakeCluster, out: RecordingOutput
+) -> None:
+    apply_releases(deps, [target(cm("a", k="1"))], DeployOptions(), **YES)
+    # a deployer that recorded revision 2 and died before finishing
+    deps.history.begin(
+        "web",
+        NS,
+        manifests=[],
+        values={},
+        package="webapp",
+        package_version="1.0.0",
+        environment="prod",
+        description="apply",
+        secret_strings=set(),
+    )
+    (rev,) = apply_releases(deps, [target(cm("a", k="3"))], DeployOptions(), **YES)
+    assert rev.number == 3
+    revs = deps.history.revisions("web", NS)
+    assert [(r.number, r.status, r.result) for r in revs][1:] == [
+        (2, "failed", "interrupted"),
+        (3, "deployed", "0 created, 1 changed, 0 unchanged, 0 deleted"),
+    ]
+    assert "revision 2 of release web was interrupted" in out.text
