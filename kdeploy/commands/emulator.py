@@ -67,6 +67,25 @@ def _load_faults(path: str) -> list[Any]:
     help="Seconds before simulated pods become ready (default 1).",
 )
 @click.option(
+    "--job-duration",
+    type=float,
+    default=None,
+    help="Seconds a Job with a normal image runs before it completes (default 1).",
+)
+@click.option(
+    "--never-ready-pattern",
+    default=None,
+    help="Image substring whose pods stay in ImagePullBackOff (default never-ready).",
+)
+@click.option(
+    "--crashloop-pattern",
+    default=None,
+    help="Image substring whose pods go to CrashLoopBackOff (default crashloop).",
+)
+@click.option(
+    "--job-fail-pattern", default=None, help="Image substring whose Jobs fail (default job-fails)."
+)
+@click.option(
     "--faults",
     "faults_file",
     type=click.Path(dir_okay=False),
@@ -79,6 +98,10 @@ def command(
     state_file: str | None,
     tls: bool,
     ready_delay: float | None,
+    job_duration: float | None,
+    never_ready_pattern: str | None,
+    crashloop_pattern: str | None,
+    job_fail_pattern: str | None,
     faults_file: str | None,
 ) -> None:
     """Run the built-in in-memory Kubernetes API emulator until interrupted.
@@ -88,7 +111,14 @@ def command(
     from kdeploy.emulator.app import Emulator
     from kdeploy.emulator.types import ControllerKnobs
 
-    knobs = ControllerKnobs() if ready_delay is None else ControllerKnobs(ready_delay=ready_delay)
+    given = {
+        "ready_delay": ready_delay,
+        "job_duration": job_duration,
+        "never_ready_pattern": never_ready_pattern,
+        "crashloop_pattern": crashloop_pattern,
+        "job_fail_pattern": job_fail_pattern,
+    }
+    knobs = ControllerKnobs(**{k: v for k, v in given.items() if v is not None})  # type: ignore[arg-type]
     rules = _load_faults(faults_file) if faults_file else []
     emu = Emulator(
         port=port, knobs=knobs, state_file=state_file, tls=tls, kubeconfig_path=kubeconfig_out

@@ -129,7 +129,7 @@ class Emulator:
             t.join(timeout=5)
         self._server = None
         self.save_state()
-        if self._tmp is not None and self._kubeconfig_arg is None:
+        if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
 
