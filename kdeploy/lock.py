@@ -268,11 +268,15 @@ class ReleaseLock:
                     hint=held_hint(self.release_name, self.namespace),
                 )
             if announced != state.token:
+                left = (
+                    f"up to {format_duration(self.wait or 0)}"
+                    if announced is None
+                    else f"{format_duration((deadline - now).total_seconds())} more"
+                )
                 announced = state.token
                 self.notify(
                     held_message(self.release_name, self.namespace, state, now)
-                    + f"; waiting up to {format_duration((deadline - now).total_seconds())} "
-                    "(--wait-for-lock)"
+                    + f"; waiting {left} (--wait-for-lock)"
                 )
             pause = min(delay, (deadline - now).total_seconds())
             expires = state.expires()

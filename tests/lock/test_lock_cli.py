@@ -1,0 +1,285 @@
+"""The release lock as users meet it: apply, rollback and uninstall refuse a locked release with
+exit code 3, `--wait-for-lock` waits, `kdeploy unlock` shows and breaks the lock, and the lock is
+released when the command fails or is interrupted (Ctrl-C, in a real process)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kdeploy.lock import ReleaseLock, read_lock
+from tests.helpers import ProjectBuilder, run_kdeploy
+
+CONFIGMAP = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ release.name }}-config
+data:
+  greeting: {{ values.greeting | quote }}
+"""
+
+
+@pytest.fixture
+def api(emulator: Any) -> Iterator[Any]:
+    from kdeploy.kube.config import ClusterTarget, new_api_client
+
+    client = new_api_client(ClusterTarget(kubeconfig=str(emulator.kubeconfig_path)))
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def project(tmp_path: Path, emulator: Any, namespace: str) -> Path:
+    root = tmp_path / "project"
+    proj = ProjectBuilder(root)
+    proj.package("webapp", templates={"configmap.yaml": CONFIGMAP}, values={"greeting": "hi"})
+    proj.environment(
+        "dev",
+        {
+            "cluster": {"kubeconfig": str(emulator.kubeconfig_path)},
+            "namespace": namespace,
+            "releases": {"web": {"package": "webapp"}},
+        },
+    )
+    return root
+
+
+def kd(project: Path, *args: str) -> Any:
+    return run_kdeploy("-C", str(project), *args)
+
+
+@pytest.fixture
+def held(api: Any, namespace: str) -> Iterator[ReleaseLock]:
+    """Another deployer (a CI job) holding the lock of release `web`."""
+    other = ReleaseLock(
+        api,
+        "web",
+        namespace,
+        "ci-bot https://gitlab.example/shop/-/jobs/42",
+        operation="apply",
+        host="runner-7",
+        renew_every=3600,
+    )
+    other.acquire()
+    yield other
+    other.release()
+
+
+def test_apply_takes_and_releases_the_lock(project: Path, api: Any, namespace: str) -> None:
+    result = kd(project, "apply", "-e", "dev", "--yes")
+    assert result.code == 0, result.stderr
+    assert read_lock(api, "web", namespace) is None
+
+
+def test_apply_into_a_namespace_the_release_creates(
+    tmp_path: Path, emulator: Any, api: Any
+) -> None:
+    import uuid
+
+    from kubernetes import client
+
+    ns = f"fresh-{uuid.uuid4().hex[:6]}"
+    root = tmp_path / "fresh"
+    proj = ProjectBuilder(root)
+    namespace_tpl = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {{ release.namespace }}\n"
+    proj.package(
+        "webapp",
+        templates={"ns.yaml": namespace_tpl, "configmap.yaml": CONFIGMAP},
+        values={"greeting": "hi"},
+    )
+    proj.environment(
+        "dev",
+        {
+            "cluster": {"kubeconfig": str(emulator.kubeconfig_path)},
+            "namespace": ns,
+            "releases": {"web": {"package": "webapp"}},
+        },
+    )
+    try:
+        result = run_kdeploy("-C", str(root), "apply", "-e", "dev", "--yes")
+        assert result.code == 0, result.stderr
+        assert read_lock(api, "web", ns) is None
+    finally:
+        try:
+            client.CoreV1Api(api).delete_namespace(ns)
+        except client.ApiException:
+            pass
+
+
+def test_second_deployer_exits_3_naming_holder_since_and_expiry(
+    project: Path, namespace: str, held: ReleaseLock, api: Any
+) -> None:
+    state = read_lock(api, "web", namespace)
+    assert state is not None
+    result = kd(project, "apply", "-e", "dev", "--yes")
+    assert result.code == 3
+    err = result.stderr
+    assert (
+        f"release web in namespace {namespace} is locked by "
+        "ci-bot https://gitlab.example/shop/-/jobs/42" in err
+    )
+    assert "on runner-7, apply" in err
+    assert " since 20" in err and "its lease expires at 20" in err
+    assert "--wait-for-lock" in err
+    assert f"kdeploy unlock web -n {namespace} --force" in err
+    # nothing was recorded or changed
+    history = kd(project, "history", "web", "-e", "dev")
+    assert history.code == 1 and "no history" in history.stderr
+    again = read_lock(api, "web", namespace)
+    assert again is not None and again.token == state.token
+
+
+def test_rollback_and_uninstall_are_locked_too(project: Path, namespace: str, api: Any) -> None:
+    assert kd(project, "apply", "-e", "dev", "--yes").code == 0
+    other = ReleaseLock(api, "web", namespace, "alice@laptop", renew_every=3600)
+    with other:
+        for args in (
+            ("rollback", "web", "-e", "dev", "--yes"),
+            ("uninstall", "web", "-e", "dev", "--yes"),
+        ):
+            result = kd(project, *args)
+            assert result.code == 3, (args, result.stderr)
+            assert "locked by alice@laptop" in result.stderr
+    # the release is untouched
+    history = kd(project, "history", "web", "-e", "dev")
+    assert history.code == 0 and history.stdout.count("deployed") == 1
+
+
+def test_wait_for_lock_times_out_with_exit_3(project: Path, held: ReleaseLock) -> None:
+    result = kd(project, "apply", "-e", "dev", "--yes", "--wait-for-lock=1s")
+    assert result.code == 3
+    assert "waiting up to 1s (--wait-for-lock)" in result.stderr
+    assert "(waited 1s with --wait-for-lock)" in result.stderr
+
+
+def test_wait_for_lock_without_value_waits_until_released(
+    project: Path, held: ReleaseLock, api: Any, namespace: str
+) -> None:
+    releaser = threading.Timer(1.0, held.release)
+    releaser.start()
+    try:
+        result = kd(project, "apply", "-e", "dev", "--yes", "--wait-for-lock")
+    finally:
+        releaser.cancel()
+    assert result.code == 0, result.stderr
+    assert result.stderr.count("waiting up to 5m (--wait-for-lock)") == 1
+    assert "revision 1" in result.stderr
+    assert read_lock(api, "web", namespace) is None
+
+
+def test_bad_wait_duration_is_quoted(project: Path) -> None:
+    result = kd(project, "apply", "-e", "dev", "--yes", "--wait-for-lock=5x")
+    assert result.code == 1
+    assert "--wait-for-lock '5x' is not a duration" in result.stderr
+
+
+def test_unlock_without_force_shows_holder_and_exits_1(
+    namespace: str, held: ReleaseLock, api: Any, emulator: Any
+) -> None:
+    result = run_kdeploy("unlock", "web", "-n", namespace, "--kubeconfig", emulator.kubeconfig_path)
+    assert result.code == 1
+    assert "locked by ci-bot https://gitlab.example/shop/-/jobs/42" in result.stderr
+    assert f"kdeploy unlock web -n {namespace} --force" in result.stderr
+    assert read_lock(api, "web", namespace) is not None
+
+
+def test_unlock_force_breaks_the_lock_and_the_next_apply_works(
+    project: Path, namespace: str, held: ReleaseLock, api: Any, emulator: Any
+) -> None:
+    kubeconfig = str(emulator.kubeconfig_path)
+    result = run_kdeploy("unlock", "web", "-n", namespace, "--force", "--kubeconfig", kubeconfig)
+    assert result.code == 0, result.stderr
+    assert "Broke the lock of release web" in result.stderr
+    assert "ci-bot" in result.stderr
+    assert read_lock(api, "web", namespace) is None
+    applied = kd(project, "apply", "-e", "dev", "--yes")
+    assert applied.code == 0, applied.stderr
+    # the former holder notices at its next renewal instead of deleting the new lock
+    held.renew()
+    assert held.lost is not None
+
+
+def test_unlock_by_environment_and_when_not_locked(project: Path, namespace: str) -> None:
+    result = kd(project, "unlock", "web", "-e", "dev", "--force")
+    assert result.code == 0
+    assert f"release web in namespace {namespace} is not locked" in result.stderr
+
+
+def test_unlock_needs_a_location(project: Path) -> None:
+    result = kd(project, "unlock", "web", "--force")
+    assert result.code == 64
+    assert "-n NAMESPACE" in result.stderr
+
+
+def test_lock_released_when_the_apply_fails(
+    project: Path, own_emulator: Any, namespace: str, api: Any
+) -> None:
+    from kdeploy.emulator.types import FaultRule
+
+    own_emulator.add_fault(
+        FaultRule(
+            method="PATCH",
+            path=f"/namespaces/{namespace}/configmaps/web-config",
+            status=403,
+            times=None,
+        )
+    )
+    try:
+        result = kd(project, "apply", "-e", "dev", "--yes")
+    finally:
+        own_emulator.clear_faults()
+    assert result.code == 1, result.stderr
+    assert "Forbidden" in result.stderr
+    assert read_lock(api, "web", namespace) is None
+    assert kd(project, "apply", "-e", "dev", "--yes").code == 0
+
+
+def test_lock_released_when_interrupted_by_ctrl_c(
+    project: Path, own_emulator: Any, namespace: str, api: Any
+) -> None:
+    from kdeploy.emulator.types import FaultRule
+
+    # hold the first ConfigMap request long enough to interrupt the process while it is locked
+    own_emulator.add_fault(
+        FaultRule(
+            method="*",
+            path=f"/namespaces/{namespace}/configmaps/web-config",
+            action="latency",
+            delay=30.0,
+        )
+    )
+    env = dict(os.environ)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kdeploy.cli", "-C", str(project), "apply", "-e", "dev", "--yes"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while read_lock(api, "web", namespace) is None:
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the apply never took the lock"
+            time.sleep(0.05)
+        state = read_lock(api, "web", namespace)
+        assert state is not None and state.pid == proc.pid
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        own_emulator.clear_faults()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert read_lock(api, "web", namespace) is None
+    assert kd(project, "apply", "-e", "dev", "--yes").code == 0
