@@ -170,7 +170,11 @@ def prepare(deps: Deps, target: Target, *, force: bool = False) -> Prepared:
             foreign[key] = describe_owner(current)
         dry_run[key] = would_be
 
-    owned_previous = {k for k in previous if k in live and owned_by(live[k], target.release)}
+    # The release's own namespace holds its history (and lock): never a prune candidate.
+    home = ObjectKey("", "Namespace", "", target.namespace)
+    owned_previous = {
+        k for k in previous if k != home and k in live and owned_by(live[k], target.release)
+    }
     plan = diffmod.plan(
         dry_run, {k: live.get(k) for k in (*dry_run, *owned_previous)}, owned_previous
     )

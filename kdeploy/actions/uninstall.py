@@ -8,6 +8,7 @@ from kdeploy.actions.deploy import delete_objects
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import previous_manifests, read_live, with_namespace
 from kdeploy.errors import HistoryError
+from kdeploy.model import ObjectKey
 from kdeploy.ownership import owned_by
 from kdeploy.resources import install_order
 
@@ -27,8 +28,14 @@ def uninstall(
             )
         manifests = with_namespace(previous_manifests(deps, release, namespace).values(), namespace)
         live = read_live(deps, release, manifests)
+        home = ObjectKey("", "Namespace", "", namespace)
         doomed = sorted(
-            (obj for obj in live.values() if owned_by(obj, release)),
+            (
+                obj
+                for key, obj in live.items()
+                # the namespace holding the kept history stays
+                if owned_by(obj, release) and not (keep_history and key == home)
+            ),
             key=install_order,
             reverse=True,
         )

@@ -411,3 +411,17 @@ def test_a_pending_revision_of_a_dead_deployer_is_marked_interrupted(
         (3, "deployed", "0 created, 1 changed, 0 unchanged, 0 deleted"),
     ]
     assert "revision 2 of release web was interrupted" in out.text
+
+
+def test_the_release_namespace_is_never_pruned_and_kept_with_its_history(
+    deps: Deps, cluster: FakeCluster
+) -> None:
+    home = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}}
+    apply_releases(deps, [target(home, cm("a"))], DeployOptions(), **YES)
+    (prepared,), _ = diff_releases(deps, [target(cm("a"))])
+    assert prepared.plan.of("delete") == []
+    apply_releases(deps, [target(home, cm("a"))], DeployOptions(), **YES)
+    uninstall(deps, "web", NS, keep_history=True, yes=True)
+    assert [k.kind for k in cluster.objects] == ["Namespace"]
+    uninstall(deps, "web", NS, yes=True)
+    assert cluster.objects == {}
