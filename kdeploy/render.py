@@ -483,6 +483,39 @@ def render_release(
     return RenderedRelease(spec=spec, package=package, values=values, objects=tuple(objects))
 
 
+def apply_crd_scopes(
+    releases: list[RenderedRelease], scopes: dict[tuple[str, str], str]
+) -> list[RenderedRelease]:
+    """`releases` with objects of cluster-scoped custom kinds (per `scopes`, e.g. CRDs rendered by
+    another release of the environment) stripped of the namespace render_release gave them, since
+    a kind it did not know was taken as namespaced. Releases without such objects are returned as
+    they are."""
+    cluster = {key for key, scope in scopes.items() if scope == "Cluster"}
+    if not cluster:
+        return releases
+    result = []
+    for rel in releases:
+        changed = False
+        objects = []
+        for obj in rel.objects:
+            m = obj.manifest
+            meta = m["metadata"]
+            if "namespace" in meta and (api_group(m["apiVersion"]), m["kind"]) in cluster:
+                meta = {k: v for k, v in meta.items() if k != "namespace"}
+                obj = RenderedObject(
+                    manifest={**m, "metadata": meta}, source=obj.source, release=obj.release
+                )
+                changed = True
+            objects.append(obj)
+        if changed:
+            objects.sort(key=lambda o: install_order(o.manifest))
+            rel = RenderedRelease(
+                spec=rel.spec, package=rel.package, values=rel.values, objects=tuple(objects)
+            )
+        result.append(rel)
+    return result
+
+
 def manifest_text(manifest: Manifest) -> str:
     """One manifest as a YAML document body (no `---`)."""
     return dump_fast(manifest)

@@ -124,10 +124,12 @@ def render_environment(
     RenderError."""
     from kdeploy.render import (
         PackageTemplates,
+        apply_crd_scopes,
         default_cache_dir,
         make_bytecode_cache,
         render_release,
     )
+    from kdeploy.resources import crd_scopes
     from kdeploy.validate import ValuesValidator, check_duplicates
 
     project, _environment, inputs = prepare_releases(
@@ -149,6 +151,10 @@ def render_environment(
         if tset is None:
             tset = templates[pkg.name] = PackageTemplates(pkg, cache)
         rendered.append(render_release(pkg, item.spec, item.values, templates=tset))
+    # A custom resource whose CRD another release renders was scoped without knowing it.
+    rendered = apply_crd_scopes(
+        rendered, crd_scopes(o.manifest for r in rendered for o in r.objects)
+    )
     # With a release filter only the selected releases are compared: rendering the others just
     # for this check would make `render web` fail on a broken, unrelated release.
     check_duplicates(rendered)

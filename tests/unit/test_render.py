@@ -558,3 +558,30 @@ def test_a_null_value_renders_as_yaml_null_not_none(tmp_path: Path) -> None:
     body = "  a: {{ values.nothing }}\n  b: x{{ values.nothing }}y\n  c: {{ values.flag }}\n"
     (m,) = render_one(tmp_path, {"cm.yaml": cm(body)}, {"nothing": None, "flag": True})
     assert m["data"] == {"a": None, "b": "xy", "c": True}
+
+
+def test_a_crd_rendered_by_another_release_scopes_its_resources(tmp_path: Path) -> None:
+    proj = ProjectBuilder(tmp_path)
+    crd = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: issuers.example.com
+spec:
+  group: example.com
+  scope: Cluster
+  names: {kind: Issuer, plural: issuers}
+  versions: []
+"""
+    issuer = "apiVersion: example.com/v1\nkind: Issuer\nmetadata:\n  name: letsencrypt\n"
+    widget = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n"
+    proj.package("crds", templates={"crd.yaml": crd}, values={})
+    proj.package("app", templates={"issuer.yaml": issuer, "widget.yaml": widget}, values={})
+    proj.environment(
+        "dev",
+        {"namespace": "shop", "releases": {"crds": {"package": "crds"}, "app": {"package": "app"}}},
+    )
+    _, app = render_environment(tmp_path, "dev", [], [], [], [])
+    metas = {o.manifest["kind"]: o.manifest["metadata"] for o in app.objects}
+    assert "namespace" not in metas["Issuer"]
+    assert metas["Widget"]["namespace"] == "shop"
