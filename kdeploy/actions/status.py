@@ -42,15 +42,14 @@ def release_status(deps: Deps, release: str, namespace: str) -> ReleaseStatus:
     """The status of the current revision (the last deployed one, else the latest). Drift is
     judged by a forced server-side dry-run apply of the stored manifest: if re-applying would
     change the live object, it drifted. Raises HistoryError for an unknown release."""
-    current = deps.history.last_deployed(release, namespace) or deps.history.last(
+    revision = deps.history.last_deployed(release, namespace) or deps.history.last(
         release, namespace
     )
-    if current is None:
+    if revision is None:
         raise HistoryError(
             f"release {release} has no history in namespace {namespace}",
             hint="check the release name and -n NAMESPACE",
         )
-    revision = deps.history.get(release, namespace, current.number)
     manifests = with_namespace(revision.manifests, namespace)
     live = read_live(deps, release, manifests)
     redact = Redactor(revision.secret_strings).text
