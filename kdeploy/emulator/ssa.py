@@ -34,6 +34,9 @@ Obj = dict[str, Any]
 Trie = dict[str, Any]
 
 FIRST_APPLY_MANAGER = "before-first-apply"
+# The one manager name whose applies take over client-side-applied fields.
+KUBECTL_MANAGER = "kubectl"
+LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
 
 # Never owned by anyone (smd stripmeta.go); metadata itself is stripped as a member only.
 _STRIPPED: Trie = {
@@ -704,7 +707,18 @@ def server_side_apply(
         if overlap:
             conflicts.append((other, overlap))
     if conflicts and not force:
-        raise _conflict_error(conflicts)
+        if manager == KUBECTL_MANAGER:
+            # Client-side to server-side apply migration: fields kubectl last applied
+            # client-side, still unchanged in the live object, may be taken over.
+            allowed = _allowed_from_last_applied(live_obj, node)
+            conflicts = [
+                (other, rest)
+                for other, overlap in conflicts
+                if (rest := _difference(overlap, allowed))
+            ]
+        if conflicts:
+            raise _conflict_error(conflicts)
+        conflicts = [(o, _intersection(o.fields, changed_paths)) for o in others]
     for other, overlap in conflicts:
         other.fields = _difference(other.fields, overlap)
     if change.removed:
@@ -712,9 +726,61 @@ def server_side_apply(
             other.fields = _difference(other.fields, change.removed)
 
     result = apply_defaults(_drop_nulls(pruned))
+    if manager == KUBECTL_MANAGER:
+        result = _sync_last_applied(result, applied)
     if _comparable(result) != _comparable(live_obj) or me.time is None:
         me.time = now
     return _with_managed_fields(result, [*others, me])
+
+
+def _last_applied(obj: Obj) -> str | None:
+    annotations = (obj.get("metadata") or {}).get("annotations")
+    if isinstance(annotations, dict):
+        value = annotations.get(LAST_APPLIED_ANNOTATION)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _allowed_from_last_applied(live: Obj, node: TypeNode) -> Trie:
+    """Fields of the last-applied annotation whose value the live object still has
+    (apiserver lastappliedmanager.go)."""
+    text = _last_applied(live)
+    if text is None:
+        return {}
+    try:
+        last = json.loads(text)
+    except ValueError:
+        return {}
+    if not isinstance(last, dict):
+        return {}
+    change = compare(last, live, node)
+    fields = field_set(last, node)
+    for paths in (change.modified, change.added, change.removed):
+        fields = _difference(fields, paths)
+    return fields
+
+
+def _go_json(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _sync_last_applied(result: Obj, applied: Obj) -> Obj:
+    """kubectl's server-side apply rewrites an existing last-applied annotation to the applied
+    configuration (apiserver lastappliedupdater.go); it never creates one."""
+    if _last_applied(result) is None:
+        return result
+    config = copy.deepcopy(applied)
+    annotations = (config.get("metadata") or {}).get("annotations")
+    if isinstance(annotations, dict):
+        annotations.pop(LAST_APPLIED_ANNOTATION, None)
+    metadata = dict(result["metadata"])
+    metadata["annotations"] = {
+        **metadata["annotations"],
+        LAST_APPLIED_ANNOTATION: _go_json(config),
+    }
+    return {**result, "metadata": metadata}
 
 
 def track_update(

@@ -526,3 +526,56 @@ def test_fieldsv1_round_trip_and_path_rendering() -> None:
         render_path(("f:metadata", "f:finalizers", 'v:"a.io/x"'))
         == '.metadata.finalizers[="a.io/x"]'
     )
+
+
+def csa_created(cfg: dict[str, Any]) -> dict[str, Any]:
+    """An object created by `kubectl apply` (client-side): last-applied annotation + Update entry."""
+    import json
+
+    body = copy.deepcopy(cfg)
+    body["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"] = (
+        json.dumps(cfg) + "\n"
+    )
+    created = apply_defaults_for_create(body)
+    return store(
+        track_update(None, created, manager="kubectl-client-side-apply", gvk=DEPLOYMENT, now=T0)
+    )
+
+
+def test_kubectl_takes_over_fields_it_last_applied_client_side() -> None:
+    live = csa_created(manifest())
+    cfg = manifest()
+    container(cfg)["image"] = "nginx:1.27"
+    result = apply(live, cfg, now=T1)
+    assert container(result)["image"] == "nginx:1.27"
+    csa = managers(result)[("kubectl-client-side-apply", "Update", "")]["fieldsV1"]
+    assert (
+        "f:image" not in csa["f:spec"]["f:template"]["f:spec"]["f:containers"]['k:{"name":"web"}']
+    )
+    # the annotation now records the server-side applied configuration, in Go's JSON form
+    annotation = result["metadata"]["annotations"][
+        "kubectl.kubernetes.io/last-applied-configuration"
+    ]
+    assert '"image":"nginx:1.27"' in annotation
+    assert annotation.startswith('{"apiVersion":"apps/v1","kind":"Deployment","metadata":{')
+
+
+def test_takeover_is_only_for_kubectl_and_only_for_unchanged_fields() -> None:
+    live = csa_created(manifest())
+    cfg = manifest()
+    container(cfg)["image"] = "nginx:1.27"
+    with pytest.raises(ApplyConflict):
+        apply(live, cfg, "kdeploy", now=T1)
+    edited = copy.deepcopy(live)
+    container(edited)["image"] = "nginx:9"
+    edited = store(track_update(live, edited, manager="kubectl-edit", gvk=DEPLOYMENT, now=T1), "2")
+    with pytest.raises(ApplyConflict) as err:
+        apply(edited, cfg, now=T2)
+    assert err.value.conflicts == [
+        ("kubectl-edit", '.spec.template.spec.containers[name="web"].image')
+    ]
+
+
+def test_server_side_apply_never_creates_the_last_applied_annotation() -> None:
+    obj = apply(None, manifest())
+    assert "kubectl.kubernetes.io/last-applied-configuration" not in obj["metadata"]["annotations"]
