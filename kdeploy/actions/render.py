@@ -11,7 +11,13 @@ from pathlib import Path
 
 from kdeploy.errors import KdeployError, ProjectError
 from kdeploy.model import Environment, Package, ReleaseSpec, RenderedRelease, Values, ValuesLayer
-from kdeploy.project import Project, load_environment, load_package, load_project
+from kdeploy.project import (
+    SCHEMA_FILE,
+    Project,
+    load_environment,
+    load_package,
+    load_project,
+)
 from kdeploy.values import merge_layers, parse_set_path, set_path
 from kdeploy.yamlio import load_user_file
 
@@ -144,7 +150,7 @@ def render_environment(
         if validate_values and pkg.schema is not None:
             validator = validators.get(pkg.name)
             if validator is None:
-                source = project.display(pkg.path / "values.schema.yaml")
+                source = project.display(pkg.path / SCHEMA_FILE)
                 validator = validators[pkg.name] = ValuesValidator(pkg.schema, source)
             validator.check(item.values, item.spec.name)
         tset = templates.get(pkg.name)
