@@ -49,6 +49,8 @@ def _no_user_kubeconfig(
 ) -> None:
     missing = tmp_path_factory.getbasetemp() / "no-such-kubeconfig"
     monkeypatch.setenv("KUBECONFIG", str(missing))
+    # compiled templates go to a per-run cache, never the user's ~/.cache/kdeploy
+    monkeypatch.setenv("KDEPLOY_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "jinja-cache"))
 
 
 @pytest.fixture(scope="session")
