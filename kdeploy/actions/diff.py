@@ -154,13 +154,15 @@ def prepare(deps: Deps, target: Target, *, force: bool = False) -> Prepared:
     foreign: dict[ObjectKey, str] = {}
     for key, manifest in desired.items():
         current = live.get(key)
-        would_be = _dry_run(deps, key, manifest, force, current, new_namespaces, new_crds)
+        ours = current is not None and owned_by(current, target.release)
+        would_be = _dry_run(deps, key, manifest, force, ours, new_namespaces, new_crds)
         if would_be is None:  # conflict on an object that is not ours: report ownership instead
-            current = deps.cluster.get(ObjectRef.of(manifest))
+            current = current or deps.cluster.get(ObjectRef.of(manifest))
             if current is None:
                 raise ClusterError(f"dry-run apply {key}: conflict on an object that is gone")
             live[key] = current
-            would_be = manifest
+            # what --adopt (which takes the fields over) would make of it
+            would_be = deps.cluster.apply(manifest, dry_run=True, force=True)
         elif current is None and would_be is not manifest and _exists(would_be):
             # it exists without our instance label: someone else's object
             current = deps.cluster.get(ObjectRef.of(manifest))
@@ -193,7 +195,7 @@ def _dry_run(
     key: ObjectKey,
     manifest: Manifest,
     force: bool,
-    current: Manifest | None,
+    ours: bool,
     new_namespaces: set[str],
     new_crds: dict[tuple[str, str], str],
 ) -> Manifest | None:
@@ -207,11 +209,11 @@ def _dry_run(
     try:
         return deps.cluster.apply(manifest, dry_run=True, force=force)
     except ConflictError:
-        if current is not None:
-            raise  # ours: a real field-manager conflict
+        if ours:
+            raise  # a real field-manager conflict on our own object
         return None
     except ClusterError as e:
-        if current is None and key.namespace in new_namespaces and ": NotFound:" in e.message:
+        if key.namespace in new_namespaces and ": NotFound:" in e.message:
             return manifest  # the namespace does not exist until this release creates it
         raise
 
