@@ -16,6 +16,7 @@ import json
 import os
 import re
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -202,6 +203,26 @@ class PackageFiles:
         return self._resolve(name).is_file()
 
 
+class _PackageLoader(jinja2.FileSystemLoader):
+    """Templates from templates/, refusing any that resolve outside the package (a symlink to
+    ~/.kube/config must not be included into a manifest)."""
+
+    def __init__(self, templates_dir: Path, package_dir: Path) -> None:
+        super().__init__(str(templates_dir))
+        self._package_dir = package_dir.resolve()
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        if not Path(filename).resolve().is_relative_to(self._package_dir):
+            raise _TemplateFailure(
+                f"template {template!r} resolves outside the package directory (a symlink?); "
+                "templates can only use files inside their package"
+            )
+        return source, filename, uptodate
+
+
 class _SafeBytecodeCache(jinja2.FileSystemBytecodeCache):
     """A bytecode cache that never fails a render: an unreadable or unwritable cache is skipped."""
 
@@ -301,7 +322,7 @@ class PackageTemplates:
         self.templates_dir = (package.path / TEMPLATES_DIR).resolve()
         self.display_root = f"packages/{package.path.name}"
         env = ImmutableSandboxedEnvironment(
-            loader=jinja2.FileSystemLoader(str(self.templates_dir)),
+            loader=_PackageLoader(self.templates_dir, package.path),
             undefined=_StrictChainableUndefined,
             trim_blocks=True,
             lstrip_blocks=True,

@@ -585,3 +585,18 @@ spec:
     metas = {o.manifest["kind"]: o.manifest["metadata"] for o in app.objects}
     assert "namespace" not in metas["Issuer"]
     assert metas["Widget"]["namespace"] == "shop"
+
+
+def test_a_template_symlink_leaving_the_package_is_refused(tmp_path: Path) -> None:
+    secret = tmp_path / "kubeconfig"
+    secret.write_text("token: s3cr3t\n")
+    proj_dir = tmp_path / "proj"
+    template = '{% include "_creds.j2" %}\n'
+    ProjectBuilder(proj_dir).package("app", templates={"cm.yaml": template}, values={})
+    (proj_dir / "packages/app/templates/_creds.j2").symlink_to(secret)
+    ProjectBuilder(proj_dir).environment("dev", {"releases": {"web": {"package": "app"}}})
+    with pytest.raises(RenderError) as info:
+        render_environment(proj_dir, "dev", [], [], [], [])
+    message = info.value.format_message()
+    assert "'_creds.j2' resolves outside the package directory" in message
+    assert "s3cr3t" not in message
