@@ -1,0 +1,210 @@
+"""Lock contention: two deployers apply the same release at the same moment, round after round,
+against the built-in emulator through the official client. Run once with the release lock and
+once without it (control), and report applies attempted, revisions recorded, failures, overlapping
+pending→finished windows, wall time and time spent waiting for the lock.
+
+`.venv/bin/python benchmarks/lock_contention.py [--rounds 50]` prints a Markdown table (paste it
+into docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import statistics
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from kdeploy.actions.apply import apply_releases
+from kdeploy.actions.deploy import DeployOptions
+from kdeploy.actions.deps import Deps
+from kdeploy.actions.diff import Target
+from kdeploy.history.configmap import ConfigMapDriver
+from kdeploy.history.identity import Identity
+from kdeploy.history.model import Revision, Status
+from kdeploy.history.store import HistoryStore
+from kdeploy.lock import LeaseLocker, Locker, NoLocks
+from kdeploy.resources import stamp_ownership
+
+NAMES = ("alice@laptop", "gitlab-ci https://gitlab.example/-/jobs/1")
+
+
+@dataclass
+class Quiet:
+    interactive: bool = False
+
+    def info(self, text: str) -> None:
+        """Not shown."""
+
+    def result(self, text: str) -> None:
+        """Not shown."""
+
+    def diff(self, text: str) -> None:
+        """Not shown."""
+
+    def confirm(self, question: str) -> bool:
+        return True
+
+
+@dataclass
+class Figures:
+    spans: list[tuple[float, float]] = field(default_factory=list)
+    waits: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+class TimedHistory(HistoryStore):
+    def __init__(self, driver: Any, figures: Figures, who: str) -> None:
+        super().__init__(driver, identity=lambda: Identity(who=who))
+        self._figures = figures
+        self._started: dict[int, float] = {}
+
+    def begin(self, release: str, namespace: str, **kw: Any) -> Revision:
+        revision = super().begin(release, namespace, **kw)
+        self._started[revision.number] = time.monotonic()
+        return revision
+
+    def finish(self, revision: Revision, status: Status, result: str) -> Revision:
+        done = super().finish(revision, status, result)
+        self._figures.spans.append((self._started[revision.number], time.monotonic()))
+        return done
+
+
+class TimedLocks:
+    """Measures how long `hold` waits before the block runs."""
+
+    def __init__(self, inner: Locker, figures: Figures) -> None:
+        self._inner = inner
+        self._figures = figures
+
+    def hold(self, release: str, namespace: str) -> Any:
+        from contextlib import contextmanager
+
+        @contextmanager
+        def held() -> Any:
+            start = time.monotonic()
+            with self._inner.hold(release, namespace):
+                self._figures.waits.append(time.monotonic() - start)
+                yield
+
+        return held()
+
+    def ensure(self, release: str, namespace: str) -> None:
+        self._inner.ensure(release, namespace)
+
+
+def target(namespace: str, who: str, n: int) -> Target:
+    cm = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "web-config"},
+        "data": {"deployer": who, "round": str(n)},
+    }
+    return Target(
+        release="web",
+        namespace=namespace,
+        manifests=(stamp_ownership(cm, "web", "bench"),),
+        package="webapp",
+        package_version="1.0.0",
+        environment="bench",
+        description=f"{who} round {n}",
+    )
+
+
+def run(kubeconfig: str, namespace: str, rounds: int, locked: bool) -> dict[str, Any]:
+    from kdeploy.kube.config import ClusterTarget, new_api_client
+    from kdeploy.kube.real import RealCluster
+
+    figures = Figures()
+    apis = [new_api_client(ClusterTarget(kubeconfig=kubeconfig)) for _ in NAMES]
+    all_deps = []
+    for api, who in zip(apis, NAMES, strict=True):
+        inner: Locker = (
+            LeaseLocker(api, who, operation="apply", wait=120, poll=(0.01, 0.05))
+            if locked
+            else NoLocks()
+        )
+        all_deps.append(
+            Deps(
+                cluster=RealCluster(api),
+                history=TimedHistory(ConfigMapDriver(api), figures, who),
+                output=Quiet(),
+                identity=Identity(who=who),
+                locks=TimedLocks(inner, figures),
+            )
+        )
+    barrier = threading.Barrier(len(NAMES))
+
+    def deployer(deps: Deps, who: str) -> None:
+        for n in range(rounds):
+            barrier.wait()
+            try:
+                apply_releases(
+                    deps, [target(namespace, who, n)], DeployOptions(history_max=0), yes=True
+                )
+            except Exception as e:  # noqa: BLE001 - counted
+                figures.failures.append(f"{type(e).__name__}: {str(e)[:80]}")
+
+    start = time.monotonic()
+    threads = [
+        threading.Thread(target=deployer, args=(d, w)) for d, w in zip(all_deps, NAMES, strict=True)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.monotonic() - start
+    revisions = all_deps[0].history.revisions("web", namespace)
+    spans = sorted(figures.spans)
+    overlaps = sum(1 for a, b in itertools.pairwise(spans) if b[0] < a[1])
+    numbers = [r.number for r in revisions]
+    for api in apis:
+        api.close()
+    return {
+        "locked": locked,
+        "applies": rounds * len(NAMES),
+        "recorded": len(revisions),
+        "deployed_or_superseded": sum(r.status in ("deployed", "superseded") for r in revisions),
+        "gaps": (max(numbers) - len(numbers)) if numbers else 0,
+        "failures": len(figures.failures),
+        "failure_kinds": sorted({f.split(":")[0] for f in figures.failures}),
+        "overlaps": overlaps,
+        "wall": wall,
+        "wait_median": statistics.median(figures.waits) if figures.waits else 0.0,
+        "wait_max": max(figures.waits) if figures.waits else 0.0,
+    }
+
+
+def main() -> None:
+    from kubernetes import client, config
+
+    from kdeploy.emulator.app import Emulator
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=50)
+    args = parser.parse_args()
+    rows = []
+    with Emulator() as emu:
+        core = client.CoreV1Api(config.new_client_from_config(str(emu.kubeconfig_path)))
+        for locked in (True, False):
+            ns = "bench-locked" if locked else "bench-unlocked"
+            core.create_namespace({"metadata": {"name": ns}})
+            rows.append(run(str(emu.kubeconfig_path), ns, args.rounds, locked))
+    print(
+        "| lock | applies attempted | revisions recorded | deployed/superseded | failed applies "
+        "| overlapping pending windows | wall time | lock wait median / max |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        kinds = f" ({', '.join(r['failure_kinds'])})" if r["failure_kinds"] else ""
+        print(
+            f"| {'Lease' if r['locked'] else 'none (control)'} | {r['applies']} | {r['recorded']} "
+            f"| {r['deployed_or_superseded']} | {r['failures']}{kinds} | {r['overlaps']} "
+            f"| {r['wall']:.1f} s | {r['wait_median'] * 1000:.0f} ms / {r['wait_max'] * 1000:.0f} ms |"
+        )
+
+
+if __name__ == "__main__":
+    main()
