@@ -144,7 +144,7 @@ def run(kubeconfig: str, namespace: str, rounds: int, locked: bool) -> dict[str,
                 apply_releases(
                     deps, [target(namespace, who, n)], DeployOptions(history_max=0), yes=True
                 )
-            except Exception as e:  # noqa: BLE001 - counted
+            except Exception as e:
                 figures.failures.append(f"{type(e).__name__}: {str(e)[:80]}")
 
     start = time.monotonic()
@@ -178,19 +178,21 @@ def run(kubeconfig: str, namespace: str, rounds: int, locked: bool) -> dict[str,
 
 
 def main() -> None:
-    from kubernetes import client, config
+    from kubernetes import client
 
     from kdeploy.emulator.app import Emulator
+    from kdeploy.kube.config import ClusterTarget, new_api_client
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=50)
     args = parser.parse_args()
     rows = []
     with Emulator() as emu:
-        core = client.CoreV1Api(config.new_client_from_config(str(emu.kubeconfig_path)))
+        api = new_api_client(ClusterTarget(kubeconfig=str(emu.kubeconfig_path)))
+        core = client.CoreV1Api(api)
         for locked in (True, False):
             ns = "bench-locked" if locked else "bench-unlocked"
-            core.create_namespace({"metadata": {"name": ns}})
+            core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
             rows.append(run(str(emu.kubeconfig_path), ns, args.rounds, locked))
     print(
         "| lock | applies attempted | revisions recorded | deployed/superseded | failed applies "
