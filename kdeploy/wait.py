@@ -203,20 +203,26 @@ def _failure(
     *,
     timed_out: bool,
 ) -> WaitError:
+    """The WaitError for the objects that failed (or, on timeout, are still not healthy). Its first
+    line stands alone (history shows it): what failed and the most telling piece of evidence."""
     bad = [r for r in rows if r.health.done and not r.health.ok]
     if timed_out and not bad:
         bad = [r for r in rows if not r.health.ok]
-        head = (
-            f"timed out after {_seconds(options.timeout)} waiting for "
-            f"{_count(len(bad), 'object')} to become healthy"
-        )
+    found = [(row, evidence(cluster, row.ref)) for row in bad]
+    first, first_evidence = found[0]
+    what = f"{first.ref.kind} {_where(first.ref)}"
+    more = f" and {_count(len(bad) - 1, 'more object')}" if len(bad) > 1 else ""
+    if timed_out and not first.health.done:
+        head = f"timed out after {_seconds(options.timeout)} waiting for {what}{more}"
     else:
-        head = f"{_count(len(bad), 'object')} failed after {_seconds(elapsed)}"
-    lines = [head + ":"]
-    for row in bad:
-        ref = row.ref
-        lines.append(f"  {ref.kind} {_where(ref)}: {row.health.message}")
-        lines.extend(f"    {line}" for line in explain(cluster, ref))
+        head = f"{what}{more} failed after {_seconds(elapsed)}: {first.health.message}"
+    if first_evidence.pods:
+        pod, problem = first_evidence.pods[0]
+        head += f" (pod {pod}: {_short(problem)})"
+    lines = [head]
+    for row, ev in found:
+        lines.append(f"  {row.ref.kind} {_where(row.ref)}: {row.health.message}")
+        lines.extend(f"    {line}" for line in ev.lines())
     return WaitError(
         "\n".join(lines),
         hint="fix the cause and apply again, or roll back with `kdeploy rollback`; "
@@ -224,26 +230,49 @@ def _failure(
     )
 
 
-def explain(cluster: ClusterClient, ref: ObjectRef) -> list[str]:
-    """Evidence for why `ref` is not healthy: its failing pods (found through the workload's
+@dataclass
+class Evidence:
+    """What the cluster says about an unhealthy object: failing pods (name, container problem),
+    recent Warning events (one line each), and a note when something could not be read."""
+
+    pods: list[tuple[str, str]] = field(default_factory=list)
+    more_pods: int = 0
+    events: list[str] = field(default_factory=list)
+    note: str = ""
+
+    def lines(self) -> list[str]:
+        """The evidence as indented-ready lines, pods first."""
+        out = [f"pod {name}: {problem}" for name, problem in self.pods]
+        if self.more_pods:
+            out.append(f"... and {self.more_pods} more failing pods")
+        out.extend(self.events)
+        if self.note:
+            out.append(self.note)
+        return out
+
+
+def evidence(cluster: ClusterClient, ref: ObjectRef) -> Evidence:
+    """Why `ref` is not healthy, from the cluster: its failing pods (found through the workload's
     selector) with their container states, then recent Warning Events of the object and of those
-    pods. Returns [] when there is nothing to say. Reading evidence never raises: a failure to
-    read is reported as a line instead."""
+    pods. Never raises: a failure to read is reported in `note` instead."""
     from kdeploy.errors import ClusterError
 
-    lines: list[str] = []
+    found = Evidence()
     try:
         live = cluster.get(ref) or {}
         pods = _failing_pods(cluster, ref, live)
-        for name, problem in pods[:_MAX_PODS]:
-            lines.append(f"pod {name}: {problem}")
-        if len(pods) > _MAX_PODS:
-            lines.append(f"... and {len(pods) - _MAX_PODS} more failing pods")
-        involved = [(ref.kind, ref.name)] + [("Pod", name) for name, _ in pods[:_MAX_PODS]]
-        lines.extend(_warning_events(cluster, ref.namespace, involved))
+        found.pods = pods[:_MAX_PODS]
+        found.more_pods = max(len(pods) - _MAX_PODS, 0)
+        involved = [(ref.kind, ref.name)] + [("Pod", name) for name, _ in found.pods]
+        found.events = _warning_events(cluster, ref.namespace, involved)
     except ClusterError as e:
-        lines.append(f"(could not read the evidence: {e.message})")
-    return lines
+        found.note = f"(could not read the evidence: {e.message})"
+    return found
+
+
+def _short(problem: str) -> str:
+    """The first problem without its long message: `container app: ImagePullBackOff`."""
+    return ": ".join(problem.split(": ")[:2])
 
 
 def _failing_pods(cluster: ClusterClient, ref: ObjectRef, live: Manifest) -> list[tuple[str, str]]:
@@ -268,26 +297,28 @@ def _failing_pods(cluster: ClusterClient, ref: ObjectRef, live: Manifest) -> lis
 def _warning_events(
     cluster: ClusterClient, namespace: str, involved: Sequence[tuple[str, str]]
 ) -> list[str]:
-    events: list[tuple[str, str]] = []
+    """The newest distinct Warning events about `involved` objects, oldest first; the same event
+    on several pods is shown once, naming the first pod and how many more."""
+    events: list[tuple[str, tuple[str, str], str]] = []
     for kind, name in involved:
         selector = f"involvedObject.name={name},involvedObject.kind={kind},type=Warning"
         for ev in cluster.list_by_labels("v1", "Event", namespace, "", field_selector=selector):
             if ev.get("type") != "Warning":
                 continue
             when = str(ev.get("lastTimestamp") or ev.get("eventTime") or "")
-            count = ev.get("count") or 1
-            times = f", {count}x" if isinstance(count, int) and count > 1 else ""
-            text = (
-                f"event {ev.get('reason', '')} on {kind} {name}{times}: "
-                f"{str(ev.get('message', '')).strip()}"
-            )
-            events.append((when, text))
+            what = (str(ev.get("reason", "")), str(ev.get("message", "")).strip())
+            events.append((when, what, f"{kind} {name}"))
     events.sort()
-    seen: list[str] = []
-    for _, text in events:
-        if text not in seen:
-            seen.append(text)
-    return seen[-_MAX_EVENTS:]
+    on: dict[tuple[str, str], list[str]] = {}
+    for _, what, subject in events:
+        subjects = on.setdefault(what, [])
+        if subject not in subjects:
+            subjects.append(subject)
+    lines = []
+    for (reason, message), subjects in on.items():
+        others = f" (and {len(subjects) - 1} more)" if len(subjects) > 1 else ""
+        lines.append(f"event {reason} on {subjects[0]}{others}: {message}")
+    return lines[-_MAX_EVENTS:]
 
 
 def selector_text(selector: Any) -> str:

@@ -41,10 +41,15 @@ def deploy_atomic(deps: Deps, prepared: Prepared, options: DeployOptions) -> Rev
     head = f"apply of {where} failed (revision {failed} recorded as failed): {failure.message}"
     good = [r.number for r in revisions if r.status == "deployed" and r.number < failed]
     if not good:
+        why = (
+            f"revision {failed} was the first install"
+            if failed == 1
+            else "no earlier revision was deployed successfully"
+        )
         raise _with_code(
             KdeployError(
-                f"{head}\n--atomic: nothing to roll back to, revision {failed} was the first "
-                "install; its objects were left in place for inspection",
+                f"{head}\n--atomic: nothing to roll back to, {why}; its objects were left in "
+                "place for inspection",
                 hint=f"remove them with `kdeploy uninstall {target.release} -n {target.namespace}`"
                 ", or fix the cause and apply again",
             ),
@@ -80,7 +85,8 @@ def deploy_atomic(deps: Deps, prepared: Prepared, options: DeployOptions) -> Rev
         KdeployError(
             f"{head}\n--atomic: rolled back to revision {number}{recorded}; the release runs "
             f"revision {number}'s manifests again",
-            hint=failure.hint,
+            hint=f"fix the cause and apply again; `kdeploy history {target.release} -n "
+            f"{target.namespace}` shows both revisions",
         ),
         failure,
     )
