@@ -46,6 +46,9 @@ _SET_RE = re.compile(rf"^\s*({_NAME})\s+(in|notin)\s*\(([^)]*)\)\s*$")
 _OP_RE = re.compile(rf"^\s*(!?)\s*({_NAME})\s*(?:(==|=|!=|>|<)\s*(\S*))?\s*$")
 
 
+_VALUE_RE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
+
+
 class SelectorError(ValueError):
     """A selector that does not parse; the message is what the API server answers (400)."""
 
@@ -69,11 +72,22 @@ def _split_terms(text: str) -> list[str]:
     return [t for t in terms if t.strip()]
 
 
+def _check_value(value: str) -> None:
+    if len(value) > 63 or not _VALUE_RE.match(value):
+        raise SelectorError(
+            f"unable to parse requirement: values[0][{value}]: Invalid value: {value!r}: a valid "
+            "label must be an empty string or consist of alphanumeric characters, '-', '_' or "
+            "'.', and must start and end with an alphanumeric character"
+        )
+
+
 def _label_term(term: str) -> Predicate:
     m = _SET_RE.match(term)
     if m:
         key, op = m.group(1), m.group(3)
         values = {v.strip() for v in m.group(4).split(",") if v.strip()}
+        for v in values:
+            _check_value(v)
         if op == "in":
             return lambda labels: labels.get(key) in values
         return lambda labels: labels.get(key) not in values
@@ -87,6 +101,8 @@ def _label_term(term: str) -> Predicate:
         return lambda labels: key not in labels
     if op is None:
         return lambda labels: key in labels
+    if op in ("=", "==", "!="):
+        _check_value(value)
     if op in ("=", "=="):
         return lambda labels: labels.get(key) == value
     if op == "!=":
