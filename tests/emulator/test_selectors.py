@@ -77,7 +77,7 @@ def test_field_selectors_per_kind() -> None:
 
 
 def test_unsupported_field_is_named() -> None:
-    with pytest.raises(SelectorError, match="field label not supported: status.phase"):
+    with pytest.raises(SelectorError, match=r"field label not supported: status\.phase"):
         parse_field_selector("status.phase=Running", "ConfigMap")
 
 
