@@ -108,11 +108,21 @@ def quote(value: Any) -> str:
     return _yaml_safe(json.dumps(text, ensure_ascii=False))
 
 
+def _text_bytes(value: Any) -> bytes:
+    """Bytes as they are, anything else as its text in UTF-8; null is empty text (never "None")."""
+    if isinstance(value, bytes):
+        return value
+    if value is None:
+        return b""
+    if isinstance(value, bool):
+        return b"true" if value else b"false"
+    return str(value).encode("utf-8")
+
+
 def b64encode(value: Any) -> str:
-    """Base64 of `value` (text is encoded as UTF-8)."""
+    """Base64 of `value` (text is encoded as UTF-8; null is empty)."""
     _check_defined(value)
-    data = value if isinstance(value, bytes) else str(value).encode("utf-8")
-    return base64.b64encode(data).decode("ascii")
+    return base64.b64encode(_text_bytes(value)).decode("ascii")
 
 
 def b64decode(value: Any) -> str:
@@ -128,12 +138,10 @@ def sha256(value: Any) -> str:
     """Hex SHA-256 of `value`: text as UTF-8, a mapping or list as its canonical JSON (sorted keys),
     so `{{ values.config | sha256 }}` changes exactly when the config does."""
     _check_defined(value)
-    if isinstance(value, bytes):
-        data = value
-    elif isinstance(value, (dict, list, tuple)):
+    if isinstance(value, (dict, list, tuple)):
         data = json.dumps(_plain(value), sort_keys=True, separators=(",", ":")).encode("utf-8")
     else:
-        data = str(value).encode("utf-8")
+        data = _text_bytes(value)
     return hashlib.sha256(data).hexdigest()
 
 

@@ -600,3 +600,12 @@ def test_a_template_symlink_leaving_the_package_is_refused(tmp_path: Path) -> No
     message = info.value.format_message()
     assert "'_creds.j2' resolves outside the package directory" in message
     assert "s3cr3t" not in message
+
+
+def test_b64encode_and_sha256_of_null_and_booleans() -> None:
+    from kdeploy.render import b64encode, sha256
+
+    assert b64encode(None) == ""
+    assert b64encode(True) == base64.b64encode(b"true").decode()
+    assert b64encode(b"\x00\xff") == "AP8="
+    assert sha256(None) == hashlib.sha256(b"").hexdigest()
