@@ -150,12 +150,17 @@ def prepare(deps: Deps, target: Target, *, force: bool = False) -> Prepared:
     new_namespaces = {k.name for k in desired if k.group == "" and k.kind == "Namespace"}
     new_crds = crd_scopes(manifests)
 
+    def one(key: ObjectKey) -> Manifest | None:
+        current = live.get(key)
+        ours = current is not None and owned_by(current, target.release)
+        return _dry_run(deps, key, desired[key], force, ours, new_namespaces, new_crds)
+
+    answers = _in_parallel(one, list(desired), deps.cluster.max_parallel)
     dry_run: dict[ObjectKey, Manifest] = {}
     foreign: dict[ObjectKey, str] = {}
     for key, manifest in desired.items():
         current = live.get(key)
-        ours = current is not None and owned_by(current, target.release)
-        would_be = _dry_run(deps, key, manifest, force, ours, new_namespaces, new_crds)
+        would_be = answers[key]
         if would_be is None:  # conflict on an object that is not ours: report ownership instead
             current = current or deps.cluster.get(ObjectRef.of(manifest))
             if current is None:
@@ -188,6 +193,20 @@ def prepare(deps: Deps, target: Target, *, force: bool = False) -> Prepared:
         previous=previous,
         foreign=foreign,
     )
+
+
+def _in_parallel(
+    fn: Callable[[ObjectKey], Manifest | None], keys: list[ObjectKey], workers: int
+) -> dict[ObjectKey, Manifest | None]:
+    """fn(key) for every key, on up to `workers` threads (the requests are read-only). The first
+    failure in key order is raised, as a sequential loop would."""
+    if workers <= 1 or len(keys) <= 1:
+        return {key: fn(key) for key in keys}
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=min(workers, len(keys))) as pool:
+        futures = [pool.submit(fn, key) for key in keys]
+        return {key: future.result() for key, future in zip(keys, futures, strict=True)}
 
 
 def _dry_run(

@@ -65,6 +65,10 @@ class ClusterClient(Protocol):
     """Operations kdeploy needs from an API server. Every method raises `ClusterError` (or its
     subclass `ConflictError`) with a one-line message when the server refuses or is unreachable."""
 
+    # How many read-only requests (dry-run applies) may run at once; 1 for clients that are not
+    # thread-safe. Writes are always sent one at a time, in order.
+    max_parallel: int
+
     def resolve(self, api_version: str, kind: str) -> ResourceInfo:
         """The resource serving `kind` in `api_version`; raises ClusterError when the server has none
         (e.g. a CRD that is not installed yet)."""

@@ -11,6 +11,7 @@ discovery fall back to legacy discovery, fetched per group/version only when a k
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 from urllib.parse import quote
@@ -33,6 +34,10 @@ class RealCluster:
         self._discovery: disc.Discovery | None = None
         # legacy discovery only: group/versions announced but not fetched yet
         self._pending: dict[str, tuple[str, bool]] = {}
+        # dry-run applies run on several threads; discovery is filled in under this lock
+        self._discovery_lock = threading.RLock()
+        # one ApiClient is safe to share between threads; its pool holds cpu*5 connections
+        self.max_parallel = 8
 
     @property
     def host(self) -> str:
@@ -42,8 +47,9 @@ class RealCluster:
 
     def refresh_discovery(self) -> None:
         """Forget the cached discovery; the next lookup fetches it again."""
-        self._discovery = None
-        self._pending = {}
+        with self._discovery_lock:
+            self._discovery = None
+            self._pending = {}
 
     def resolve(self, api_version: str, kind: str) -> ResourceInfo:
         """The resource for apiVersion/kind; raises ClusterError when the server does not serve it."""
@@ -56,11 +62,12 @@ class RealCluster:
         return info
 
     def _lookup(self, api_version: str, kind: str) -> ResourceInfo | None:
-        found = self._ensure_discovery().lookup(api_version, kind)
-        if found is None and api_version in self._pending:
-            self._fetch_legacy(api_version)
+        with self._discovery_lock:
             found = self._ensure_discovery().lookup(api_version, kind)
-        return found
+            if found is None and api_version in self._pending:
+                self._fetch_legacy(api_version)
+                found = self._ensure_discovery().lookup(api_version, kind)
+            return found
 
     def _ensure_discovery(self) -> disc.Discovery:
         if self._discovery is not None:

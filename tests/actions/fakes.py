@@ -39,6 +39,7 @@ class FakeCluster:
     # key -> error raised by a real (not dry-run) apply
     failures: dict[ObjectKey, ClusterError] = field(default_factory=dict)
     calls: Counter[str] = field(default_factory=Counter)
+    max_parallel: int = 1
     log: list[str] = field(default_factory=list)
     _rv: int = 0
     _crds_served: set[tuple[str, str]] = field(default_factory=set)
