@@ -15,7 +15,7 @@ import statistics
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from kdeploy.actions.apply import apply_releases
 from kdeploy.actions.deploy import DeployOptions
@@ -23,7 +23,7 @@ from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import Target
 from kdeploy.history.configmap import ConfigMapDriver
 from kdeploy.history.identity import Identity
-from kdeploy.history.model import Revision, Status
+from kdeploy.history.model import Revision
 from kdeploy.history.store import HistoryStore
 from kdeploy.lock import LeaseLocker, Locker, NoLocks
 from kdeploy.resources import stamp_ownership
@@ -66,7 +66,9 @@ class TimedHistory(HistoryStore):
         self._started[revision.number] = time.monotonic()
         return revision
 
-    def finish(self, revision: Revision, status: Status, result: str) -> Revision:
+    def finish(
+        self, revision: Revision, status: Literal["deployed", "failed"], result: str
+    ) -> Revision:
         done = super().finish(revision, status, result)
         self._figures.spans.append((self._started[revision.number], time.monotonic()))
         return done

@@ -7,9 +7,9 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
@@ -19,7 +19,7 @@ from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import Target
 from kdeploy.history.configmap import ConfigMapDriver
 from kdeploy.history.identity import Identity
-from kdeploy.history.model import Revision, Status
+from kdeploy.history.model import Revision
 from kdeploy.history.store import HistoryStore
 from kdeploy.lock import LeaseLocker, read_lock
 from kdeploy.resources import stamp_ownership
@@ -58,7 +58,9 @@ class TimedHistory(HistoryStore):
         self._started[revision.number] = time.monotonic()
         return revision
 
-    def finish(self, revision: Revision, status: Status, result: str) -> Revision:
+    def finish(
+        self, revision: Revision, status: Literal["deployed", "failed"], result: str
+    ) -> Revision:
         done = super().finish(revision, status, result)
         self._spans.append(
             (revision.number, self._started[revision.number], time.monotonic(), status)
@@ -73,7 +75,7 @@ def kubeconfig(emulator: Any) -> str:
 
 def deployer(
     kubeconfig: str, who: str, spans: list[tuple[int, float, float, str]]
-) -> Iterator[Deps]:
+) -> Generator[Deps, None, None]:
     from kdeploy.kube.config import ClusterTarget, new_api_client
     from kdeploy.kube.real import RealCluster
 

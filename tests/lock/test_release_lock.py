@@ -39,7 +39,7 @@ def raw_lease(api: Any, ns: str, release: str = "web") -> dict[str, Any] | None:
     from kubernetes.client.exceptions import ApiException
 
     try:
-        resp = client.CoordinationV1Api(api).read_namespaced_lease(
+        resp: Any = client.CoordinationV1Api(api).read_namespaced_lease(
             lease_name(release), ns, _preload_content=False
         )
     except ApiException as e:
