@@ -61,7 +61,7 @@ def value_path(path: Iterable[Any]) -> str:
             out += f"[{part}]"
         else:
             out += f".{part}" if out else str(part)
-    return out or "(values)"
+    return out or "(root)"
 
 
 class ValuesValidator:

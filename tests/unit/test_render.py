@@ -479,7 +479,7 @@ def test_schema_violations_are_all_reported_with_value_paths(tmp_path: Path) -> 
     assert "release web: values do not match packages/app/values.schema.yaml" in message
     assert "replicas: -1 is less than the minimum of 1" in message
     assert "ports[0].port: 'http' is not of type 'integer'" in message
-    assert "(values): 'image' is a required property" in message
+    assert "(root): 'image' is a required property" in message
     # lint reports them itself
     assert render_environment(tmp_path, "dev", [], [], [], [], validate_values=False)
 

@@ -35,7 +35,7 @@ def test_manifest_problems(doc: object, problems: list[str]) -> None:
 
 def test_value_path() -> None:
     assert value_path(["ports", 0, "name"]) == "ports[0].name"
-    assert value_path([]) == "(values)"
+    assert value_path([]) == "(root)"
 
 
 def test_values_validator_collects_every_error_sorted_by_path() -> None:
@@ -50,7 +50,7 @@ def test_values_validator_collects_every_error_sorted_by_path() -> None:
     validator = ValuesValidator(schema, "packages/web/values.schema.yaml")
     assert validator.errors({"replicas": 1}) == []
     assert validator.errors({"replicas": -1, "image": {"tag": 3}, "extra": 1}) == [
-        "(values): Additional properties are not allowed ('extra' was unexpected)",
+        "(root): Additional properties are not allowed ('extra' was unexpected)",
         "image.tag: 3 is not of type 'string'",
         "replicas: -1 is less than the minimum of 1",
     ]
