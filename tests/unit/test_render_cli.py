@@ -286,3 +286,20 @@ def test_render_never_imports_the_kubernetes_client(proj: ProjectBuilder) -> Non
     )
     assert proc.stderr.strip().splitlines()[-1] == "exit 0 False True"
     assert "web-config" in proc.stdout
+
+
+def test_output_is_identical_across_runs(proj: ProjectBuilder) -> None:
+    first = render(proj, "-e", "dev")
+    second = render(proj, "-e", "dev")
+    assert first == second
+
+
+def test_out_leaves_no_temporary_files_and_replaces_old_output(
+    proj: ProjectBuilder, tmp_path: Path
+) -> None:
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / "web.yaml").write_text("old\n")
+    assert render(proj, "-e", "dev", "--out", str(out_dir))[0] == 0
+    assert sorted(p.name for p in out_dir.iterdir()) == ["api.yaml", "web.yaml"]
+    assert "old" not in (out_dir / "web.yaml").read_text()
