@@ -1,0 +1,208 @@
+"""The wait loop over an in-memory cluster with a fake clock: what it polls, when it stops, what
+it prints without a terminal and which evidence it gathers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kdeploy.errors import WaitError
+from kdeploy.model import ObjectKey
+from kdeploy.wait import PlainProgress, WaitOptions, selector_text, wait_for
+from tests.actions.fakes import FakeCluster, RecordingOutput
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def deployment(available: int, *, generation: int = 1) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop", "generation": generation},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}}},
+        "status": {
+            "observedGeneration": 1,
+            "replicas": 2,
+            "updatedReplicas": 2,
+            "availableReplicas": available,
+        },
+    }
+
+
+def pod(name: str, state: dict[str, Any], app: str = "web") -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": "shop", "labels": {"app": app}},
+        "status": {"phase": "Pending", "containerStatuses": [{"name": "app", "state": state}]},
+    }
+
+
+PULL = {"waiting": {"reason": "ImagePullBackOff", "message": 'Back-off pulling image "x:1"'}}
+
+
+def warning(name: str, involved: str, kind: str, message: str, when: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": name, "namespace": "shop"},
+        "involvedObject": {"kind": kind, "name": involved, "namespace": "shop"},
+        "type": "Warning",
+        "reason": "Failed",
+        "message": message,
+        "lastTimestamp": when,
+    }
+
+
+CONFIGMAP = {
+    "apiVersion": "v1",
+    "kind": "ConfigMap",
+    "metadata": {"name": "c", "namespace": "shop"},
+}
+
+
+def put(cluster: FakeCluster, obj: dict[str, Any]) -> None:
+    """Store `obj` with its own status (the fake's put replaces the status)."""
+    cluster.put(obj)
+    if "status" in obj:
+        cluster.objects[ObjectKey.of(obj)]["status"] = obj["status"]
+
+
+def run(cluster: FakeCluster, manifests: list[dict[str, Any]], timeout: float = 10.0) -> Any:
+    clock = Clock()
+    out = RecordingOutput()
+    waited = wait_for(
+        cluster,
+        manifests,
+        WaitOptions(enabled=True, timeout=timeout),
+        PlainProgress(out),
+        sleep=clock.sleep,
+        monotonic=clock.monotonic,
+    )
+    return waited, out
+
+
+class Becoming(FakeCluster):
+    """A cluster whose Deployment gains one available replica per read."""
+
+    reads: int = 0
+
+    def get(self, ref: Any) -> Any:
+        obj = super().get(ref)
+        if obj is not None and obj["kind"] == "Deployment":
+            self.reads += 1
+            obj["status"]["availableReplicas"] = min(self.reads - 1, 2)
+        return obj
+
+
+def test_objects_without_rules_are_not_polled() -> None:
+    cluster = FakeCluster()
+    waited, out = run(cluster, [CONFIGMAP])
+    assert waited == 0.0 and cluster.calls["get"] == 0 and out.lines == []
+
+
+def test_polls_until_healthy_and_prints_each_change_once() -> None:
+    cluster = Becoming()
+    put(cluster, deployment(0))
+    waited, out = run(cluster, [deployment(0), CONFIGMAP])
+    assert waited > 0
+    assert cluster.reads == 3
+    assert [line.split(" (")[0] for line in out.lines] == [
+        "  Deployment/web: waiting 0/2",
+        "  Deployment/web: waiting 1/2",
+        "  Deployment/web: ready 2/2",
+        "  all 1 healthy after 0.5s",
+    ]
+    assert all("\x1b" not in line for line in out.lines)
+
+
+def test_timeout_names_the_object_its_pod_and_warning_events() -> None:
+    cluster = FakeCluster()
+    put(cluster, deployment(0))
+    put(cluster, pod("web-abc-1", PULL))
+    put(cluster, pod("web-abc-2", PULL))
+    put(cluster, pod("other-1", PULL, app="other"))
+    put(
+        cluster,
+        warning("e1", "web-abc-1", "Pod", "Error: ImagePullBackOff", "2026-01-01T00:00:02Z"),
+    )
+    put(
+        cluster,
+        warning("e2", "web-abc-2", "Pod", "Error: ImagePullBackOff", "2026-01-01T00:00:03Z"),
+    )
+    put(
+        cluster,
+        warning("e3", "web", "ReplicaSet", "not about the Deployment", "2026-01-01T00:00:01Z"),
+    )
+    with pytest.raises(WaitError) as caught:
+        run(cluster, [deployment(0)], timeout=3)
+    text = caught.value.message
+    first, *rest = text.splitlines()
+    assert first == (
+        "timed out after 3.0s waiting for Deployment shop/web "
+        "(pod web-abc-1: container app: ImagePullBackOff)"
+    )
+    assert rest == [
+        "  Deployment shop/web: Waiting for rollout to finish: 0 of 2 updated replicas are "
+        "available...",
+        '    pod web-abc-1: container app: ImagePullBackOff: Back-off pulling image "x:1"',
+        '    pod web-abc-2: container app: ImagePullBackOff: Back-off pulling image "x:1"',
+        "    event Failed on Pod web-abc-1 (and 1 more): Error: ImagePullBackOff",
+    ]
+    assert caught.value.exit_code == 4
+
+
+def test_a_failed_object_stops_the_wait_at_once() -> None:
+    cluster = FakeCluster()
+    job = {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": "migrate", "namespace": "shop"},
+        "spec": {},
+    }
+    put(cluster, job)
+    cluster.objects[ObjectKey("batch", "Job", "shop", "migrate")]["status"] = {
+        "failed": 1,
+        "conditions": [{"type": "Failed", "status": "True", "reason": "DeadlineExceeded"}],
+    }
+    with pytest.raises(WaitError, match=r"^Job shop/migrate failed after 0\.0s: Job failed: "):
+        run(cluster, [job], timeout=300)
+    assert cluster.calls["get"] == 2  # one poll, one read for the evidence
+
+
+def test_missing_object_times_out_as_not_found() -> None:
+    with pytest.raises(WaitError, match="Deployment shop/web: not found"):
+        run(FakeCluster(), [deployment(0)], timeout=1)
+
+
+@pytest.mark.parametrize(
+    ("selector", "text"),
+    [
+        ({"matchLabels": {"b": "2", "a": "1"}}, "a=1,b=2"),
+        (
+            {
+                "matchLabels": {"app": "web"},
+                "matchExpressions": [
+                    {"key": "tier", "operator": "In", "values": ["a", "b"]},
+                    {"key": "env", "operator": "NotIn", "values": ["dev"]},
+                    {"key": "canary", "operator": "Exists"},
+                    {"key": "legacy", "operator": "DoesNotExist"},
+                ],
+            },
+            "app=web,tier in (a,b),env notin (dev),canary,!legacy",
+        ),
+        (None, ""),
+    ],
+)
+def test_selector_text(selector: Any, text: str) -> None:
+    assert selector_text(selector) == text
