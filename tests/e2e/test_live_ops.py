@@ -576,3 +576,28 @@ def test_releases_apply_in_file_order_and_a_failure_stops_the_rest(
     names = [name for kind, name, _ in live.snapshot() if kind != "ConfigMap" or "config" in name]
     assert "zeta" in names and "zeta-config" in names
     assert not any(n.startswith(("alpha", "mid")) for n in names)
+
+
+def test_request_budget_one_write_per_changed_object_and_no_per_object_reads(
+    project: Path, live: Live, own_emulator: Any
+) -> None:
+    assert kd(project, "apply", "-e", "dev", "--yes", "--no-wait").code == 0
+    start = len(own_emulator.request_log)
+    assert kd(project, "apply", "-e", "dev", "--yes", "--no-wait", "--set", "greeting=x").code == 0
+    requests = own_emulator.request_log[start:]
+    # history (ConfigMaps/Secrets named kdeploy.*, created by POST) and the lock Lease aside
+    ours = [
+        (m, p.split("?")[0], p)
+        for m, p in requests
+        if "kdeploy." not in p and "/leases" not in p and m != "POST"
+    ]
+    writes = [(m, path) for m, path, full in ours if m != "GET" and "dryRun" not in full]
+    assert writes == [("PATCH", f"/api/v1/namespaces/{live.ns}/configmaps/web-config")]
+    dry_runs = [path for m, path, full in ours if m == "PATCH" and "dryRun" in full]
+    assert len(dry_runs) == 5
+    single_gets = [
+        path
+        for m, path, full in ours
+        if m == "GET" and "labelSelector" not in full and path not in ("/api", "/apis")
+    ]
+    assert single_gets == []
