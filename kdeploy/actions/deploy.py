@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from kdeploy.actions.deps import Deps
-from kdeploy.actions.diff import Prepared
+from kdeploy.actions.diff import Prepared, previous_manifests
 from kdeploy.errors import KdeployError
 from kdeploy.history.model import Revision
 from kdeploy.kube.client import ObjectRef
@@ -49,13 +49,12 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
     target = prepared.target
     out = deps.output
     recorded = list(prepared.desired.values())
-    if not options.prune:
-        # Kept objects stay part of the release (and prune candidates) until a prune deletes them.
-        recorded += [
-            prepared.previous[c.key]
-            for c in prepared.plan.of("delete")
-            if c.key in prepared.previous
-        ]
+    kept_keys = [c.key for c in prepared.plan.of("delete") if c.key in prepared.previous]
+    if not options.prune and kept_keys:
+        # Kept objects stay part of the release (and prune candidates) until a prune deletes them;
+        # record them with their real secret data, so that a rollback can re-apply them.
+        full = previous_manifests(deps, target.release, target.namespace, secrets=True)
+        recorded += [full.get(key, prepared.previous[key]) for key in kept_keys]
     early = _create_release_namespace(deps, prepared)
     # The lock cannot live in a namespace that did not exist yet: take it now, before recording.
     deps.locks.ensure(target.release, target.namespace)

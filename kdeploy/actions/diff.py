@@ -95,9 +95,12 @@ def with_namespace(manifests: Iterable[Manifest], namespace: str) -> list[Manife
     return out
 
 
-def previous_manifests(deps: Deps, release: str, namespace: str) -> dict[ObjectKey, Manifest]:
+def previous_manifests(
+    deps: Deps, release: str, namespace: str, *, secrets: bool = False
+) -> dict[ObjectKey, Manifest]:
     """Manifests kdeploy may have created for this release and not deleted since: those of the last
-    deployed revision and of every later (failed, pending) revision. Prune candidates."""
+    deployed revision and of every later (failed, pending) revision. Prune candidates. Secret data
+    stays redacted (and companion Secrets unread) unless `secrets`."""
     revisions = deps.history.revisions(release, namespace)
     if not revisions:
         return {}
@@ -108,7 +111,7 @@ def previous_manifests(deps: Deps, release: str, namespace: str) -> dict[ObjectK
         if rev.number < floor:
             continue
         try:
-            full = deps.history.get(release, namespace, rev.number)
+            full = deps.history.get(release, namespace, rev.number, secrets=secrets)
         except HistoryError:
             continue  # pruned or unreadable: its objects were handled by a later revision
         for m in full.manifests:

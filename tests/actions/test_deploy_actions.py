@@ -425,3 +425,20 @@ def test_the_release_namespace_is_never_pruned_and_kept_with_its_history(
     assert [k.kind for k in cluster.objects] == ["Namespace"]
     uninstall(deps, "web", NS, yes=True)
     assert cluster.objects == {}
+
+
+def test_a_kept_secret_is_recorded_with_its_data_and_restored_by_rollback(
+    deps: Deps, cluster: FakeCluster
+) -> None:
+    apply_releases(
+        deps, [target(cm("a"), secret("creds", password="pw-123456"))], DeployOptions(), **YES
+    )
+    apply_releases(deps, [target(cm("a", k="2"))], DeployOptions(prune=False), **YES)
+    rev2 = deps.history.get("web", NS, 2)
+    (kept,) = [m for m in rev2.manifests if m["kind"] == "Secret"]
+    assert base64.b64decode(kept["data"]["password"]) == b"pw-123456"
+    apply_releases(deps, [target(cm("a", k="3"))], DeployOptions(), **YES)
+    assert cluster.find("Secret", "creds") is None
+    rollback(deps, "web", NS, to=2, yes=True)
+    restored = cluster.find("Secret", "creds")
+    assert restored is not None and base64.b64decode(restored["data"]["password"]) == b"pw-123456"
