@@ -283,3 +283,25 @@ def test_lock_released_when_interrupted_by_ctrl_c(
     assert proc.returncode == 130, err
     assert read_lock(api, "web", namespace) is None
     assert kd(project, "apply", "-e", "dev", "--yes").code == 0
+
+
+def test_lock_of_a_dead_process_on_this_machine_is_taken_over_at_once(
+    project: Path, api: Any, namespace: str
+) -> None:
+    import socket
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    orphan = ReleaseLock(
+        api, "web", namespace, "alice@laptop", pid=proc.pid, host=socket.gethostname()
+    )
+    orphan.acquire()
+    orphan._stop.set()  # the process "died": nobody renews, nobody releases
+    result = kd(project, "apply", "-e", "dev", "--yes")
+    assert result.code == 0, result.stderr
+    assert (
+        f"Took over the lock of release web in namespace {namespace} from alice@laptop"
+        in result.stderr
+    )
+    assert f"its process {proc.pid} on this machine is gone" in result.stderr
+    assert read_lock(api, "web", namespace) is None

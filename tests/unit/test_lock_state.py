@@ -1,0 +1,59 @@
+"""The pure side of the release lock: expiry, orphan detection and the held-lock message."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from kdeploy.lock import LeaseState, held_hint, held_message, holder_process_gone, lease_name
+
+T0 = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
+
+
+def state(**kw: object) -> LeaseState:
+    base: dict[str, object] = {
+        "holder": "alice@laptop",
+        "acquired": T0,
+        "renewed": T0 + timedelta(seconds=10),
+        "duration": 30,
+        "pid": 42,
+        "host": "laptop",
+        "token": "t",
+        "operation": "apply",
+        "resource_version": "7",
+    }
+    base.update(kw)
+    return LeaseState(**base)  # type: ignore[arg-type]
+
+
+def test_expiry_counts_from_the_last_renewal() -> None:
+    s = state()
+    assert s.expires() == T0 + timedelta(seconds=40)
+    assert not s.expired(T0 + timedelta(seconds=40))
+    assert s.expired(T0 + timedelta(seconds=40, microseconds=1))
+
+
+def test_released_or_untimed_leases_count_as_expired() -> None:
+    assert state(holder="").expired(T0)
+    assert state(acquired=None, renewed=None).expired(T0)
+    assert state(renewed=None).expires() == T0 + timedelta(seconds=30)
+
+
+def test_orphan_only_on_the_same_host_with_a_dead_pid() -> None:
+    dead = lambda _pid: False  # noqa: E731
+    alive = lambda _pid: True  # noqa: E731
+    assert holder_process_gone(state(), "laptop", 1, dead)
+    assert not holder_process_gone(state(), "laptop", 1, alive)
+    assert not holder_process_gone(state(), "desk", 1, dead)
+    assert not holder_process_gone(state(pid=None), "laptop", 1, dead)
+    assert not holder_process_gone(state(), "laptop", 42, dead)  # that is us
+
+
+def test_held_message_names_holder_since_expiry_and_lease() -> None:
+    text = held_message("web", "shop", state(), T0 + timedelta(seconds=25))
+    assert text == (
+        "release web in namespace shop is locked by alice@laptop (pid 42 on laptop, apply) since "
+        "2026-11-23T12:00:00Z; its lease expires at 2026-11-23T12:00:40Z (in 15s) unless the "
+        "holder renews it (Lease shop/kdeploy-lock.web)"
+    )
+    assert "kdeploy unlock web -n shop --force" in held_hint("web", "shop")
+    assert lease_name("web") == "kdeploy-lock.web"
