@@ -52,6 +52,7 @@ class Cli:
     kubeconfig: Path
     home: Path
     base_args: list[str] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("KUBE", "HELM_"))}
@@ -65,6 +66,7 @@ class Cli:
             HELM_CONFIG_HOME=str(self.home / ".config/helm"),
             HELM_DATA_HOME=str(self.home / ".local/share/helm"),
         )
+        env.update(self.extra_env)
         return env
 
     def run(self, *args: str, stdin: str | None = None, timeout: float = 120) -> Result:

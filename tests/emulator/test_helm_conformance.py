@@ -127,7 +127,9 @@ def test_release_secrets_and_live_objects(helm: Cli, kubectl: Cli | None) -> Non
     assert v2["metadata"]["labels"]["status"] == "deployed"
     assert by_name["sh.helm.release.v1.app.v1"]["metadata"]["labels"]["status"] == "superseded"
 
-    dep = kubectl.ok("get", "deploy", "app-chart", "-n", ns, "-o", "json").json()
+    dep = kubectl.ok(
+        "get", "deploy", "app-chart", "-n", ns, "-o", "json", "--show-managed-fields"
+    ).json()
     assert dep["spec"]["replicas"] == 3
     assert dep["status"]["availableReplicas"] == 3
     assert dep["metadata"]["annotations"]["meta.helm.sh/release-name"] == "app"
@@ -154,3 +156,26 @@ def test_release_secrets_and_live_objects(helm: Cli, kubectl: Cli | None) -> Non
         kubectl.ok("get", "secrets", "-n", ns, "-l", "owner=helm", "-o", "json").json()["items"]
         == []
     )
+
+
+def test_install_with_legacy_wait_and_configmap_storage(helm: Cli) -> None:
+    ns = f"helm-{next(_COUNTER)}"
+    helm.ok("create", "chart")
+    chart = str(helm.home / "chart")
+    helm.extra_env = {"HELM_DRIVER": "configmap"}
+    out = helm.ok(
+        "upgrade",
+        "--install",
+        "legacy",
+        chart,
+        "-n",
+        ns,
+        "--create-namespace",
+        "--wait=legacy",
+        "--timeout",
+        "90s",
+    ).out
+    assert "STATUS: deployed" in out
+    rows = history(helm, "legacy", ns)
+    assert [(r["revision"], r["status"]) for r in rows] == [(1, "deployed")]
+    helm.ok("uninstall", "legacy", "-n", ns)

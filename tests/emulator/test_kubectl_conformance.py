@@ -179,7 +179,7 @@ def test_server_side_apply_twice_removes_a_dropped_field(
     del smaller["metadata"]["labels"]["drop"]
     del smaller["data"]["b"]
     kubectl.ok("apply", "--server-side", "-f", write(tmp_path, "2.yaml", smaller))
-    live = kubectl.ok("get", "cm", "ssa", "-n", ns, "-o", "json").json()
+    live = kubectl.ok("get", "cm", "ssa", "-n", ns, "-o", "json", "--show-managed-fields").json()
     assert live["data"] == {"a": "1"}
     assert live["metadata"]["labels"] == {"keep": "yes"}
     managers = {(m["manager"], m["operation"]) for m in live["metadata"]["managedFields"]}
@@ -190,16 +190,38 @@ def test_server_side_apply_conflict_names_the_other_manager(
     kubectl: Cli, ns: str, tmp_path: Path
 ) -> None:
     dep = deployment("owned", ns)
-    kubectl.ok("apply", "-f", write(tmp_path, "csa.yaml", dep))
+    kubectl.ok(
+        "apply", "--server-side", "--field-manager=team-a", "-f", write(tmp_path, "a.yaml", dep)
+    )
     changed = copy.deepcopy(dep)
     changed["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.29"
     res = kubectl.run("apply", "--server-side", "-f", write(tmp_path, "ssa.yaml", changed))
     assert res.code == 1
-    assert "conflict" in res.err and "kubectl-client-side-apply" in res.err
+    assert "Apply failed with 1 conflict" in res.err
+    assert 'conflict with "team-a"' in res.err and ".image" in res.err
     forced = kubectl.ok(
         "apply", "--server-side", "--force-conflicts", "-f", str(tmp_path / "ssa.yaml")
     )
     assert "serverside-applied" in forced.out
+    live = kubectl.ok("get", "deploy", "owned", "-n", ns, "-o", "json").json()
+    assert live["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.29"
+
+
+def test_server_side_apply_takes_over_from_client_side_apply(
+    kubectl: Cli, ns: str, tmp_path: Path
+) -> None:
+    dep = deployment("migrate", ns)
+    kubectl.ok("apply", "-f", write(tmp_path, "csa.yaml", dep))
+    changed = copy.deepcopy(dep)
+    changed["spec"]["template"]["spec"]["containers"][0]["image"] = "nginx:1.29"
+    # kubectl migrates kubectl-client-side-apply's fields to its own apply manager first.
+    kubectl.ok("apply", "--server-side", "-f", write(tmp_path, "ssa.yaml", changed))
+    live = kubectl.ok("get", "deploy", "migrate", "-n", ns, "-o", "json", "--show-managed-fields")
+    obj = live.json()
+    assert obj["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.29"
+    assert ("kubectl", "Apply") in {
+        (m["manager"], m["operation"]) for m in obj["metadata"]["managedFields"]
+    }
 
 
 def test_server_side_dry_run_persists_nothing(kubectl: Cli, ns: str, tmp_path: Path) -> None:
@@ -229,8 +251,17 @@ def test_diff_exit_codes(kubectl: Cli, ns: str, tmp_path: Path) -> None:
     assert "+        image: nginx:1.28" in res.out
     assert "generation" in res.out
 
-    server_side = kubectl.run("diff", "--server-side", "-f", manifest)
-    assert server_side.code == 0, server_side.out + server_side.err
+
+def test_server_side_diff_after_server_side_apply(kubectl: Cli, ns: str, tmp_path: Path) -> None:
+    dep = deployment("sdif", ns)
+    manifest = write(tmp_path, "d.yaml", dep)
+    kubectl.ok("apply", "--server-side", "-f", manifest)
+    same = kubectl.run("diff", "--server-side", "-f", manifest)
+    assert same.code == 0, same.out + same.err
+    dep["spec"]["replicas"] = 3
+    res = kubectl.run("diff", "--server-side", "-f", write(tmp_path, "e.yaml", dep))
+    assert res.code == 1, res.err
+    assert "-  replicas: 2" in res.out and "+  replicas: 3" in res.out
 
 
 # ---------------------------------------------------------------- delete
