@@ -601,3 +601,44 @@ def test_request_budget_one_write_per_changed_object_and_no_per_object_reads(
         if m == "GET" and "labelSelector" not in full and path not in ("/api", "/apis")
     ]
     assert single_gets == []
+
+
+NAMESPACE_TEMPLATE = """\
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: {{ release.namespace }}
+"""
+
+
+def test_a_release_that_creates_its_own_namespace(tmp_path: Path, emulator: Any) -> None:
+    import uuid
+
+    ns = f"own-{uuid.uuid4().hex[:8]}"
+    root = tmp_path / "own"
+    proj = ProjectBuilder(root)
+    proj.package(
+        "webapp",
+        templates={"namespace.yaml": NAMESPACE_TEMPLATE, "configmap.yaml": CONFIGMAP},
+        values={"greeting": "hello"},
+    )
+    proj.environment(
+        "dev",
+        {
+            "cluster": {"kubeconfig": str(emulator.kubeconfig_path)},
+            "namespace": ns,
+            "releases": {"web": {"package": "webapp"}},
+        },
+    )
+    first = run_kdeploy("-C", str(root), "apply", "-e", "dev", "--yes")
+    assert first.code == 0, first.stderr
+    assert "2 to create, 0 to change, 0 to delete" in first.stdout
+    live = Live(str(emulator.kubeconfig_path), ns)
+    assert live.history() == {1: "deployed"}
+    assert live.get("ConfigMap", "web-config") is not None
+    again = run_kdeploy("-C", str(root), "diff", "-e", "dev", "--detailed-exitcode")
+    assert again.code == 0, again.stdout + again.stderr
+    gone = run_kdeploy("-C", str(root), "uninstall", "web", "-e", "dev", "--yes")
+    assert gone.code == 0, gone.stderr
+    namespace = live.get("Namespace", ns)
+    assert namespace is None or namespace["metadata"].get("deletionTimestamp")
