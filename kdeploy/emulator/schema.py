@@ -256,6 +256,7 @@ class SchemaRegistry:
         self._lock = threading.Lock()
         self._index: _DefinitionIndex | None = None
         self._crds: dict[GVK, TypeNode] = {}
+        self._crd_sources: dict[GVK, dict[str, Any]] = {}
 
     def _builtin(self) -> _DefinitionIndex:
         index = self._index
@@ -290,11 +291,23 @@ class SchemaRegistry:
         node = TypeNode(self._builtin(), schema, root=True, crd=True)
         with self._lock:
             self._crds[(group, version, kind)] = node
+            self._crd_sources[(group, version, kind)] = schema
+
+    def ensure_crd_schema(
+        self, group: str, version: str, kind: str, schema: dict[str, Any]
+    ) -> None:
+        """Register `schema` unless exactly this schema is already registered for the kind
+        (cheap enough to call on every request)."""
+        current = self._crd_sources.get((group, version, kind))
+        if current is not None and (current is schema or current == schema):
+            return
+        self.register_crd_schema(group, version, kind, schema)
 
     def unregister_crd_schema(self, group: str, version: str, kind: str) -> None:
         """Forget a registered CRD schema (no error if absent)."""
         with self._lock:
             self._crds.pop((group, version, kind), None)
+            self._crd_sources.pop((group, version, kind), None)
 
     def crd_schema_registered(self, gvk: GVK) -> bool:
         """True if a CRD schema is registered for this kind."""
@@ -330,6 +343,11 @@ def default_registry() -> SchemaRegistry:
 def register_crd_schema(group: str, version: str, kind: str, schema: dict[str, Any]) -> None:
     """Register a CRD's openAPIV3Schema with the process-wide registry."""
     default_registry().register_crd_schema(group, version, kind, schema)
+
+
+def ensure_crd_schema(group: str, version: str, kind: str, schema: dict[str, Any]) -> None:
+    """Register a CRD schema with the process-wide registry unless already registered."""
+    default_registry().ensure_crd_schema(group, version, kind, schema)
 
 
 def unregister_crd_schema(group: str, version: str, kind: str) -> None:

@@ -778,7 +778,8 @@ def _sync_last_applied(result: Obj, applied: Obj) -> Obj:
     metadata = dict(result["metadata"])
     metadata["annotations"] = {
         **metadata["annotations"],
-        LAST_APPLIED_ANNOTATION: _go_json(config),
+        # Go's json.Encoder, as UnstructuredJSONScheme uses it, ends with a newline.
+        LAST_APPLIED_ANNOTATION: _go_json(config) + "\n",
     }
     return {**result, "metadata": metadata}
 

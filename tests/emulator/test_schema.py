@@ -116,3 +116,22 @@ def test_definitions_are_found_and_indexed_by_gvk() -> None:
     assert registry.definition_name(DEPLOYMENT) == "io.k8s.api.apps.v1.Deployment"
     assert registry.builtin_kinds("", "v1")["ConfigMap"] == "io.k8s.api.core.v1.ConfigMap"
     assert schema.default_registry() is registry
+
+
+def test_ensure_crd_schema_registers_once_and_follows_changes() -> None:
+    registry = SchemaRegistry()
+    gvk = ("example.com", "v1", "Thing")
+    v1 = {
+        "type": "object",
+        "properties": {"spec": {"type": "object", "properties": {"a": {"type": "string"}}}},
+    }
+    registry.ensure_crd_schema(*gvk, v1)
+    first = registry.root(gvk)
+    registry.ensure_crd_schema(*gvk, dict(v1))
+    assert registry.root(gvk) is first
+    v2 = {
+        "type": "object",
+        "properties": {"spec": {"type": "object", "additionalProperties": {"type": "string"}}},
+    }
+    registry.ensure_crd_schema(*gvk, v2)
+    assert registry.root(gvk).at("spec").kind == MAP

@@ -558,6 +558,7 @@ def test_kubectl_takes_over_fields_it_last_applied_client_side() -> None:
     ]
     assert '"image":"nginx:1.27"' in annotation
     assert annotation.startswith('{"apiVersion":"apps/v1","kind":"Deployment","metadata":{')
+    assert annotation.endswith("}\n")
 
 
 def test_takeover_is_only_for_kubectl_and_only_for_unchanged_fields() -> None:
