@@ -53,6 +53,11 @@ APPLY_PATCH_CBOR = "application/apply-patch+cbor"
 
 
 def _gvk(rt: ResourceType) -> tuple[str, str, str]:
+    if rt.crd and isinstance(rt.schema, dict):
+        # Custom resources merge and apply by their CRD schema (list types, map keys).
+        from kdeploy.emulator.schema import ensure_crd_schema
+
+        ensure_crd_schema(rt.group, rt.version, rt.kind, rt.schema)
     return (rt.group, rt.version, rt.kind)
 
 
