@@ -511,3 +511,70 @@ def test_generated_deployment_rolls_out(kubectl: Cli, ns: str) -> None:
     kubectl.ok("expose", "deployment", "made", "-n", ns, "--port=80", "--type=LoadBalancer")
     svc = kubectl.ok("get", "svc", "made", "-n", ns, "-o", "json").json()
     assert svc["spec"]["ports"][0]["targetPort"] == 80
+
+
+def _job(name: str, ns: str, image: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "backoffLimit": 1,
+            "template": {
+                "spec": {"restartPolicy": "Never", "containers": [{"name": "main", "image": image}]}
+            },
+        },
+    }
+
+
+def test_jobs_complete_or_fail_and_daemonsets_roll_out(
+    kubectl: Cli, ns: str, tmp_path: Path
+) -> None:
+    daemonset = {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": "agent", "namespace": ns},
+        "spec": {
+            "selector": {"matchLabels": {"app": "agent"}},
+            "template": {
+                "metadata": {"labels": {"app": "agent"}},
+                "spec": {"containers": [{"name": "a", "image": "agent:1"}]},
+            },
+        },
+    }
+    manifest = write(
+        tmp_path,
+        "batch.yaml",
+        _job("works", ns, "busybox:1"),
+        _job("breaks", ns, "busybox:job-fails"),
+        daemonset,
+    )
+    kubectl.ok("apply", "-f", manifest)
+    out = kubectl.ok("wait", "--for=condition=complete", "job/works", "-n", ns, "--timeout=60s")
+    assert "job.batch/works condition met" in out.out
+    out = kubectl.ok("wait", "--for=condition=failed", "job/breaks", "-n", ns, "--timeout=60s")
+    assert "job.batch/breaks condition met" in out.out
+    failed = kubectl.ok("get", "job", "breaks", "-n", ns, "-o", "json").json()
+    reasons = {c["type"]: c["reason"] for c in failed["status"]["conditions"]}
+    assert reasons["Failed"] == "BackoffLimitExceeded"
+    assert failed["status"]["failed"] == 2
+    out = kubectl.ok("rollout", "status", "daemonset/agent", "-n", ns, "--timeout=60s").out
+    assert 'daemon set "agent" successfully rolled out' in out
+
+
+def test_crashloop_shows_in_pod_status_and_fails_the_rollout(
+    kubectl: Cli, ns: str, tmp_path: Path
+) -> None:
+    dep = deployment("crash", ns, image="example.com/app:crashloop", replicas=1)
+    dep["spec"]["progressDeadlineSeconds"] = 2
+    kubectl.ok("apply", "-f", write(tmp_path, "c.yaml", dep))
+    res = kubectl.run("rollout", "status", "deployment/crash", "-n", ns, "--timeout=60s")
+    assert res.code == 1
+    assert 'deployment "crash" exceeded its progress deadline' in res.err
+    (pod,) = kubectl.ok("get", "pods", "-n", ns, "-l", "app=crash", "-o", "json").json()["items"]
+    status = pod["status"]["containerStatuses"][0]
+    assert status["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+    assert status["restartCount"] >= 1
+    assert status["lastState"]["terminated"]["exitCode"] == 1
+    table = kubectl.ok("get", "pods", "-n", ns, "-l", "app=crash").out
+    assert "CrashLoopBackOff" in table
