@@ -37,6 +37,8 @@ FIRST_APPLY_MANAGER = "before-first-apply"
 # The one manager name whose applies take over client-side-applied fields.
 KUBECTL_MANAGER = "kubectl"
 LAST_APPLIED_ANNOTATION = "kubectl.kubernetes.io/last-applied-configuration"
+MAX_UPDATE_MANAGERS = 10
+ANCIENT_CHANGES_MANAGER = "ancient-changes"
 
 # Never owned by anyone (smd stripmeta.go); metadata itself is stripped as a member only.
 _STRIPPED: Trie = {
@@ -592,8 +594,41 @@ def _decode_entries(managed: Any) -> list[_Entry]:
     return entries
 
 
+def _cap_update_managers(entries: list[_Entry]) -> list[_Entry]:
+    """Beyond MAX_UPDATE_MANAGERS Update entries, fold the oldest ones into one
+    `ancient-changes` entry per apiVersion (apiserver capmanagers.go)."""
+    updaters = sorted(
+        (e for e in entries if e.operation != "Apply"), key=lambda e: (e.time or "", e.manager)
+    )
+    if len(updaters) <= MAX_UPDATE_MANAGERS:
+        return entries
+    out = list(entries)
+    first_by_version: dict[str, _Entry] = {}
+    buckets: dict[str, _Entry] = {}
+    count = len(updaters)
+    for entry in updaters:
+        if count <= MAX_UPDATE_MANAGERS:
+            break
+        first = first_by_version.get(entry.api_version)
+        if first is None:
+            first_by_version[entry.api_version] = entry
+            continue
+        bucket = buckets.get(entry.api_version)
+        if bucket is None:
+            bucket = _Entry(
+                ANCIENT_CHANGES_MANAGER, "Update", entry.api_version, "", first.time, first.fields
+            )
+            buckets[entry.api_version] = bucket
+            out = [bucket if e is first else e for e in out]
+        bucket.fields = _union(bucket.fields, entry.fields)
+        bucket.time = entry.time
+        out = [e for e in out if e is not entry]
+        count -= 1
+    return out
+
+
 def _encode_entries(entries: list[_Entry]) -> list[Obj]:
-    kept = [e for e in entries if e.fields]
+    kept = _cap_update_managers([e for e in entries if e.fields])
     kept.sort(
         key=lambda e: (
             0 if e.operation == "Apply" else 1,

@@ -580,3 +580,27 @@ def test_takeover_is_only_for_kubectl_and_only_for_unchanged_fields() -> None:
 def test_server_side_apply_never_creates_the_last_applied_annotation() -> None:
     obj = apply(None, manifest())
     assert "kubectl.kubernetes.io/last-applied-configuration" not in obj["metadata"]["annotations"]
+
+
+def test_more_than_ten_update_managers_fold_the_oldest_into_ancient_changes() -> None:
+    obj = store(apply(None, manifest()))
+    for i in range(12):
+        edited = copy.deepcopy(obj)
+        edited["metadata"]["labels"][f"l{i}"] = "x"
+        obj = store(
+            track_update(
+                obj,
+                edited,
+                manager=f"editor-{i:02d}",
+                gvk=DEPLOYMENT,
+                now=f"2026-02-01T00:00:{i:02d}Z",
+            )
+        )
+    entries = obj["metadata"]["managedFields"]
+    updaters = [e for e in entries if e["operation"] == "Update"]
+    assert len(updaters) == 10
+    ancient = next(e for e in updaters if e["manager"] == "ancient-changes")
+    assert set(ancient["fieldsV1"]["f:metadata"]["f:labels"]) == {"f:l0", "f:l1", "f:l2"}
+    assert ancient["time"] == "2026-02-01T00:00:02Z"
+    assert "editor-03" in {e["manager"] for e in updaters}
+    assert entries[0]["manager"] == "kubectl" and entries[0]["operation"] == "Apply"
