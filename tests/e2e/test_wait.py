@@ -263,7 +263,10 @@ def test_atomic_first_install_leaves_the_failed_revision(project: Path, ns: str)
         "image=a:never-ready",
     )
     assert result.code == 4, result.stderr
-    assert "--atomic: nothing to roll back to, revision 1 was the first install; its objects were left" in result.stderr
+    assert (
+        "--atomic: nothing to roll back to, revision 1 was the first install; its objects were left"
+        in result.stderr
+    )
     assert f"kdeploy uninstall web -n {ns}" in result.stderr
     assert statuses(project, ns) == {1: "failed"}
 
