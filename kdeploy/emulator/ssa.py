@@ -667,10 +667,36 @@ def _owned(trie: Trie, ignored: Trie) -> Trie:
     return _recursive_difference(_difference(trie, _STRIPPED), ignored)
 
 
+_POD_TEMPLATE_SKELETON: Obj = {"metadata": {}, "spec": {"containers": None}}
+# Non-pointer structs (and non-omitempty lists) that Go's zero value of a kind already holds:
+# whoever creates the object does not own these nodes themselves, only what is inside.
+_ZERO_VALUE_SKELETONS: dict[str, Obj] = {
+    "Deployment": {"spec": {"strategy": {}, "template": _POD_TEMPLATE_SKELETON}},
+    "ReplicaSet": {"spec": {"template": _POD_TEMPLATE_SKELETON}},
+    "StatefulSet": {"spec": {"updateStrategy": {}, "template": _POD_TEMPLATE_SKELETON}},
+    "DaemonSet": {"spec": {"updateStrategy": {}, "template": _POD_TEMPLATE_SKELETON}},
+    "Job": {"spec": {"template": _POD_TEMPLATE_SKELETON}},
+    "CronJob": {
+        "spec": {"jobTemplate": {"metadata": {}, "spec": {"template": _POD_TEMPLATE_SKELETON}}}
+    },
+    "Pod": {"spec": {"containers": None}},
+}
+
+
+def _skeleton_for(obj: Any, skeleton: Any) -> Any:
+    if not isinstance(skeleton, dict) or not isinstance(obj, dict):
+        return skeleton
+    return {k: _skeleton_for(obj.get(k), v) for k, v in skeleton.items() if k in obj}
+
+
 def _created_from(obj: Obj, node: TypeNode) -> Obj:
-    # Go's empty object already holds its non-pointer top-level structs, so the creating
-    # manager does not own `metadata`/`spec`/`status` themselves, only what is inside.
-    return {k: {} for k, v in obj.items() if isinstance(v, dict) and node.has_field(k) and v}
+    """The `before` side of a create: Go's zero value of the kind, limited to what `obj` has."""
+    base: Obj = {k: {} for k, v in obj.items() if isinstance(v, dict) and node.has_field(k) and v}
+    skeleton = _ZERO_VALUE_SKELETONS.get(str(obj.get("kind", "")))
+    if skeleton:
+        for key, value in _skeleton_for(obj, skeleton).items():
+            base[key] = value
+    return base
 
 
 def _ignored_fields(subresource: str, reset_status: bool) -> Trie:

@@ -604,3 +604,34 @@ def test_more_than_ten_update_managers_fold_the_oldest_into_ancient_changes() ->
     assert ancient["time"] == "2026-02-01T00:00:02Z"
     assert "editor-03" in {e["manager"] for e in updaters}
     assert entries[0]["manager"] == "kubectl" and entries[0]["operation"] == "Apply"
+
+
+def test_create_by_update_matches_the_real_servers_shape() -> None:
+    created = track_update(
+        None,
+        apply_defaults_for_create(manifest()),
+        manager="kubectl-client-side-apply",
+        gvk=DEPLOYMENT,
+        now=T0,
+    )
+    spec = created["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]
+    # non-pointer structs and the containers list exist in Go's zero value: no "." for them
+    assert "." not in spec["f:strategy"] and "." not in spec["f:template"]
+    assert "." not in spec["f:template"]["f:metadata"] and "." not in spec["f:template"]["f:spec"]
+    assert "." not in spec["f:template"]["f:spec"]["f:containers"]
+    # pointers, maps and omitempty lists created by the write are owned as nodes too
+    assert spec["f:strategy"]["f:rollingUpdate"] == {
+        ".": {},
+        "f:maxSurge": {},
+        "f:maxUnavailable": {},
+    }
+    web = spec["f:template"]["f:spec"]["f:containers"]['k:{"name":"web"}']
+    assert web["f:ports"] == {
+        ".": {},
+        'k:{"containerPort":80,"protocol":"TCP"}': {
+            ".": {},
+            "f:containerPort": {},
+            "f:protocol": {},
+        },
+    }
+    assert web["f:resources"] == {} and web["f:imagePullPolicy"] == {}
