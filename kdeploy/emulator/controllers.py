@@ -12,6 +12,7 @@ once and scale old ones down as new pods become available; deletions of pods are
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import json
@@ -246,19 +247,28 @@ class ControllerManager:
 
     def _mutate(self, group: str, kind: str, obj: Obj, change: Callable[[Obj], None]) -> Obj:
         """Apply `change` to a fresh copy of the stored object and write it only if it differs.
-        Reading right before writing keeps the window in which a user's write could be
-        overwritten as small as possible."""
-        fresh = self._store.get_object(group, kind, _ns(obj), _name(obj))
-        if fresh is None or _uid(fresh) != _uid(obj):
-            return obj
-        updated = copy.deepcopy(fresh)
-        change(updated)
-        if updated == fresh:
-            return fresh
-        try:
-            written = self._store.system_update(updated)
-        except KeyError:  # deleted since we read it
-            return fresh
+
+        The read and the write happen under the store's lock when it has one, so a user's write
+        cannot slip in between and be overwritten. If the object's spec changed since `obj` was
+        read (another generation), nothing is written: what `change` computed is stale, and the
+        next pass recomputes it (a status claiming the new generation with the old rollout's
+        counters would end `kubectl rollout status` too early)."""
+        guard = getattr(self._store, "lock", None) or contextlib.nullcontext()
+        with guard:
+            fresh = self._store.get_object(group, kind, _ns(obj), _name(obj))
+            if fresh is None or _uid(fresh) != _uid(obj):
+                return obj
+            generation = obj.get("metadata", {}).get("generation")
+            if fresh["metadata"].get("generation") != generation:
+                return fresh
+            updated = copy.deepcopy(fresh)
+            change(updated)
+            if updated == fresh:
+                return fresh
+            try:
+                written = self._store.system_update(updated)
+            except KeyError:  # deleted since we read it
+                return fresh
         self._changed = True
         return written
 

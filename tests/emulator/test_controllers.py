@@ -475,3 +475,29 @@ def test_image_patterns_are_configurable(pattern: str) -> None:
     (pod,) = c.pods("web-")
     waiting = pod["status"]["containerStatuses"][0]["state"]["waiting"]
     assert waiting["reason"] == "ImagePullBackOff"
+
+
+def test_status_computed_before_a_spec_change_is_not_written() -> None:
+    c = Cluster()
+    c.store.user_apply(deployment())
+    c.run_for(2)
+    store = c.store
+    original_get = store.get_object
+
+    def get_with_user_write(group: str, kind: str, namespace: str, name: str) -> Obj | None:
+        if kind == "Deployment":
+            # A user changes the template between the controller's read and its write.
+            store.get_object = original_get  # type: ignore[method-assign]
+            store.user_apply(deployment(image="nginx:1.28"))
+        return original_get(group, kind, namespace, name)
+
+    store.get_object = get_with_user_write  # type: ignore[method-assign]
+    c.manager.reconcile()
+    dep = store.get("Deployment", "web")
+    assert dep["metadata"]["generation"] == 2
+    # The status still describes generation 1, so rollout status keeps waiting.
+    assert dep["status"]["observedGeneration"] == 1
+    c.run_for(2)
+    dep = store.get("Deployment", "web")
+    assert dep["status"]["observedGeneration"] == 2
+    assert {p["spec"]["containers"][0]["image"] for p in c.pods("web-")} == {"nginx:1.28"}
