@@ -507,6 +507,13 @@ def _build(group: str, version: str, resources: list[Obj], crd_schemas: dict[str
             custom = True
         paths.update(_resource_paths(group, version, resource, ref, list_ref, custom))
     schemas: Obj = {name: _convert(defs[name]) for name in _reachable(defs, roots)}
+    for schema in schemas.values():
+        # The bundled "strict" definitions pin apiVersion/kind with an enum; the server's
+        # documents do not (kubectl explain would show it).
+        for field in ("apiVersion", "kind"):
+            prop = (schema.get("properties") or {}).get(field)
+            if isinstance(prop, dict):
+                prop.pop("enum", None)
     schemas.update(custom_components)
     return {
         "openapi": "3.0.0",

@@ -70,6 +70,10 @@ def test_schemas_are_real_openapi_v3_with_merge_metadata() -> None:
         {"group": "apps", "kind": "Deployment", "version": "v1"}
     ]
     assert deployment["type"] == "object"
+    assert deployment["properties"]["apiVersion"] == {
+        "description": deployment["properties"]["apiVersion"]["description"],
+        "type": "string",
+    }
     assert deployment["properties"]["spec"]["allOf"] == [
         {"$ref": "#/components/schemas/io.k8s.api.apps.v1.DeploymentSpec"}
     ]
