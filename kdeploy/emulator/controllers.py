@@ -1165,14 +1165,16 @@ class ControllerManager:
                 elapsed -= step
                 restarts += 1
                 step = min(step * 2, delay * 32)
-            if restarts == 0:
+            if restarts == 0 and cs["restartCount"] == 0:
                 cs.update(started=True)
                 cs["state"] = {"running": {"startedAt": started_at}}
                 return cs
-            if restarts == cs["restartCount"] and "waiting" in prev_state:
+            # `<=`: after an emulator restart the count starts again from the stored one.
+            if restarts <= cs["restartCount"] and "waiting" in prev_state:
                 cs["state"] = prev_state
                 cs["lastState"] = prev.get("lastState", {})
                 return cs
+            restarts = max(restarts, cs["restartCount"] + 1)
             backoff = min(10 * 2 ** (restarts - 1), 300)
             cs["restartCount"] = restarts
             cs["lastState"] = {
