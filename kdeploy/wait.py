@@ -20,6 +20,7 @@ from kdeploy.errors import WaitError
 from kdeploy.health import Health, container_problem, evaluate, has_rule
 from kdeploy.kube.client import ClusterClient, ObjectRef
 from kdeploy.model import Manifest
+from kdeploy.resources import INSTANCE_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE
 
 DEFAULT_TIMEOUT = 300.0
 # Kinds whose pods are found through spec.selector, for failure evidence.
@@ -44,6 +45,8 @@ class Tracked:
 
     ref: ObjectRef
     health: Health
+    # The release's ownership labels, to read many objects of one kind with one list request.
+    selector: str = ""
     settled_at: float | None = None
 
     @property
@@ -156,7 +159,9 @@ def wait_for(
     deadline) or `options.timeout` passes, with the evidence gathered from the cluster; raises
     ClusterError when the cluster cannot be read."""
     rows = [
-        Tracked(ObjectRef.of(m), Health(False, False, "Waiting for status..."))
+        Tracked(
+            ObjectRef.of(m), Health(False, False, "Waiting for status..."), _release_selector(m)
+        )
         for m in manifests
         if has_rule(str(m.get("kind", "")), load_balancers=options.load_balancers)
     ]
@@ -166,10 +171,11 @@ def wait_for(
     interval = 0.2
     try:
         while True:
+            found = _read(cluster, [r for r in rows if not r.health.done])
             for row in rows:
                 if row.health.done:
                     continue
-                live = cluster.get(row.ref)
+                live = found.get(row.ref)
                 row.health = (
                     Health(False, False, "not found")
                     if live is None
@@ -193,6 +199,34 @@ def wait_for(
     except KeyboardInterrupt:
         progress.close(rows, monotonic() - start, ok=False)
         raise
+
+
+def _read(cluster: ClusterClient, rows: Sequence[Tracked]) -> dict[ObjectRef, Manifest | None]:
+    """The live objects of `rows` (None when missing): one list request per kind and namespace
+    when several objects of it carry the same release labels, else one get each."""
+    groups: dict[tuple[str, str, str, str], list[Tracked]] = {}
+    for row in rows:
+        key = (row.ref.api_version, row.ref.kind, row.ref.namespace, row.selector)
+        groups.setdefault(key, []).append(row)
+    found: dict[ObjectRef, Manifest | None] = {}
+    for (api_version, kind, namespace, selector), members in groups.items():
+        if len(members) < 2 or not selector:
+            for row in members:
+                found[row.ref] = cluster.get(row.ref)
+            continue
+        listed = cluster.list_by_labels(api_version, kind, namespace or None, selector)
+        by_name = {str((obj.get("metadata") or {}).get("name", "")): obj for obj in listed}
+        for row in members:
+            found[row.ref] = by_name.get(row.ref.name)
+    return found
+
+
+def _release_selector(manifest: Manifest) -> str:
+    labels = (manifest.get("metadata") or {}).get("labels") or {}
+    instance = labels.get(INSTANCE_LABEL)
+    if labels.get(MANAGED_BY_LABEL) != MANAGED_BY_VALUE or not instance:
+        return ""
+    return f"{MANAGED_BY_LABEL}={MANAGED_BY_VALUE},{INSTANCE_LABEL}={instance}"
 
 
 def _failure(

@@ -1,6 +1,7 @@
 """Waiting for health, failure evidence and --atomic, end to end: the real CLI against the built-in
 API emulator (whose simulated kubelet keeps `never-ready` images in ImagePullBackOff, crash-loops
-`crashloop` images and fails Jobs whose image contains `job-fails`)."""
+`crashloop` images and fails Jobs whose image contains `job-fails`). Tests that rely on those
+image patterns ask for `own_emulator`, so they are skipped against a real cluster."""
 
 from __future__ import annotations
 
@@ -138,7 +139,9 @@ def test_apply_waits_until_healthy_and_records_deployed(project: Path, ns: str) 
     assert "healthy after" in rev["result"]
 
 
-def test_image_pull_backoff_fails_with_pod_evidence(project: Path, ns: str) -> None:
+def test_image_pull_backoff_fails_with_pod_evidence(
+    project: Path, ns: str, own_emulator: Any
+) -> None:
     result = kd(
         project,
         "apply",
@@ -166,7 +169,9 @@ def test_image_pull_backoff_fails_with_pod_evidence(project: Path, ns: str) -> N
     assert "ImagePullBackOff" in rev["result"].splitlines()[0]
 
 
-def test_crash_loop_fails_at_the_progress_deadline_with_exit_code(project: Path, ns: str) -> None:
+def test_crash_loop_fails_at_the_progress_deadline_with_exit_code(
+    project: Path, ns: str, own_emulator: Any
+) -> None:
     result = kd(
         project,
         "apply",
@@ -190,7 +195,7 @@ def test_crash_loop_fails_at_the_progress_deadline_with_exit_code(project: Path,
     assert statuses(project, ns) == {1: "failed"}
 
 
-def test_failing_job_fails_the_wait(project: Path, ns: str) -> None:
+def test_failing_job_fails_the_wait(project: Path, ns: str, own_emulator: Any) -> None:
     result = kd(project, "apply", "-e", "dev", "--yes", "--set", "job=busybox:job-fails")
     assert result.code == 4, result.stderr
     err = result.stderr
@@ -217,7 +222,9 @@ def test_no_wait_returns_at_once(project: Path, ns: str) -> None:
     assert statuses(project, ns) == {1: "deployed"}
 
 
-def test_atomic_restores_the_previous_revision(project: Path, ns: str, live: Live) -> None:
+def test_atomic_restores_the_previous_revision(
+    project: Path, ns: str, live: Live, own_emulator: Any
+) -> None:
     assert kd(project, "apply", "-e", "dev", "--yes").code == 0
     assert live.image() == "nginx:1.27"
     result = kd(
@@ -249,7 +256,9 @@ def test_atomic_restores_the_previous_revision(project: Path, ns: str, live: Liv
     assert revs[2]["description"] == "rollback to 1"
 
 
-def test_atomic_first_install_leaves_the_failed_revision(project: Path, ns: str) -> None:
+def test_atomic_first_install_leaves_the_failed_revision(
+    project: Path, ns: str, own_emulator: Any
+) -> None:
     result = kd(
         project,
         "apply",

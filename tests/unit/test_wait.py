@@ -206,3 +206,20 @@ def test_missing_object_times_out_as_not_found() -> None:
 )
 def test_selector_text(selector: Any, text: str) -> None:
     assert selector_text(selector) == text
+
+
+def test_several_objects_of_a_kind_are_read_with_one_list_per_poll() -> None:
+    from kdeploy.resources import stamp_ownership
+
+    cluster = FakeCluster()
+    manifests = []
+    for name in ("web", "api", "worker"):
+        obj = stamp_ownership({**deployment(2), "metadata": {"name": name}}, "shop-app", "prod")
+        obj["metadata"]["namespace"] = "shop"
+        put(cluster, obj)
+        manifests.append(obj)
+    other = stamp_ownership({**deployment(2), "metadata": {"name": "x"}}, "other", "prod")
+    other["metadata"]["namespace"] = "shop"
+    put(cluster, other)
+    waited, _ = run(cluster, manifests)
+    assert cluster.calls["list"] == 1 and cluster.calls["get"] == 0
