@@ -257,7 +257,8 @@ def _validate_order(patch_list: list[Any], order: list[Any], merge_key: str) -> 
             position = wanted.index(ident, position)
         except ValueError:
             raise _bad(
-                "error: the order of the patch list does not match the $setElementOrder list"
+                f"the order in patch list:\n{patch_list}\n doesn't match "
+                f"{SET_ELEMENT_ORDER} list:\n{order}"
             ) from None
 
 
