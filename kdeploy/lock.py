@@ -356,8 +356,9 @@ class ReleaseLock:
         while not self._stop.wait(every):
             try:
                 self.renew()
-            except ClusterError as e:
-                # transient: the next tick tries again; the lease only lapses after `duration`
+            except Exception as e:
+                # Transient (or unexpected): the next tick tries again, and the lease only lapses
+                # after `duration`; a dying renewal thread would silently hand the lock to others.
                 self.notify(
                     f"warning: could not renew the lock of release {self.release_name}: {e}"
                 )

@@ -334,3 +334,36 @@ def test_concurrent_acquisition_has_exactly_one_winner(api: Any, namespace: str)
     lease = raw_lease(api, namespace)
     assert lease is not None and lease["spec"]["holderIdentity"] == winners[0].holder
     winners[0].release()
+
+
+def test_renewal_survives_transient_api_errors(api: Any, namespace: str, own_emulator: Any) -> None:
+    import time
+
+    from kdeploy.emulator.types import FaultRule
+
+    own_emulator.add_fault(
+        FaultRule(method="PUT", path=f"/namespaces/{namespace}/leases/", status=503, times=2)
+    )
+    notes: list[str] = []
+    held = ReleaseLock(api, "web", namespace, "alice@laptop", renew_every=0.05, notify=notes.append)
+    try:
+        with held:
+            first = read_lock(api, "web", namespace)
+            assert first is not None
+            deadline = time.monotonic() + 10
+            latest = first
+            while latest.resource_version == first.resource_version:
+                assert time.monotonic() < deadline, notes
+                time.sleep(0.05)
+                again = read_lock(api, "web", namespace)
+                assert again is not None
+                latest = again
+            assert held.held and held.lost is None
+    finally:
+        own_emulator.clear_faults()
+    warnings = [
+        n for n in notes if n.startswith("warning: could not renew the lock of release web")
+    ]
+    assert len(warnings) == 2, notes
+    assert f"Lease {namespace}/kdeploy-lock.web" in warnings[0]
+    assert read_lock(api, "web", namespace) is None
