@@ -62,7 +62,7 @@ class ProgressView(Protocol):
         ...
 
     def close(self, rows: Sequence[Tracked], elapsed: float, ok: bool) -> None:
-        """Waiting ended (successfully or not)."""
+        """Waiting ended (successfully or not); may be called more than once."""
         ...
 
 
@@ -132,8 +132,9 @@ class RichProgress:
         self._live.update(self._render(rows, elapsed), refresh=True)
 
     def close(self, rows: Sequence[Tracked], elapsed: float, ok: bool) -> None:
-        self._live.update(self._render(rows, elapsed), refresh=True)
-        self._live.stop()
+        if self._live.is_started:
+            self._live.update(self._render(rows, elapsed), refresh=True)
+            self._live.stop()
 
 
 def terminal_progress(output: Info, title: str) -> ProgressView:
@@ -196,7 +197,8 @@ def wait_for(
                 raise _failure(cluster, rows, elapsed, options, timed_out=True)
             sleep(min(interval, max(options.timeout - elapsed, 0.01)))
             interval = min(interval * 1.5, 2.0)
-    except KeyboardInterrupt:
+    except BaseException:
+        # Also on Ctrl-C or a cluster error: the live view must give the terminal back.
         progress.close(rows, monotonic() - start, ok=False)
         raise
 
