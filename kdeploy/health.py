@@ -133,6 +133,13 @@ def _deployment(obj: Obj) -> Health:
         )
     if spec.get("paused"):
         return healthy("paused (rollout not tracked while paused)", ready)
+    replica_failure = _condition(obj, "ReplicaFailure")
+    if replica_failure is not None and replica_failure.get("status") == "True":
+        # e.g. a quota or admission webhook refusing the pods: no pod exists to explain it.
+        return waiting(
+            f"Waiting for rollout to finish: pods cannot be created: {_reason(replica_failure)}",
+            ready,
+        )
     if updated < desired:
         return waiting(
             f"Waiting for rollout to finish: {updated} out of {desired} new replicas have been "

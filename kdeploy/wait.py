@@ -27,6 +27,7 @@ DEFAULT_TIMEOUT = 300.0
 _WORKLOADS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"})
 _MAX_PODS = 3
 _MAX_EVENTS = 5
+_REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 
 
 @dataclass(frozen=True)
@@ -299,7 +300,10 @@ def evidence(cluster: ClusterClient, ref: ObjectRef) -> Evidence:
         pods = _failing_pods(cluster, ref, live)
         found.pods = pods[:_MAX_PODS]
         found.more_pods = max(len(pods) - _MAX_PODS, 0)
-        involved = [(ref.kind, ref.name)] + [("Pod", name) for name, _ in found.pods]
+        involved = [(ref.kind, ref.name)]
+        if ref.kind == "Deployment":
+            involved += [("ReplicaSet", name) for name in _current_replicasets(cluster, ref, live)]
+        involved += [("Pod", name) for name, _ in found.pods]
         found.events = _warning_events(cluster, ref.namespace, involved)
     except ClusterError as e:
         found.note = f"(could not read the evidence: {e.message})"
@@ -328,6 +332,26 @@ def _failing_pods(cluster: ClusterClient, ref: ObjectRef, live: Manifest) -> lis
         if problem:
             found.append((str(pod["metadata"]["name"]), problem))
     return sorted(found)
+
+
+def _current_replicasets(cluster: ClusterClient, ref: ObjectRef, live: Manifest) -> list[str]:
+    """The ReplicaSet(s) of the Deployment's current revision: their events say why pods could
+    not be created (quota, admission webhooks)."""
+    meta = live.get("metadata") or {}
+    selector = selector_text((live.get("spec") or {}).get("selector"))
+    if not selector or not meta.get("uid"):
+        return []
+    revision = (meta.get("annotations") or {}).get(_REVISION_ANNOTATION)
+    names = []
+    for rs in cluster.list_by_labels("apps/v1", "ReplicaSet", ref.namespace, selector):
+        rs_meta = rs.get("metadata") or {}
+        owners = [o.get("uid") for o in rs_meta.get("ownerReferences") or []]
+        if meta["uid"] not in owners:
+            continue
+        if revision and (rs_meta.get("annotations") or {}).get(_REVISION_ANNOTATION) != revision:
+            continue
+        names.append(str(rs_meta.get("name", "")))
+    return sorted(names)
 
 
 def _warning_events(

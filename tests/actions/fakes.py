@@ -26,6 +26,7 @@ BUILTIN = {
     ("v1", "Pod"): ("pods", True),
     ("v1", "Event"): ("events", True),
     ("batch/v1", "Job"): ("jobs", True),
+    ("apps/v1", "ReplicaSet"): ("replicasets", True),
     ("apiextensions.k8s.io/v1", "CustomResourceDefinition"): ("customresourcedefinitions", False),
 }
 

@@ -204,6 +204,30 @@ CASES: list[tuple[str, dict[str, Any], Health]] = [
         ),
     ),
     (
+        "deployment pods refused by a quota",
+        {
+            **deployment(updated=0, available=0, ready=0, total=0),
+            "status": {
+                "observedGeneration": 2,
+                "conditions": [
+                    {
+                        "type": "ReplicaFailure",
+                        "status": "True",
+                        "reason": "FailedCreate",
+                        "message": 'pods "web-65f88748fd-x" is forbidden: exceeded quota: compute',
+                    }
+                ],
+            },
+        },
+        Health(
+            False,
+            False,
+            "Waiting for rollout to finish: pods cannot be created: FailedCreate: "
+            'pods "web-65f88748fd-x" is forbidden: exceeded quota: compute',
+            "0/3",
+        ),
+    ),
+    (
         "deployment scaled to zero",
         deployment(replicas=0, updated=0, ready=0, available=0, total=0),
         Health(True, True, "successfully rolled out", "0/0"),

@@ -221,5 +221,36 @@ def test_several_objects_of_a_kind_are_read_with_one_list_per_poll() -> None:
     other = stamp_ownership({**deployment(2), "metadata": {"name": "x"}}, "other", "prod")
     other["metadata"]["namespace"] = "shop"
     put(cluster, other)
-    waited, _ = run(cluster, manifests)
+    run(cluster, manifests)
     assert cluster.calls["list"] == 1 and cluster.calls["get"] == 0
+
+
+def test_deployment_evidence_includes_its_current_replicaset_events() -> None:
+    cluster = FakeCluster()
+    dep = deployment(0)
+    dep["metadata"]["annotations"] = {"deployment.kubernetes.io/revision": "2"}
+    put(cluster, dep)
+    uid = cluster.objects[ObjectKey.of(dep)]["metadata"]["uid"]
+    for name, revision in (("web-new", "2"), ("web-old", "1")):
+        put(
+            cluster,
+            {
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "metadata": {
+                    "name": name,
+                    "namespace": "shop",
+                    "labels": {"app": "web"},
+                    "annotations": {"deployment.kubernetes.io/revision": revision},
+                    "ownerReferences": [{"kind": "Deployment", "name": "web", "uid": uid}],
+                },
+            },
+        )
+        event = warning(f"e-{name}", name, "ReplicaSet", f"quota {name}", "2026-01-01T00:00:01Z")
+        event["reason"] = "FailedCreate"
+        put(cluster, event)
+    with pytest.raises(WaitError) as caught:
+        run(cluster, [dep], timeout=1)
+    text = caught.value.message
+    assert "    event FailedCreate on ReplicaSet web-new: quota web-new" in text.splitlines()
+    assert "web-old" not in text
