@@ -28,9 +28,11 @@ from kdeploy.emulator.selectors import (
 from kdeploy.emulator.store import Store, clone, group_of
 from kdeploy.emulator.validation import (
     fold_string_data,
+    micro_time_error,
     validate_data,
     validate_metadata,
     validate_name,
+    validate_update,
 )
 
 Obj = dict[str, Any]
@@ -364,7 +366,10 @@ class Api:
             meta["name"] = url_name
         return obj
 
-    def _validate(self, rt: ResourceType, obj: Obj) -> None:
+    def _validate(self, rt: ResourceType, obj: Obj, old: Obj | None = None) -> None:
+        decode_error = micro_time_error(obj)
+        if decode_error:
+            raise E.bad_request(decode_error)
         meta = obj["metadata"]
         name = str(meta.get("name") or "")
         causes = []
@@ -382,6 +387,8 @@ class Api:
         causes += validate_data(obj)
         if rt.kind == "CustomResourceDefinition":
             causes += _validate_crd(obj)
+        if old is not None:
+            causes += validate_update(old, obj)
         if causes:
             raise E.invalid(rt, rt.kind, name, causes)
         size = len(json.dumps(obj, separators=(",", ":")))
@@ -492,8 +499,10 @@ class Api:
         generated = not meta.get("name")
         with self.store.lock:
             self._check_namespace(rt, meta.get("namespace", ""), str(meta.get("name", "")), True)
-            obj = self._finish(rt, obj, None)
             self.store.prepare_new(obj)
+            obj = self._finish(rt, obj, None)
+            if rt.group == "batch" and rt.kind == "Job":
+                _select_job_pods(obj)
             name = obj["metadata"]["name"]
             if self.store.get(rt.group, rt.kind, obj["metadata"].get("namespace", ""), name):
                 if generated:
@@ -615,7 +624,7 @@ class Api:
         new = self._finish(rt, new, old)
         if not managed:
             new = _track_update(old, new, manager, rt, self.store.now(), subresource)
-        self._validate(rt, new)
+        self._validate(rt, new, old if subresource != "status" else None)
         new["metadata"]["resourceVersion"] = ometa.get("resourceVersion")
         if _strip_times(new) == _strip_times(old):
             return as_version(old, rt)
@@ -988,6 +997,26 @@ class Api:
             "metadata": {"resourceVersion": str(self.store.resource_version)},
             "items": out,
         }
+
+
+def _select_job_pods(job: Obj) -> None:
+    """Give a new Job the selector and pod-template labels the real server generates from its
+    uid (unless it asks for a manual selector)."""
+    spec = job.setdefault("spec", {})
+    if spec.get("manualSelector"):
+        return
+    uid, name = job["metadata"]["uid"], job["metadata"]["name"]
+    spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+    meta = spec.setdefault("template", {}).setdefault("metadata", {})
+    labels = meta.setdefault("labels", {})
+    labels.update(
+        {
+            "batch.kubernetes.io/controller-uid": uid,
+            "batch.kubernetes.io/job-name": name,
+            "controller-uid": uid,
+            "job-name": name,
+        }
+    )
 
 
 def _scale_of(obj: Obj) -> Obj:

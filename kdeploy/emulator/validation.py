@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from typing import Any
 
@@ -194,3 +195,106 @@ def fold_string_data(obj: Obj) -> None:
     for k, v in string_data.items():
         data[k] = base64.b64encode(str(v).encode()).decode()
     obj["data"] = data
+
+
+_MICRO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})$")
+_MICRO_LAYOUT = "2006-01-02T15:04:05.000000Z07:00"
+
+
+def micro_time_error(obj: Obj) -> str | None:
+    """The decode error the real server gives for a Lease whose acquireTime/renewTime is not
+    RFC3339 with exactly six fractional digits (metav1.MicroTime), else None."""
+    if obj.get("kind") != "Lease":
+        return None
+    spec = obj.get("spec") or {}
+    for field in ("acquireTime", "renewTime"):
+        value = spec.get(field)
+        if value is not None and not (isinstance(value, str) and _MICRO_TIME.match(value)):
+            return (
+                f'Lease in version "v1" cannot be handled as a Lease: parsing time "{value}" as '
+                f'"{_MICRO_LAYOUT}": cannot parse "{value}" as "{_MICRO_LAYOUT}"'
+            )
+    return None
+
+
+_STS_MUTABLE = {
+    "replicas",
+    "ordinals",
+    "template",
+    "updateStrategy",
+    "persistentVolumeClaimRetentionPolicy",
+    "minReadySeconds",
+    "revisionHistoryLimit",
+}
+
+
+def _immutable(field: str, value: Any) -> Cause:
+    shown = json.dumps(value, separators=(",", ":"))
+    return ("FieldValueInvalid", field, f"Invalid value: {shown}: field is immutable")
+
+
+def validate_update(old: Obj, new: Obj) -> list[Cause]:
+    """Causes for changing fields the real server keeps immutable after creation: workload
+    selectors, Job templates, StatefulSet spec beyond its mutable fields, Service clusterIP,
+    PVC spec beyond resources, and the data of ConfigMaps/Secrets marked `immutable`."""
+    kind, group = new.get("kind"), str(new.get("apiVersion", "")).rpartition("/")[0]
+    ospec, nspec = old.get("spec") or {}, new.get("spec") or {}
+    out: list[Cause] = []
+    workloads = ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job")
+    selector_changed = "selector" in ospec and nspec.get("selector") != ospec.get("selector")
+    if group in ("apps", "batch") and kind in workloads and selector_changed:
+        out.append(_immutable("spec.selector", nspec.get("selector")))
+    if group == "batch" and kind == "Job" and nspec.get("template") != ospec.get("template"):
+        out.append(_immutable("spec.template", nspec.get("template")))
+    if group == "apps" and kind == "StatefulSet":
+        changed = {
+            k
+            for k in set(ospec) | set(nspec)
+            if k not in _STS_MUTABLE and k != "selector" and ospec.get(k) != nspec.get(k)
+        }
+        if changed:
+            out.append(
+                (
+                    "FieldValueForbidden",
+                    "spec",
+                    "Forbidden: updates to statefulset spec for fields other than 'replicas', "
+                    "'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' "
+                    "and 'minReadySeconds' are forbidden",
+                )
+            )
+    if group == "" and kind == "Service":
+        before, after = ospec.get("clusterIP"), nspec.get("clusterIP")
+        if before and after and before != after and ospec.get("type") != "ExternalName":
+            out.append(_immutable("spec.clusterIP", after))
+    if group == "" and kind == "PersistentVolumeClaim":
+        strip = ("resources", "volumeAttributesClassName")
+        if {k: v for k, v in ospec.items() if k not in strip} != {
+            k: v for k, v in nspec.items() if k not in strip
+        }:
+            out.append(
+                (
+                    "FieldValueForbidden",
+                    "spec",
+                    "Forbidden: spec is immutable after creation except resources.requests and "
+                    "volumeAttributesClassName for bound claims",
+                )
+            )
+    if group == "" and kind in ("ConfigMap", "Secret") and old.get("immutable"):
+        if not new.get("immutable"):
+            out.append(
+                (
+                    "FieldValueForbidden",
+                    "immutable",
+                    "Forbidden: field is immutable when `immutable` is set",
+                )
+            )
+        for field in ("data", "binaryData"):
+            if (old.get(field) or {}) != (new.get(field) or {}):
+                out.append(
+                    (
+                        "FieldValueForbidden",
+                        field,
+                        "Forbidden: field is immutable when `immutable` is set",
+                    )
+                )
+    return out

@@ -247,12 +247,17 @@ def test_list_selectors_and_cluster_wide_list(core: client.CoreV1Api, namespace:
 
 
 def test_list_pagination_with_limit_and_continue(core: client.CoreV1Api, namespace: str) -> None:
+    # A selector keeps cluster-made objects (kube-root-ca.crt on real clusters) out of the pages.
     for i in range(5):
-        core.create_namespaced_config_map(namespace, {"metadata": {"name": f"p{i}"}})
-    first = core.list_namespaced_config_map(namespace, limit=2)
+        core.create_namespaced_config_map(
+            namespace, {"metadata": {"name": f"p{i}", "labels": {"page": "yes"}}}
+        )
+    first = core.list_namespaced_config_map(namespace, limit=2, label_selector="page")
     assert [c.metadata.name for c in first.items] == ["p0", "p1"]
     assert first.metadata.remaining_item_count == 3
-    rest = core.list_namespaced_config_map(namespace, limit=10, _continue=first.metadata._continue)
+    rest = core.list_namespaced_config_map(
+        namespace, limit=10, label_selector="page", _continue=first.metadata._continue
+    )
     assert [c.metadata.name for c in rest.items] == ["p2", "p3", "p4"]
 
 

@@ -51,9 +51,9 @@ def test_watch_from_resource_version_sees_changes_after_it(
 def test_watch_without_resource_version_starts_with_current_objects(
     core: client.CoreV1Api, namespace: str
 ) -> None:
-    core.create_namespaced_config_map(namespace, cm("one"))
-    core.create_namespaced_config_map(namespace, cm("two"))
-    events = stream(core, namespace, timeout_seconds=1)
+    core.create_namespaced_config_map(namespace, cm("one", {"w": "1"}))
+    core.create_namespaced_config_map(namespace, cm("two", {"w": "1"}))
+    events = stream(core, namespace, timeout_seconds=1, label_selector="w")
     assert [(t, n) for t, n, _ in events] == [("ADDED", "one"), ("ADDED", "two")]
 
 
@@ -102,11 +102,11 @@ def _raw_watch(emulator: Any, path: str) -> list[dict[str, Any]]:
 def test_watchlist_ends_initial_events_with_annotated_bookmark(
     own_emulator: Any, core: client.CoreV1Api, namespace: str
 ) -> None:
-    core.create_namespaced_config_map(namespace, cm("a"))
-    core.create_namespaced_config_map(namespace, cm("b"))
+    core.create_namespaced_config_map(namespace, cm("a", {"w": "1"}))
+    core.create_namespaced_config_map(namespace, cm("b", {"w": "1"}))
     events = _raw_watch(
         own_emulator,
-        f"/api/v1/namespaces/{namespace}/configmaps?watch=true&sendInitialEvents=true"
+        f"/api/v1/namespaces/{namespace}/configmaps?watch=true&sendInitialEvents=true&labelSelector=w"
         "&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1",
     )
     assert [e["type"] for e in events[:3]] == ["ADDED", "ADDED", "BOOKMARK"]

@@ -1,0 +1,214 @@
+"""Update rules: server-side apply through the Python client, strategic merge, immutable fields,
+Lease MicroTime parsing, and Table answers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import urllib3
+from kubernetes import client, config, dynamic
+from kubernetes.client import ApiException
+
+
+@pytest.fixture(scope="module")
+def api(emulator: Any) -> client.ApiClient:
+    return config.new_client_from_config(emulator.kubeconfig_path)
+
+
+@pytest.fixture(scope="module")
+def dc(api: client.ApiClient) -> dynamic.DynamicClient:
+    return dynamic.DynamicClient(api)
+
+
+def message(exc: ApiException) -> str:
+    return str(json.loads(exc.body)["message"])
+
+
+def deployment(name: str, image: str = "nginx:1.27", **extra_spec: Any) -> dict[str, Any]:
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "app", "image": image}]},
+            },
+            **extra_spec,
+        },
+    }
+
+
+def test_server_side_apply_creates_then_removes_dropped_fields(
+    dc: dynamic.DynamicClient, namespace: str
+) -> None:
+    cms = dc.resources.get(api_version="v1", kind="ConfigMap")
+    body = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "ssa", "labels": {"a": "1", "b": "2"}},
+        "data": {"x": "1", "y": "2"},
+    }
+    first = cms.server_side_apply(body=body, namespace=namespace, field_manager="tool")
+    managers = [(m["manager"], m["operation"]) for m in first.metadata.managedFields]
+    assert managers == [("tool", "Apply")]
+    smaller = json.loads(json.dumps(body))
+    del smaller["data"]["y"]
+    del smaller["metadata"]["labels"]["b"]
+    second = cms.server_side_apply(body=smaller, namespace=namespace, field_manager="tool")
+    assert second.data.to_dict() == {"x": "1"}
+    assert second.metadata.labels.to_dict() == {"a": "1"}
+
+
+def test_server_side_apply_conflict_names_manager_and_field(
+    dc: dynamic.DynamicClient, namespace: str
+) -> None:
+    deploys = dc.resources.get(api_version="apps/v1", kind="Deployment")
+    deploys.server_side_apply(body=deployment("ssa-c"), namespace=namespace, field_manager="team-a")
+    with pytest.raises(ApiException) as err:
+        deploys.server_side_apply(
+            body=deployment("ssa-c", "nginx:1.28"), namespace=namespace, field_manager="team-b"
+        )
+    status = json.loads(err.value.body)
+    assert err.value.status == 409 and status["reason"] == "Conflict"
+    assert status["message"].startswith('Apply failed with 1 conflict: conflict with "team-a"')
+    cause = status["details"]["causes"][0]
+    assert cause["reason"] == "FieldManagerConflict"
+    assert cause["field"] == '.spec.template.spec.containers[name="app"].image'
+    forced = deploys.server_side_apply(
+        body=deployment("ssa-c", "nginx:1.28"),
+        namespace=namespace,
+        field_manager="team-b",
+        force_conflicts=True,
+    )
+    assert forced.spec.template.spec.containers[0].image == "nginx:1.28"
+
+
+def test_apply_without_field_manager_is_refused(api: client.ApiClient, namespace: str) -> None:
+    apps = client.AppsV1Api(api)
+    with pytest.raises(ApiException) as err:
+        apps.patch_namespaced_deployment(
+            "x", namespace, deployment("x"), _content_type="application/apply-patch+yaml"
+        )
+    assert err.value.status == 422
+    assert "fieldManager: Required value" in message(err.value)
+
+
+def test_strategic_merge_patch_merges_containers_by_name(
+    api: client.ApiClient, namespace: str
+) -> None:
+    apps = client.AppsV1Api(api)
+    dep = deployment("smp")
+    dep["spec"]["template"]["spec"]["containers"].append({"name": "side", "image": "busybox"})
+    apps.create_namespaced_deployment(namespace, dep)
+    patched = apps.patch_namespaced_deployment(
+        "smp",
+        namespace,
+        {"spec": {"template": {"spec": {"containers": [{"name": "side", "image": "busybox:2"}]}}}},
+    )
+    images = {c.name: c.image for c in patched.spec.template.spec.containers}
+    assert images == {"app": "nginx:1.27", "side": "busybox:2"}
+
+
+def test_json_patch_with_resource_version_precondition(
+    api: client.ApiClient, namespace: str
+) -> None:
+    core = client.CoreV1Api(api)
+    core.create_namespaced_config_map(namespace, {"metadata": {"name": "jp"}, "data": {"a": "1"}})
+    with pytest.raises(ApiException) as err:
+        core.patch_namespaced_config_map(
+            "jp",
+            namespace,
+            [
+                {"op": "replace", "path": "/data/a", "value": "2"},
+                {"op": "replace", "path": "/metadata/resourceVersion", "value": "1"},
+            ],
+        )
+    assert err.value.status == 409
+    ok = core.patch_namespaced_config_map(
+        "jp", namespace, [{"op": "replace", "path": "/data/a", "value": "2"}]
+    )
+    assert ok.data == {"a": "2"}
+
+
+def test_immutable_fields_are_refused(api: client.ApiClient, namespace: str) -> None:
+    apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+    apps.create_namespaced_deployment(namespace, deployment("imm"))
+    with pytest.raises(ApiException) as err:
+        apps.patch_namespaced_deployment(
+            "imm", namespace, {"spec": {"selector": {"matchLabels": {"app": "other"}}}}
+        )
+    assert err.value.status == 422
+    assert message(err.value).startswith('Deployment.apps "imm" is invalid: spec.selector')
+    assert "field is immutable" in message(err.value)
+    core.create_namespaced_config_map(
+        namespace, {"metadata": {"name": "frozen"}, "data": {"a": "1"}, "immutable": True}
+    )
+    with pytest.raises(ApiException) as err:
+        core.patch_namespaced_config_map("frozen", namespace, {"data": {"a": "2"}})
+    assert "data: Forbidden: field is immutable when `immutable` is set" in message(err.value)
+
+
+def test_job_gets_generated_selector(api: client.ApiClient, namespace: str) -> None:
+    job = client.BatchV1Api(api).create_namespaced_job(
+        namespace,
+        {
+            "metadata": {"name": "once"},
+            "spec": {
+                "template": {
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "containers": [{"name": "c", "image": "busybox"}],
+                    }
+                }
+            },
+        },
+    )
+    uid = job.metadata.uid
+    assert job.spec.selector.match_labels == {"batch.kubernetes.io/controller-uid": uid}
+    assert job.spec.template.metadata.labels["job-name"] == "once"
+
+
+def test_lease_times_must_be_micro_time(dc: dynamic.DynamicClient, namespace: str) -> None:
+    leases = dc.resources.get(api_version="coordination.k8s.io/v1", kind="Lease")
+    good = {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": "lock"},
+        "spec": {"holderIdentity": "me", "renewTime": "2026-11-23T12:00:00.000001Z"},
+    }
+    leases.create(body=good, namespace=namespace)
+    bad = json.loads(json.dumps(good))
+    bad["metadata"]["name"] = "lock2"
+    bad["spec"]["renewTime"] = "2026-11-23T12:00:00Z"
+    with pytest.raises(ApiException) as err:
+        leases.create(body=bad, namespace=namespace)
+    assert err.value.status == 400
+    assert "cannot be handled as a Lease" in message(err.value)
+
+
+def test_table_answer_for_kubectl_get(
+    own_emulator: Any, api: client.ApiClient, namespace: str
+) -> None:
+    client.CoreV1Api(api).create_namespaced_config_map(
+        namespace, {"metadata": {"name": "t"}, "data": {"a": "1", "b": "2"}}
+    )
+    accept = (
+        "application/json;as=Table;v=v1;g=meta.k8s.io,"
+        "application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
+    )
+    resp = urllib3.PoolManager().request(
+        "GET",
+        f"{own_emulator.url}/api/v1/namespaces/{namespace}/configmaps",
+        headers={"Accept": accept},
+    )
+    assert resp.headers["Content-Type"] == "application/json;as=Table;v=v1;g=meta.k8s.io"
+    table = json.loads(resp.data)
+    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Data", "Age"]
+    assert table["rows"][0]["cells"][:2] == ["t", 2]
+    assert table["rows"][0]["object"]["kind"] == "PartialObjectMetadata"
