@@ -29,7 +29,41 @@ def apply_defaults(obj: Obj) -> Obj:
     handler = _HANDLERS.get((group, kind))
     if handler is not None:
         handler(out)
+    version = api_version.rpartition("/")[2]
+    if _is_builtin(group, version, kind):
+        from kdeploy.emulator.schema import type_for
+
+        _drop_empty_collections(out, type_for((group, version, kind)))
     return out
+
+
+def _is_builtin(group: str, version: str, kind: str) -> bool:
+    from kdeploy.emulator.schema import default_registry
+
+    registry = default_registry()
+    gvk = (group, version, kind)
+    return not registry.crd_schema_registered(gvk) and registry.definition_name(gvk) is not None
+
+
+def _drop_empty_collections(value: Any, node: Any) -> None:
+    """Built-in objects go through Go types on the real server: optional (`omitempty`) lists
+    and maps that are empty vanish from the stored object; empty structs stay (`{}`)."""
+    from kdeploy.emulator.schema import LIST, MAP, STRUCT
+
+    if isinstance(value, dict) and node.kind in (STRUCT, MAP):
+        for key in list(value):
+            child = node.field(key)
+            item = value[key]
+            if item is None or (
+                item in ([], {}) and child.kind in (LIST, MAP) and key not in node.required
+            ):
+                del value[key]
+            elif isinstance(item, (dict, list)):
+                _drop_empty_collections(item, child)
+    elif isinstance(value, list) and node.kind == LIST:
+        for item in value:
+            if isinstance(item, (dict, list)):
+                _drop_empty_collections(item, node.items)
 
 
 # ---------------------------------------------------------------------------------------------

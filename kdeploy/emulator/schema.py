@@ -68,6 +68,7 @@ class TypeNode:
         "list_type",
         "patch_merge_key",
         "patch_strategy",
+        "required",
         "root",
     )
 
@@ -93,6 +94,7 @@ class TypeNode:
         self.patch_strategy = ""
         self.patch_merge_key = ""
         self.atomic = False
+        self.required: frozenset[str] = frozenset()
         if raw is None:
             return
         target: Mapping[str, Any] = raw
@@ -140,6 +142,9 @@ class TypeNode:
         elif isinstance(props, dict) and props:
             self.kind = STRUCT
             self._props = props
+            required = target.get("required")
+            if isinstance(required, list):
+                self.required = frozenset(str(r) for r in required)
         elif isinstance(addl, dict):
             self.kind = MAP
             self._elem = addl

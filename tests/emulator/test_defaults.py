@@ -459,3 +459,34 @@ def test_generation_rules_for_configmaps_and_custom_resources() -> None:
     assert generation_changed(cr, {**cr, "data": 2})
     assert not generation_changed(cr, {**cr, "status": {"ok": True}})
     assert generation_changed(cr, {**cr, "status": {"ok": True}}, status_subresource=False)
+
+
+def test_empty_optional_lists_and_maps_vanish_like_go_omitempty() -> None:
+    obj = deployment()
+    obj["metadata"]["labels"] = {}
+    obj["spec"]["template"]["spec"]["containers"][0]["args"] = []
+    obj["spec"]["template"]["spec"]["containers"][0]["env"] = []
+    obj["spec"]["template"]["spec"]["imagePullSecrets"] = []
+    result = apply_defaults(obj)
+    assert "labels" not in result["metadata"]
+    c = result["spec"]["template"]["spec"]["containers"][0]
+    assert "args" not in c and "env" not in c
+    assert "imagePullSecrets" not in result["spec"]["template"]["spec"]
+    # empty structs stay, required lists stay
+    assert result["spec"]["template"]["spec"]["securityContext"] == {}
+    empty_pod = apply_defaults(
+        {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": []}}
+    )
+    assert empty_pod["spec"]["containers"] == []
+    cm = apply_defaults(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {}}
+    )
+    assert "data" not in cm
+    # custom resources keep what they are given
+    cr = {
+        "apiVersion": "example.com/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w"},
+        "spec": {"items": [], "opts": {}},
+    }
+    assert apply_defaults(cr) == cr

@@ -6,6 +6,8 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kdeploy.emulator.patch import PatchError
 from kdeploy.emulator.schema import SchemaRegistry
@@ -635,3 +637,35 @@ def test_create_by_update_matches_the_real_servers_shape() -> None:
         },
     }
     assert web["f:resources"] == {} and web["f:imagePullPolicy"] == {}
+
+
+_names = st.sampled_from(["A", "B", "C", "D", "E"])
+_values = st.text(alphabet="xyz01", min_size=0, max_size=3)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    labels=st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), _values, max_size=4),
+    env=st.dictionaries(_names, _values, max_size=5),
+    later_labels=st.dictionaries(st.sampled_from(["a", "b", "c", "d"]), _values, max_size=4),
+    later_env=st.dictionaries(_names, _values, max_size=5),
+)
+def test_apply_is_idempotent_and_the_result_follows_the_latest_manifest(
+    labels: dict[str, str],
+    env: dict[str, str],
+    later_labels: dict[str, str],
+    later_env: dict[str, str],
+) -> None:
+    def cfg(lbl: dict[str, str], ev: dict[str, str]) -> dict[str, Any]:
+        c = manifest()
+        c["metadata"]["labels"] = {"app": "web", **lbl}
+        container(c)["env"] = [{"name": k, "value": v} for k, v in ev.items()]
+        return c
+
+    first = store(apply(None, cfg(labels, env)))
+    assert apply(first, cfg(labels, env), now=T1) == first
+    second = store(apply(first, cfg(later_labels, later_env), now=T1), "2")
+    assert second["metadata"]["labels"] == {"app": "web", **later_labels}
+    got_env = {e["name"]: e["value"] for e in container(second).get("env", [])}
+    assert got_env == later_env
+    assert apply(second, cfg(later_labels, later_env), now=T2) == second
