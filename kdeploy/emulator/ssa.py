@@ -734,6 +734,14 @@ def server_side_apply(
     false; PatchError (422) if an associative list item lacks its keys or repeats one."""
     node = type_for(gvk, registry)
     config = _config_without_system_fields(applied, reset_status and not subresource)
+    if subresource == "status":
+        # The status strategy keeps spec and metadata of the live object.
+        raw_metadata = config.get("metadata")
+        metadata: Obj = raw_metadata if isinstance(raw_metadata, dict) else {}
+        config = {
+            **{k: config[k] for k in ("apiVersion", "kind", "status") if k in config},
+            "metadata": {k: metadata[k] for k in ("name", "namespace") if k in metadata},
+        }
     _validate_config(config, node)
     live_obj = _without_managed_fields(copy.deepcopy(live)) if live else {}
     entries = _decode_entries((live or {}).get("metadata", {}).get("managedFields"))

@@ -669,3 +669,17 @@ def test_apply_is_idempotent_and_the_result_follows_the_latest_manifest(
     got_env = {e["name"]: e["value"] for e in container(second).get("env", [])}
     assert got_env == later_env
     assert apply(second, cfg(later_labels, later_env), now=T2) == second
+
+
+def test_status_subresource_apply_owns_status_only() -> None:
+    live = store(apply(None, manifest()))
+    cfg = manifest()
+    cfg["spec"]["replicas"] = 9
+    cfg["status"] = {"replicas": 2, "observedGeneration": 1}
+    result = server_side_apply(
+        live, cfg, manager="ctrl", force=False, gvk=DEPLOYMENT, now=T1, subresource="status"
+    )
+    assert result["spec"]["replicas"] == 2
+    assert result["status"] == {"replicas": 2, "observedGeneration": 1}
+    entry = managers(result)[("ctrl", "Apply", "status")]
+    assert entry["fieldsV1"] == {"f:status": {"f:observedGeneration": {}, "f:replicas": {}}}
