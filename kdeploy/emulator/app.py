@@ -89,9 +89,7 @@ class Emulator:
         if self.tls:
             tokens = {self.token: "admin", **self._tokens}
             auth = AuthPolicy(tokens, self._allow)
-        server = EmulatorHTTPServer(
-            ("127.0.0.1", self.port), self.api, self.faults, auth=auth, on_write=self._wake.set
-        )
+        server = EmulatorHTTPServer(("127.0.0.1", self.port), self.api, self.faults, auth=auth)
         scheme = "http"
         if self.tls:
             from kdeploy.emulator.tls import make_certificates, wrap_server
@@ -186,7 +184,9 @@ class Emulator:
                 self.api.create(rt, "", {"metadata": {"name": name}}, manager="kube-apiserver")
 
     def _changed(self) -> None:
+        # Called on every stored change (not on no-op or dry-run writes): wake the controllers.
         self._dirty.set()
+        self._wake.set()
 
     def _controller_manager(self) -> Any:
         if not self._controllers_on:
