@@ -375,3 +375,34 @@ def split_api_version(api_version: str) -> tuple[str, str]:
     """`apps/v1` -> (`apps`, `v1`); `v1` -> (``, `v1`)."""
     group, _, version = api_version.rpartition("/")
     return group, version
+
+
+def unknown_fields(
+    obj: dict[str, Any], gvk: GVK, registry: SchemaRegistry | None = None
+) -> list[str]:
+    """Paths of fields the built-in kind's schema does not declare, in the form of the real
+    server's strict decoding errors (`spec.template.spec.containers[0].imagee`). Empty for kinds
+    without a built-in schema (custom resources are pruned, not rejected)."""
+    reg = registry or default_registry()
+    if reg.crd_schema_registered(gvk) or reg.definition_name(gvk) is None:
+        return []
+    found: list[str] = []
+    _collect_unknown(obj, reg.root(gvk), "", found)
+    return found
+
+
+def _collect_unknown(value: Any, node: TypeNode, path: str, found: list[str]) -> None:
+    if isinstance(value, dict):
+        if node.kind == STRUCT:
+            for key, item in value.items():
+                child_path = f"{path}.{key}" if path else key
+                if not node.has_field(key):
+                    found.append(child_path)
+                else:
+                    _collect_unknown(item, node.field(key), child_path, found)
+        elif node.kind == MAP:
+            for key, item in value.items():
+                _collect_unknown(item, node.field(key), f"{path}[{key}]", found)
+    elif isinstance(value, list) and node.kind == LIST:
+        for i, item in enumerate(value):
+            _collect_unknown(item, node.items, f"{path}[{i}]", found)

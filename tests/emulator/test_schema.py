@@ -135,3 +135,26 @@ def test_ensure_crd_schema_registers_once_and_follows_changes() -> None:
     }
     registry.ensure_crd_schema(*gvk, v2)
     assert registry.root(gvk).at("spec").kind == MAP
+
+
+def test_unknown_fields_are_reported_with_strict_decoding_paths() -> None:
+    obj = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "labels": {"any-key": "ok"}, "bogus": 1},
+        "spec": {
+            "replicass": 2,
+            "template": {
+                "spec": {"containers": [{"name": "c", "image": "x"}, {"name": "d", "imagee": "y"}]}
+            },
+        },
+        "status": {"replicas": 1},
+    }
+    assert schema.unknown_fields(obj, DEPLOYMENT) == [
+        "metadata.bogus",
+        "spec.replicass",
+        "spec.template.spec.containers[1].imagee",
+    ]
+    valid = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}}
+    assert schema.unknown_fields(valid, ("", "v1", "ConfigMap")) == []
+    assert schema.unknown_fields({"spec": {"anything": 1}}, ("example.com", "v1", "Widget")) == []
