@@ -32,7 +32,15 @@ class FakeStore:
         self.objects: dict[tuple[str, str, str, str], Obj] = {}
         self.events: list[dict[str, Any]] = []
         self.writes = 0
+        self.list_calls = 0
         self._rv = itertools.count(1)
+        # Like the real store's: the last resourceVersion handed out (controllers use it to
+        # skip passes when nothing changed).
+        self.resource_version = 0
+
+    def _next_rv(self) -> str:
+        self.resource_version = next(self._rv)
+        return str(self.resource_version)
 
     @staticmethod
     def key(obj: Obj) -> tuple[str, str, str, str]:
@@ -41,6 +49,7 @@ class FakeStore:
 
     # --- StoreAPI
     def list_objects(self, group: str, kind: str, namespace: str | None = None) -> list[Obj]:
+        self.list_calls += 1
         return [
             copy.deepcopy(o)
             for (g, k, ns, _), o in sorted(self.objects.items())
@@ -59,7 +68,7 @@ class FakeStore:
         meta = obj["metadata"]
         meta.update(
             uid=str(uuid.uuid4()),
-            resourceVersion=str(next(self._rv)),
+            resourceVersion=self._next_rv(),
             creationTimestamp="2026-11-23T12:00:00Z",
             generation=1,
         )
@@ -72,7 +81,7 @@ class FakeStore:
         if self.objects.get(key) == obj:
             return copy.deepcopy(obj)
         obj = copy.deepcopy(obj)
-        obj["metadata"]["resourceVersion"] = str(next(self._rv))
+        obj["metadata"]["resourceVersion"] = self._next_rv()
         self.objects[key] = obj
         self.writes += 1
         return copy.deepcopy(obj)
@@ -80,6 +89,7 @@ class FakeStore:
     def system_delete(self, group: str, kind: str, namespace: str, name: str) -> None:
         if self.objects.pop((group, kind, namespace, name), None) is not None:
             self.writes += 1
+            self._next_rv()
 
     def record_event(
         self, involved: Obj, reason: str, message: str, event_type: str = "Normal"
@@ -94,6 +104,7 @@ class FakeStore:
             }
         )
         self.writes += 1
+        self._next_rv()
 
     # --- what a user does through the API
     def user_apply(self, obj: Obj) -> Obj:

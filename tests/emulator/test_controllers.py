@@ -138,6 +138,26 @@ def test_steady_state_makes_no_writes() -> None:
     assert c.store.writes == writes
 
 
+def test_idle_passes_are_skipped_until_the_store_changes_or_a_timer_is_due() -> None:
+    c = Cluster()
+    c.store.user_apply(deployment(image="app:crashloop", replicas=1))
+    c.settle()
+    reads = c.store.list_calls
+    # Nothing changed and the pod's ready delay has not passed: no reads at all.
+    assert c.manager.reconcile() is False
+    assert c.store.list_calls == reads
+    c.clock.advance(1.0)
+    assert c.manager.reconcile() is True  # the container started
+    c.settle()
+    reads = c.store.list_calls
+    c.manager.reconcile()
+    assert c.store.list_calls == reads
+    # A user's write wakes the controllers at once.
+    c.store.user_apply(deployment(image="app:crashloop", replicas=2))
+    assert c.manager.reconcile() is True
+    assert len(c.pods("web-")) == 2
+
+
 def test_template_change_creates_new_replicaset_and_scales_old_down() -> None:
     c = Cluster()
     c.store.user_apply(deployment())
@@ -480,7 +500,9 @@ def test_image_patterns_are_configurable(pattern: str) -> None:
 def test_status_computed_before_a_spec_change_is_not_written() -> None:
     c = Cluster()
     c.store.user_apply(deployment())
-    c.run_for(2)
+    c.settle()
+    # The pods become ready in the next pass, which then writes the Deployment's status.
+    c.clock.advance(1.5)
     store = c.store
     original_get = store.get_object
 
