@@ -898,22 +898,6 @@ def track_update(
     return copy.deepcopy(_with_managed_fields(new_obj, [*others, me]))
 
 
-def managed_fields_changed_only(old: Obj, new: Obj) -> bool:
-    """True if two versions differ in nothing but managedFields timestamps — the server then
-    keeps the old object and does not bump resourceVersion."""
-    if _comparable(old) != _comparable(new):
-        return False
-    strip = [
-        {k: v for k, v in e.items() if k != "time"}
-        for e in (old.get("metadata") or {}).get("managedFields") or ()
-    ]
-    strip_new = [
-        {k: v for k, v in e.items() if k != "time"}
-        for e in (new.get("metadata") or {}).get("managedFields") or ()
-    ]
-    return strip == strip_new
-
-
 def _comparable(obj: Obj) -> Obj:
     return _without_managed_fields(obj)
 
