@@ -179,3 +179,33 @@ def test_install_with_legacy_wait_and_configmap_storage(helm: Cli) -> None:
     rows = history(helm, "legacy", ns)
     assert [(r["revision"], r["status"]) for r in rows] == [(1, "deployed")]
     helm.ok("uninstall", "legacy", "-n", ns)
+
+
+def test_failed_upgrade_of_a_never_ready_image_rolls_back(helm: Cli) -> None:
+    ns = f"helm-{next(_COUNTER)}"
+    helm.ok("create", "chart")
+    chart = str(helm.home / "chart")
+    helm.ok("upgrade", "--install", "sad", chart, "-n", ns, "--create-namespace", "--wait")
+    res = helm.run(
+        "upgrade",
+        "--install",
+        "sad",
+        chart,
+        "-n",
+        ns,
+        "--set",
+        "image.tag=never-ready",
+        "--wait",
+        "--timeout",
+        "5s",
+        "--rollback-on-failure",
+    )
+    assert res.code == 1
+    assert "has been rolled back" in res.err
+    assert "resource Deployment/" in res.err and "not ready" in res.err
+    rows = history(helm, "sad", ns)
+    assert [(r["revision"], r["status"]) for r in rows] == [
+        (1, "superseded"),
+        (2, "failed"),
+        (3, "deployed"),
+    ]
