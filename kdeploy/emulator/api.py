@@ -40,6 +40,7 @@ Obj = dict[str, Any]
 MAX_OBJECT_BYTES = 1536 * 1024
 _SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
 _NODE_PORTS = range(30000, 32768)
+_UNDELETABLE_NAMESPACES = ("default", "kube-system", "kube-public")
 # Metadata the server owns: never taken from a request body on update.
 _SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds")
 
@@ -874,6 +875,8 @@ class Api:
             old = self.store.get(rt.group, rt.kind, ns, name)
             if old is None:
                 raise E.not_found(rt, name)
+            if rt.group == "" and rt.kind == "Namespace" and name in _UNDELETABLE_NAMESPACES:
+                raise E.forbidden(rt, name, "this namespace may not be deleted")
             pre = options.get("preconditions") or {}
             if pre.get("uid") and pre["uid"] != old["metadata"].get("uid"):
                 raise E.conflict(

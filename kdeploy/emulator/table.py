@@ -19,6 +19,10 @@ def wants_table(accept: str) -> bool:
     return "as=Table" in first and "g=meta.k8s.io" in first
 
 
+def _last_seen(event: Obj) -> str:
+    return _age({"metadata": {"creationTimestamp": event.get("lastTimestamp")}})
+
+
 def _age(obj: Obj) -> str:
     ts = (obj.get("metadata") or {}).get("creationTimestamp")
     if not ts:
@@ -59,10 +63,16 @@ def _pod_status(pod: Obj) -> str:
     if _get(pod, "metadata", "deletionTimestamp"):
         return "Terminating"
     for s in _get(pod, "status", "containerStatuses", default=[]):
-        waiting = _get(s, "state", "waiting", "reason")
-        if waiting:
-            return str(waiting)
-    return str(_get(pod, "status", "phase", default="Pending"))
+        reason = _get(s, "state", "waiting", "reason") or _get(s, "state", "terminated", "reason")
+        if reason:
+            return str(reason)
+    phase = str(_get(pod, "status", "phase", default="Pending"))
+    return "Completed" if phase == "Succeeded" else phase
+
+
+def _event_object(ev: Obj) -> str:
+    kind = str(_get(ev, "involvedObject", "kind", default="")).lower()
+    return f"{kind}/{_get(ev, 'involvedObject', 'name', default='')}"
 
 
 def _restarts(pod: Obj) -> int:
@@ -139,11 +149,50 @@ def _columns(kind: str) -> list[Column]:
             ),
         ],
     }
+    if kind == "Event":
+        return [
+            ("Last Seen", "string", _last_seen),
+            ("Type", "string", lambda o: _get(o, "type", default="")),
+            ("Reason", "string", lambda o: _get(o, "reason", default="")),
+            ("Object", "string", _event_object),
+            ("Message", "string", lambda o: _get(o, "message", default="")),
+        ]
     return [
         ("Name", "string", lambda o: _get(o, "metadata", "name", default="")),
         *extra.get(kind, []),
         ("Age", "string", _age),
     ]
+
+
+def _wide(kind: str) -> list[Column]:
+    """Columns `kubectl get -o wide` adds (priority 1)."""
+    if kind == "Pod":
+        return [
+            ("IP", "string", lambda o: _get(o, "status", "podIP", default="<none>")),
+            ("Node", "string", lambda o: _get(o, "spec", "nodeName", default="<none>")),
+        ]
+    if kind == "Event":
+        return [("Name", "string", lambda o: _get(o, "metadata", "name", default=""))]
+    if kind == "Deployment":
+        return [
+            (
+                "Containers",
+                "string",
+                lambda o: ",".join(
+                    c.get("name", "")
+                    for c in _get(o, "spec", "template", "spec", "containers", default=[])
+                ),
+            ),
+            (
+                "Images",
+                "string",
+                lambda o: ",".join(
+                    c.get("image", "")
+                    for c in _get(o, "spec", "template", "spec", "containers", default=[])
+                ),
+            ),
+        ]
+    return []
 
 
 def _partial(obj: Obj) -> Obj:
@@ -157,6 +206,8 @@ def _partial(obj: Obj) -> Obj:
 def to_table(kind: str, objects: list[Obj], resource_version: str, include: str) -> Obj:
     """A Table of `objects` of one kind; `include` is Object, Metadata (default) or None."""
     columns = _columns(kind)
+    wide = {name for name, _, _ in _wide(kind)}
+    columns += _wide(kind)
     rows = []
     for obj in objects:
         row: Obj = {"cells": [fn(obj) for _, _, fn in columns]}
@@ -175,7 +226,7 @@ def to_table(kind: str, objects: list[Obj], resource_version: str, include: str)
                 "type": ctype,
                 "format": "name" if name == "Name" else "",
                 "description": name,
-                "priority": 0,
+                "priority": 1 if name in wide else 0,
             }
             for name, ctype, _ in columns
         ],
