@@ -41,6 +41,16 @@ MAX_OBJECT_BYTES = 1536 * 1024
 _SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
 _NODE_PORTS = range(30000, 32768)
 _UNDELETABLE_NAMESPACES = ("default", "kube-system", "kube-public")
+# Kinds whose strategy allows PUT to create a missing object.
+_CREATE_ON_UPDATE = {
+    ("coordination.k8s.io", "Lease"),
+    ("", "Endpoints"),
+    ("", "Event"),
+    ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "RoleBinding"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+}
 # Metadata the server owns: never taken from a request body on update.
 _SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds")
 
@@ -539,15 +549,20 @@ class Api:
         manager: str,
         subresource: str = "",
         dry_run: bool = False,
-    ) -> Obj:
-        """PUT (main resource or status subresource); returns the new state. Raises NotFound,
-        Conflict (stale resourceVersion), Invalid, BadRequest."""
+    ) -> tuple[int, Obj]:
+        """PUT (main resource or status subresource); returns (status code, new state): 201
+        when a kind that allows it (Lease, Endpoints, RBAC objects, Events) was created.
+        Raises NotFound, Conflict (stale resourceVersion), Invalid, BadRequest."""
         new = self._coerce(rt, body, namespace, name)
         with self.store.lock:
             old = self.store.get(rt.group, rt.kind, namespace if rt.namespaced else "", name)
             if old is None:
-                raise E.not_found(rt, name)
-            return self._update(
+                if subresource or (rt.group, rt.kind) not in _CREATE_ON_UPDATE:
+                    raise E.not_found(rt, name)
+                new["metadata"].pop("resourceVersion", None)
+                new["metadata"].pop("managedFields", None)
+                return 201, self._create(rt, new, manager=manager, dry_run=dry_run, managed=None)
+            return 200, self._update(
                 rt,
                 old,
                 new,

@@ -4,6 +4,7 @@ fault rules and optional bearer-token authentication."""
 
 from __future__ import annotations
 
+import io
 import json
 import select
 import socket
@@ -20,7 +21,7 @@ from kdeploy.emulator import apierrors as E
 from kdeploy.emulator import discovery, table
 from kdeploy.emulator.api import Api, _parse_body, as_version, manager_name
 from kdeploy.emulator.auth import AuthPolicy
-from kdeploy.emulator.faults import Faults, rule_from_dict, rule_to_dict
+from kdeploy.emulator.faults import Faults, kill_process, rule_from_dict, rule_to_dict
 from kdeploy.emulator.registry import Registry, ResourceType
 from kdeploy.emulator.store import ExpiredError, Store
 
@@ -175,7 +176,13 @@ class Handler(BaseHTTPRequestHandler):
         srv = self.server
         srv.count(method, self.path)
         rule = srv.faults.match(method, self.path)
+        if rule is not None and rule.action == "kill-after" and rule.pid is not None:
+            return self._serve_then_kill(method, rule.pid)
         if rule is not None:
+            if rule.action == "kill" and rule.pid is not None:
+                kill_process(rule.pid)
+                self._hang_up()
+                return
             if rule.action == "latency":
                 time.sleep(rule.delay)
             elif rule.action == "drop":
@@ -201,6 +208,10 @@ class Handler(BaseHTTPRequestHandler):
                     E.ApiError(code, _REASONS.get(code, "InternalError"), message, details, headers)
                 )
                 return
+        self._serve(method)
+
+    def _serve(self, method: str) -> None:
+        srv = self.server
         try:
             if srv.auth is not None:
                 srv.auth.check(self.headers.get("Authorization", ""), method, self.path)
@@ -216,6 +227,25 @@ class Handler(BaseHTTPRequestHandler):
 
             traceback.print_exc()
             self._send_error(E.internal(f"{type(exc).__name__}: {exc}"))
+
+    def _serve_then_kill(self, method: str, pid: int) -> None:
+        """Process the request, kill the client, and throw the answer away: the change is made
+        but the client never learns it."""
+        real = self.wfile
+        self.wfile = io.BytesIO()
+        try:
+            self._serve(method)
+        finally:
+            self.wfile = real
+            kill_process(pid)
+            self._hang_up()
+
+    def _hang_up(self) -> None:
+        self.close_connection = True
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
     def _discard_body(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -415,7 +445,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send_json(200, result)
             if sub == "finalize":
                 sub = ""
-            obj = api.update(
+            code, obj = api.update(
                 rt,
                 namespace,
                 name,
@@ -425,7 +455,7 @@ class Handler(BaseHTTPRequestHandler):
                 dry_run=dry_run,
             )
             self._written(dry_run)
-            return self._send_object(200, obj, rt, query)
+            return self._send_object(code, obj, rt, query)
         if method == "PATCH":
             if name is None:
                 raise E.method_not_allowed("PATCH", rt.kind)

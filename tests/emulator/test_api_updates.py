@@ -212,3 +212,16 @@ def test_table_answer_for_kubectl_get(
     assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Data", "Age"]
     assert table["rows"][0]["cells"][:2] == ["t", 2]
     assert table["rows"][0]["object"]["kind"] == "PartialObjectMetadata"
+
+
+def test_put_creates_a_missing_lease_but_not_a_configmap(
+    api: client.ApiClient, namespace: str
+) -> None:
+    lease = {"metadata": {"name": "put-lease"}, "spec": {"holderIdentity": "me"}}
+    made = client.CoordinationV1Api(api).replace_namespaced_lease("put-lease", namespace, lease)
+    assert made.spec.holder_identity == "me"
+    with pytest.raises(ApiException) as err:
+        client.CoreV1Api(api).replace_namespaced_config_map(
+            "put-cm", namespace, {"metadata": {"name": "put-cm"}}
+        )
+    assert err.value.status == 404
