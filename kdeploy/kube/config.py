@@ -18,6 +18,8 @@ from kdeploy.errors import ClusterError
 # for large lists, but never minutes: without a timeout the client would wait forever.
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 60.0
+# Connections kept per host: enough for the default `--concurrency` plus the lock renewal thread.
+DEFAULT_POOL_SIZE = 16
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,11 @@ def resolve_kubeconfig(kubeconfig: str | None, environ: dict[str, str] | None = 
     return home if os.path.exists(home) else None
 
 
-def new_api_client(target: ClusterTarget) -> Any:
-    """A configured `kubernetes.client.ApiClient`; raises ClusterError when the kubeconfig or the
-    context cannot be used."""
+def new_api_client(target: ClusterTarget, *, pool_size: int = DEFAULT_POOL_SIZE) -> Any:
+    """A configured `kubernetes.client.ApiClient` keeping up to `pool_size` connections (at least
+    the number of threads that will share it); raises ClusterError when the kubeconfig or the
+    context cannot be used. Every request it sends has a timeout, and it never retries by itself
+    (`kdeploy.kube.retry` does)."""
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
@@ -80,7 +84,36 @@ def new_api_client(target: ClusterTarget) -> Any:
         except (OSError, ValueError) as e:
             raise ClusterError(f"kubeconfig {path} cannot be read: {e}") from e
     _harden(cfg)
-    return client.ApiClient(configuration=cfg)
+    cfg.connection_pool_maxsize = max(1, pool_size)
+    return _timeout_api_client(cfg)
+
+
+def _timeout_api_client(cfg: Any) -> Any:
+    from kubernetes import client
+
+    class TimeoutApiClient(client.ApiClient):
+        """An ApiClient whose requests time out by default: the typed calls (history, lock) pass
+        no timeout, and a dropped connection would otherwise hang them forever."""
+
+        def call_api(
+            self,
+            method: Any,
+            url: Any,
+            header_params: Any = None,
+            body: Any = None,
+            post_params: Any = None,
+            _request_timeout: Any = None,
+        ) -> Any:
+            return super().call_api(
+                method,
+                url,
+                header_params,
+                body,
+                post_params,
+                _request_timeout or (CONNECT_TIMEOUT, READ_TIMEOUT),
+            )
+
+    return TimeoutApiClient(configuration=cfg)
 
 
 def _check_context(path: str, context: str) -> None:
@@ -104,17 +137,11 @@ def _check_context(path: str, context: str) -> None:
 def _harden(cfg: Any) -> None:
     import urllib3
 
-    # Retry only what is safe to repeat: connection failures for every verb (nothing was sent) and
-    # reads for GET; a write that timed out must not be sent twice behind our back.
-    cfg.retries = urllib3.Retry(
-        total=3,
-        connect=3,
-        read=1,
-        status=0,
-        backoff_factor=0.3,
-        allowed_methods=frozenset({"GET"}),
-        raise_on_status=False,
-    )
+    # No retries inside urllib3: kdeploy.kube.retry repeats transient failures with backoff, and
+    # urllib3's own retries (3 by default, also on 429/503 for PUT and DELETE) would multiply with
+    # ours and re-send writes behind our back. The client-go style retries stay off too.
+    cfg.retries = urllib3.Retry(total=0, redirect=0, raise_on_redirect=False, raise_on_status=False)
+    cfg.client_go_retries = False
     # A bearer token must never travel over plain http (client-go refuses to send it either).
     if str(cfg.host).startswith("http://"):
         cfg.api_key = {}

@@ -20,6 +20,7 @@ from kdeploy.errors import ClusterError
 from kdeploy.kube import discovery as disc
 from kdeploy.kube.client import FIELD_MANAGER, ObjectRef, ResourceInfo, error_from_status
 from kdeploy.kube.config import CONNECT_TIMEOUT, READ_TIMEOUT
+from kdeploy.kube.retry import RETRYABLE_STATUS, Retrier, TransientStatus, is_idempotent
 from kdeploy.model import Manifest
 
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
@@ -28,16 +29,23 @@ APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
 class RealCluster:
     """A ClusterClient over a `kubernetes.client.ApiClient`."""
 
-    def __init__(self, api_client: Any, *, timeout: tuple[float, float] | None = None) -> None:
+    def __init__(
+        self,
+        api_client: Any,
+        *,
+        timeout: tuple[float, float] | None = None,
+        retrier: Retrier | None = None,
+    ) -> None:
         self._api = api_client
         self._timeout = timeout or (CONNECT_TIMEOUT, READ_TIMEOUT)
+        self._retrier = retrier or Retrier()
         self._discovery: disc.Discovery | None = None
         # legacy discovery only: group/versions announced but not fetched yet
         self._pending: dict[str, tuple[str, bool]] = {}
         # dry-run applies run on several threads; discovery is filled in under this lock
         self._discovery_lock = threading.RLock()
-        # one ApiClient is safe to share between threads; its pool holds cpu*5 connections
-        self.max_parallel = 8
+        # one ApiClient is safe to share between threads; its pool is sized for this (config.py)
+        self.max_parallel = int(getattr(api_client.configuration, "connection_pool_maxsize", 8))
 
     @property
     def host(self) -> str:
@@ -221,24 +229,41 @@ class RealCluster:
             header_params=headers,
             auth_settings=["BearerToken"],
         )
-        try:
+        attempts = 0
+
+        def attempt() -> tuple[int, dict[str, Any]]:
+            nonlocal attempts
+            attempts += 1
             response = self._api.call_api(
                 method, url, header_params=headers, body=body, _request_timeout=self._timeout
             )
             raw = response.read()
+            code = int(response.status)
+            try:
+                doc = json.loads(raw) if raw else {}
+            except ValueError:
+                doc = {"message": raw[:200].decode("utf-8", "replace")}
+            if not isinstance(doc, dict):
+                doc = {}
+            if code in RETRYABLE_STATUS and code not in ok:
+                raise TransientStatus(code, doc, response.getheaders() or {})
+            if code == 404 and method == "DELETE" and attempts > 1:
+                # an earlier attempt deleted it and its answer was lost
+                return 200, {}
+            return code, doc
+
+        what = f"{action} {target}"
+        try:
+            code, doc = self._retrier.run(
+                attempt, what=what, idempotent=is_idempotent(method, content_type)
+            )
+        except TransientStatus as e:  # a non-idempotent request is not repeated: report it
+            raise error_from_status(e.body, e.code, action=action, target=target) from e
         except (urllib3.exceptions.HTTPError, ApiException, OSError) as e:
             raise ClusterError(
-                f"{action} {target}: cannot reach the API server at {self.host}: "
-                f"{_short_transport_error(e)}",
+                f"{what}: cannot reach the API server at {self.host}: {_short_transport_error(e)}",
                 hint="check that the cluster is up and the kubeconfig context points at it",
             ) from e
-        code = int(response.status)
-        try:
-            doc = json.loads(raw) if raw else {}
-        except ValueError:
-            doc = {"message": raw[:200].decode("utf-8", "replace")}
-        if not isinstance(doc, dict):
-            doc = {}
         if 200 <= code < 300 or code in ok:
             return code, doc
         raise error_from_status(doc, code, action=action, target=target)
