@@ -256,22 +256,24 @@ class Registry:
         self._crds: dict[str, list[ResourceType]] = {}
         self._index: dict[tuple[str, str, str], ResourceType] = {}
         self._kinds: dict[tuple[str, str], ResourceType] = {}
+        self._all: list[ResourceType] = []
         self._rebuild()
 
     def _rebuild(self) -> None:
+        # Readers never lock: they see either the old or the new snapshot, both consistent.
+        every = list(self._builtin)
+        for types in self._crds.values():
+            every.extend(types)
         index: dict[tuple[str, str, str], ResourceType] = {}
         kinds: dict[tuple[str, str], ResourceType] = {}
-        for rt in self.all():
+        for rt in every:
             index[(rt.group, rt.version, rt.plural)] = rt
             kinds.setdefault((rt.group, rt.kind), rt)
-        self._index, self._kinds = index, kinds
+        self._all, self._index, self._kinds = every, index, kinds
 
     def all(self) -> list[ResourceType]:
         """Every served type: built-ins first, then custom resources."""
-        out = list(self._builtin)
-        for types in self._crds.values():
-            out.extend(types)
-        return out
+        return self._all
 
     def lookup(self, group: str, version: str, plural: str) -> ResourceType | None:
         """The type served at /apis/<group>/<version>/<plural>, or None."""
