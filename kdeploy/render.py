@@ -27,6 +27,7 @@ from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from kdeploy.errors import RenderError
+from kdeploy.hooks import parse_hook
 from kdeploy.model import Manifest, Package, ReleaseSpec, RenderedObject, RenderedRelease, Values
 from kdeploy.resources import api_group, crd_scopes, install_order, is_namespaced, stamp_ownership
 from kdeploy.validate import describe, manifest_problems
@@ -496,6 +497,7 @@ def render_release(
     objects = []
     for shown, doc in docs:
         manifest = stamp_ownership(doc, spec.name, spec.environment)
+        parse_hook(manifest, shown)  # a bad hook annotation fails here, naming the template
         meta = manifest["metadata"]
         if is_namespaced(api_group(manifest["apiVersion"]), manifest["kind"], scopes):
             if not meta.get("namespace"):

@@ -79,5 +79,10 @@ def _apply_one(
 
 
 def _needs_deploy(prepared: Prepared, options: DeployOptions) -> bool:
-    # adopting changes ownership even when the content is identical
-    return prepared.plan.has_changes or (bool(prepared.foreign) and options.adopt)
+    # adopting changes ownership even when the content is identical; a changed hook (e.g. a new
+    # migration image) is a new revision whose hooks must run
+    return (
+        prepared.plan.has_changes
+        or (bool(prepared.foreign) and options.adopt)
+        or bool(prepared.changed_hooks)
+    )

@@ -14,6 +14,7 @@ from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import Prepared, previous_manifests
 from kdeploy.errors import KdeployError
 from kdeploy.history.model import Revision
+from kdeploy.hooks import Operation, When, hooks_for, phase
 from kdeploy.kube.client import ObjectRef
 from kdeploy.model import Manifest, ObjectKey
 from kdeploy.ownership import owned_by
@@ -35,6 +36,8 @@ class DeployOptions:
     history_max: int = DEFAULT_HISTORY_MAX
     wait: WaitOptions = field(default_factory=WaitOptions)
     atomic: bool = False
+    # which hooks run: pre-/post-apply, or pre-/post-rollback (kdeploy.hooks)
+    operation: Operation = "apply"
 
 
 def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
@@ -48,7 +51,8 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
         raise error
     target = prepared.target
     out = deps.output
-    recorded = list(prepared.desired.values())
+    # Hooks are recorded too, so a rollback can run the restored revision's rollback hooks.
+    recorded = [*prepared.desired.values(), *(h.manifest for h in prepared.hooks)]
     kept_keys = [c.key for c in prepared.plan.of("delete") if c.key in prepared.previous]
     if not options.prune and kept_keys:
         # Kept objects stay part of the release (and prune candidates) until a prune deletes them;
@@ -71,6 +75,7 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
         secret_strings=set(target.secret_strings),
     )
     try:
+        ran = _run_hooks(deps, prepared, options, "pre")
         counts = _apply_all(deps, prepared, options, early)
         deleted, kept = _prune(deps, prepared, options)
         counts["deleted"] = deleted
@@ -79,6 +84,9 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
             result += f"; kept {kept} no longer rendered (--no-prune)"
         if options.wait.enabled:
             result += f"; healthy after {_wait(deps, prepared, options.wait)}"
+        ran += _run_hooks(deps, prepared, options, "post")
+        if ran:
+            result += f"; {ran} hook{'s' if ran != 1 else ''} succeeded"
         revision = deps.history.finish(revision, "deployed", result)
     except KdeployError as e:
         deps.history.finish(revision, "failed", target.redactor()(e.format_message()))
@@ -93,6 +101,24 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
     )
     deps.history.prune(target.release, target.namespace, keep=options.history_max)
     return revision
+
+
+def _run_hooks(deps: Deps, prepared: Prepared, options: DeployOptions, when: When) -> int:
+    """Run the release's hooks of the operation's pre or post phase; returns how many ran.
+    Raises the first hook's failure (see kdeploy.actions.hooks.run_hooks)."""
+    name = phase(options.operation, when)
+    hooks = hooks_for(prepared.hooks, name)
+    if not hooks:
+        return 0
+    from kdeploy.actions.hooks import run_hooks
+
+    return run_hooks(
+        deps,
+        hooks,
+        name,
+        timeout=options.wait.timeout,
+        force_conflicts=options.force_conflicts,
+    )
 
 
 def _wait(deps: Deps, prepared: Prepared, options: WaitOptions) -> str:

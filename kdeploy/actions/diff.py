@@ -14,6 +14,8 @@ from typing import Any
 from kdeploy import diff as diffmod
 from kdeploy.actions.deps import Deps
 from kdeploy.errors import ClusterError, ConflictError, HistoryError, KdeployError
+from kdeploy.hooks import Hook, hook_lines, hooks_json, is_hook
+from kdeploy.hooks import split as split_hooks
 from kdeploy.kube.client import ObjectRef
 from kdeploy.model import Manifest, ObjectKey
 from kdeploy.ownership import describe_owner, owned_by
@@ -66,6 +68,10 @@ class Prepared:
     previous: dict[ObjectKey, Manifest]
     # existing objects this release does not own -> who owns them, in words
     foreign: dict[ObjectKey, str]
+    # hook objects (not part of desired/plan: they run at their phase, see kdeploy.hooks)
+    hooks: tuple[Hook, ...] = ()
+    # hooks whose manifest differs from the one recorded by the previous revisions
+    changed_hooks: frozenset[ObjectKey] = frozenset()
 
     def ownership_error(self) -> ConflictError | None:
         """The refusal to touch objects owned by someone else, or None when there are none."""
@@ -146,9 +152,15 @@ def prepare(deps: Deps, target: Target, *, force: bool = False) -> Prepared:
 
     Raises ClusterError when the server rejects a desired object (Invalid, Forbidden, ...) and
     ConflictError on a field-manager conflict of an object this release owns (unless `force`)."""
-    manifests = with_namespace(target.manifests, target.namespace)
+    found = split_hooks(
+        with_namespace(target.manifests, target.namespace), f"release {target.release}"
+    )
+    manifests = list(found.regular)
     desired = {ObjectKey.of(m): m for m in manifests}
-    previous = previous_manifests(deps, target.release, target.namespace)
+    everything = previous_manifests(deps, target.release, target.namespace)
+    # Hooks are never pruned as release objects; their delete policy decides their fate.
+    previous = {k: m for k, m in everything.items() if not is_hook(m)}
+    changed_hooks = frozenset(h.key for h in found.hooks if everything.get(h.key) != h.manifest)
     live = read_live(deps, target.release, [*manifests, *previous.values()])
     new_namespaces = {k.name for k in desired if k.group == "" and k.kind == "Namespace"}
     new_crds = crd_scopes(manifests)
@@ -195,6 +207,8 @@ def prepare(deps: Deps, target: Target, *, force: bool = False) -> Prepared:
         live=live,
         previous=previous,
         foreign=foreign,
+        hooks=found.hooks,
+        changed_hooks=changed_hooks,
     )
 
 
@@ -254,6 +268,10 @@ def show_plan(deps: Deps, prepared: Prepared, *, show_secrets: bool = False) -> 
     )
     for key, owner in prepared.foreign.items():
         deps.output.info(f"! {key} exists and is owned by {owner}")
+    if prepared.hooks:
+        # Listed apart: hooks are not release objects and do not count as changes to them.
+        lines = hook_lines(prepared.hooks)
+        deps.output.diff("Hooks:\n" + "".join(f"  {line}\n" for line in lines))
 
 
 def diff_releases(
@@ -279,6 +297,7 @@ def diff_releases(
                     "notOwned": [
                         {"object": str(k), "owner": owner} for k, owner in prepared.foreign.items()
                     ],
+                    "hooks": hooks_json(prepared.hooks, prepared.changed_hooks),
                 }
             )
         else:

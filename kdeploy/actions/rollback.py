@@ -88,6 +88,7 @@ def rollback(
             prune=True,
             history_max=history_max,
             wait=wait or WaitOptions(),
+            operation="rollback",
         )
         with redacting(target):
             prepared = prepare(deps, target, force=force_conflicts)

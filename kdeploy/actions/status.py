@@ -10,6 +10,7 @@ from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import read_live, with_namespace
 from kdeploy.errors import ClusterError, HistoryError
 from kdeploy.history.model import Revision
+from kdeploy.hooks import is_hook
 from kdeploy.model import ObjectKey
 from kdeploy.secrets import Redactor
 
@@ -50,7 +51,8 @@ def release_status(deps: Deps, release: str, namespace: str) -> ReleaseStatus:
             f"release {release} has no history in namespace {namespace}",
             hint="check the release name and -n NAMESPACE",
         )
-    manifests = with_namespace(revision.manifests, namespace)
+    # Hooks are not release objects: they run and may be deleted, so they are never drift.
+    manifests = [m for m in with_namespace(revision.manifests, namespace) if not is_hook(m)]
     live = read_live(deps, release, manifests)
     redact = Redactor(revision.secret_strings).text
     rows: list[ObjectStatus] = []

@@ -100,7 +100,23 @@ def release_documents(releases: Iterable[RenderedRelease]) -> Iterable[str]:
             template = (
                 obj.source.split("/", 2)[-1] if obj.source.startswith("packages/") else obj.source
             )
-            yield f"---\n# Source: {release.spec.name}/{template}\n{dump_fast(obj.manifest)}"
+            mark = _hook_comment(obj.manifest)
+            yield (
+                f"---\n# Source: {release.spec.name}/{template}\n{mark}{dump_fast(obj.manifest)}"
+            )
+
+
+def _hook_comment(manifest: dict[str, Any]) -> str:
+    """`# Hook: pre-apply (weight -5, delete policy before-run)` for a hook object, else ''."""
+    from kdeploy.hooks import parse_hook
+
+    hook = parse_hook(manifest)
+    if hook is None:
+        return ""
+    return (
+        f"# Hook: {', '.join(hook.phases)} (weight {hook.weight}, delete policy "
+        f"{hook.delete_policy}; not applied with the release's objects)\n"
+    )
 
 
 def write_text_atomic(path: Path, text: str) -> None:
