@@ -33,6 +33,7 @@ from kdeploy.emulator.validation import (
     validate_metadata,
     validate_name,
     validate_update,
+    validate_workload,
 )
 
 Obj = dict[str, Any]
@@ -396,6 +397,7 @@ class Api:
             causes += validate_name(name, rt.name_rule)
         causes += validate_metadata(meta)
         causes += validate_data(obj)
+        causes += validate_workload(obj)
         if rt.kind == "CustomResourceDefinition":
             causes += _validate_crd(obj)
         if old is not None:
@@ -683,7 +685,7 @@ class Api:
             if not manager:
                 raise E.invalid(
                     None,
-                    "PatchOptions",
+                    "PatchOptions.meta.k8s.io",
                     "",
                     [
                         (
@@ -696,7 +698,7 @@ class Api:
         elif force:
             raise E.invalid(
                 None,
-                "PatchOptions",
+                "PatchOptions.meta.k8s.io",
                 "",
                 [
                     (

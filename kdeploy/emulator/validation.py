@@ -298,3 +298,41 @@ def validate_update(old: Obj, new: Obj) -> list[Cause]:
                     )
                 )
     return out
+
+
+def validate_workload(obj: Obj) -> list[Cause]:
+    """Causes for an apps/v1 workload whose selector is missing, empty, or does not select its
+    own pod template's labels (the mistake the real server rejects on create and update)."""
+    from kdeploy.emulator.selectors import label_selector_from_dict
+
+    if not str(obj.get("apiVersion", "")).startswith("apps/") or obj.get("kind") not in (
+        "Deployment",
+        "ReplicaSet",
+        "StatefulSet",
+        "DaemonSet",
+    ):
+        return []
+    spec = obj.get("spec") or {}
+    selector = spec.get("selector")
+    if not selector:
+        return [("FieldValueRequired", "spec.selector", "Required value")]
+    if not (selector.get("matchLabels") or selector.get("matchExpressions")):
+        return [
+            _invalid_raw(
+                "spec.selector", json.dumps(selector), "empty selector is invalid for deployment"
+            )
+        ]
+    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {}
+    if not label_selector_from_dict(selector)({"metadata": {"labels": labels}}):
+        return [
+            _invalid_raw(
+                "spec.template.metadata.labels",
+                json.dumps(labels, separators=(",", ":")),
+                "`selector` does not match template `labels`",
+            )
+        ]
+    return []
+
+
+def _invalid_raw(field: str, shown: str, detail: str) -> Cause:
+    return ("FieldValueInvalid", field, f"Invalid value: {shown}: {detail}")

@@ -144,7 +144,8 @@ def test_immutable_fields_are_refused(api: client.ApiClient, namespace: str) -> 
             "imm", namespace, {"spec": {"selector": {"matchLabels": {"app": "other"}}}}
         )
     assert err.value.status == 422
-    assert message(err.value).startswith('Deployment.apps "imm" is invalid: spec.selector')
+    assert message(err.value).startswith('Deployment.apps "imm" is invalid: ')
+    assert "spec.selector: Invalid value: " in message(err.value)
     assert "field is immutable" in message(err.value)
     core.create_namespaced_config_map(
         namespace, {"metadata": {"name": "frozen"}, "data": {"a": "1"}, "immutable": True}
@@ -225,3 +226,15 @@ def test_put_creates_a_missing_lease_but_not_a_configmap(
             "put-cm", namespace, {"metadata": {"name": "put-cm"}}
         )
     assert err.value.status == 404
+
+
+def test_selector_must_match_template_labels(api: client.ApiClient, namespace: str) -> None:
+    bad = deployment("mismatch")
+    bad["spec"]["selector"] = {"matchLabels": {"app": "other"}}
+    with pytest.raises(ApiException) as err:
+        client.AppsV1Api(api).create_namespaced_deployment(namespace, bad)
+    assert err.value.status == 422
+    assert message(err.value) == (
+        'Deployment.apps "mismatch" is invalid: spec.template.metadata.labels: Invalid value: '
+        '{"app":"mismatch"}: `selector` does not match template `labels`'
+    )
