@@ -212,11 +212,13 @@ def test_crd_serves_custom_resources_until_deleted(api: client.ApiClient, namesp
     ext = client.ApiextensionsV1Api(api)
     custom = client.CustomObjectsApi(api)
     crd = ext.create_custom_resource_definition(CRD)
-    conds = {
-        c.type: c.status
-        for c in ext.read_custom_resource_definition("widgets.example.com").status.conditions
-    }
-    assert conds.get("Established") == "True" and conds.get("NamesAccepted") == "True"
+
+    def conditions() -> dict[str, str]:
+        status = ext.read_custom_resource_definition("widgets.example.com").status
+        return {c.type: c.status for c in (status.conditions or [])}
+
+    assert eventually(lambda: conditions().get("Established") == "True")
+    assert conditions().get("NamesAccepted") == "True"
     assert crd.metadata.name == "widgets.example.com"
     w = custom.create_namespaced_custom_object(
         "example.com",
@@ -248,6 +250,7 @@ def test_crd_serves_custom_resources_until_deleted(api: client.ApiClient, namesp
 
     assert eventually(lambda: not served())
     ext.create_custom_resource_definition(CRD)
+    assert eventually(served)
     again = custom.list_namespaced_custom_object("example.com", "v1", namespace, "widgets")
     assert again["items"] == []
     ext.delete_custom_resource_definition("widgets.example.com")
