@@ -192,6 +192,8 @@ class Handler(BaseHTTPRequestHandler):
                 except OSError:
                     pass
                 return
+            elif rule.action == "drop-after":
+                return self._serve_then_hang_up(method)
             else:
                 self._discard_body()
                 code = rule.status
@@ -238,6 +240,17 @@ class Handler(BaseHTTPRequestHandler):
         finally:
             self.wfile = real
             kill_process(pid)
+            self._hang_up()
+
+    def _serve_then_hang_up(self, method: str) -> None:
+        """Process the request and close the connection without answering: the change is made
+        but the client sees a dropped connection (a lost answer)."""
+        real = self.wfile
+        self.wfile = io.BytesIO()
+        try:
+            self._serve(method)
+        finally:
+            self.wfile = real
             self._hang_up()
 
     def _hang_up(self) -> None:

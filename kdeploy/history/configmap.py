@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from kdeploy.errors import ClusterError, HistoryError
 from kdeploy.history.driver import Record
 from kdeploy.history.model import revision_name
+from kdeploy.kube.retry import Retrier
 
 MANAGED_BY = "app.kubernetes.io/managed-by"
 LABEL_RELEASE = "kdeploy.dev/release"
@@ -88,12 +89,15 @@ class ConfigMapDriver:
     `api_client` is a configured `kubernetes.client.ApiClient`; `chunk_bytes` the largest piece of
     compressed payload per object."""
 
-    def __init__(self, api_client: Any, *, chunk_bytes: int = CHUNK_BYTES) -> None:
+    def __init__(
+        self, api_client: Any, *, chunk_bytes: int = CHUNK_BYTES, retrier: Retrier | None = None
+    ) -> None:
         from kubernetes import client
 
         # Any: bodies are plain dicts (the client validates them into its models itself).
         self._core: Any = client.CoreV1Api(api_client)
         self._chunk = chunk_bytes
+        self._retrier = retrier or Retrier()
 
     # Driver protocol
 
@@ -117,16 +121,23 @@ class ConfigMapDriver:
                 self._create_replacing("Secret", ns, body)
                 written.append(("Secret", name))
             head = self._head_cm(record, payload, len(secrets))
-            self._call(
-                lambda: self._core.create_namespaced_config_map(ns, head),
-                action="record history in",
-                target=f"ConfigMap {ns}/{name}",
-                conflict=lambda: HistoryError(
-                    f"revision {num} of release {rel} already exists in namespace {ns} "
-                    f"(ConfigMap {name})",
-                    hint="another deployment recorded it at the same time; run again",
-                ),
-            )
+            try:
+                self._call(
+                    lambda: self._core.create_namespaced_config_map(ns, head),
+                    action="record history in",
+                    target=f"ConfigMap {ns}/{name}",
+                    conflict=_Exists,
+                    create=True,
+                )
+            except _Exists:
+                # A create repeated after a lost answer finds its own first attempt: that is
+                # success. Anything else is another deployer's revision.
+                if not self._is_same_head(ns, name, head):
+                    raise HistoryError(
+                        f"revision {num} of release {rel} already exists in namespace {ns} "
+                        f"(ConfigMap {name})",
+                        hint="another deployment recorded it at the same time; run again",
+                    ) from None
         except BaseException:
             for kind, obj in reversed(written):
                 self._delete_quietly(kind, ns, obj)
@@ -300,6 +311,19 @@ class ConfigMapDriver:
             "data": {"secrets.json.gz": _b64(chunk)},
         }
 
+    def _is_same_head(self, namespace: str, name: str, head: dict[str, Any]) -> bool:
+        """Whether the existing head ConfigMap holds exactly what we tried to write (same
+        metadata document, payload checksum and first chunk)."""
+        found = self._read("ConfigMap", namespace, name)
+        if found is None:
+            return False
+        labels = (found.get("metadata") or {}).get("labels") or {}
+        return (
+            (found.get("data") or {}) == head["data"]
+            and (found.get("binaryData") or {}) == head["binaryData"]
+            and labels.get(LABEL_REVISION) == head["metadata"]["labels"][LABEL_REVISION]
+        )
+
     # reading objects
 
     def _record_of(self, item: dict[str, Any], namespace: str) -> Record:
@@ -388,10 +412,16 @@ class ConfigMapDriver:
                 action="record history in",
                 target=target,
                 conflict=_Exists,
+                create=True,
             )
         except _Exists:
             self._delete(kind, namespace, name)
-            self._call(lambda: creator(namespace, body), action="record history in", target=target)
+            self._call(
+                lambda: creator(namespace, body),
+                action="record history in",
+                target=target,
+                create=True,
+            )
 
     def _delete(self, kind: str, namespace: str, name: str) -> None:
         deleter = (
@@ -423,14 +453,19 @@ class ConfigMapDriver:
         target: str,
         not_found: Callable[[], Exception] | None = None,
         conflict: Callable[[], Exception] | None = None,
+        create: bool = False,
     ) -> T:
+        """Run one API call, repeating transient failures. Reads, merge patches and deletes are
+        idempotent; a `create` is repeated too, because every create here handles 409 (its own
+        earlier attempt) through `conflict`."""
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
 
         from kdeploy.kube.client import error_from_status
 
+        idempotent = not create or conflict is not None
         try:
-            return fn()
+            return self._retrier.run(fn, what=f"{action} {target}", idempotent=idempotent)
         except ApiException as e:
             if e.status == 404 and not_found is not None:
                 raise not_found() from e

@@ -9,8 +9,8 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError,
 
 from kdeploy.errors import ClusterError
 from kdeploy.kube.retry import (
-    RetriesExhausted,
     Retrier,
+    RetriesExhausted,
     RetryPolicy,
     TransientStatus,
     classify,
