@@ -28,6 +28,7 @@ from kdeploy.emulator.store import ExpiredError, Store
 Obj = dict[str, Any]
 
 MAX_BODY_BYTES = 3 * 1024 * 1024
+_MAX_DRAIN = 64 * 1024 * 1024
 _JSON = "application/json"
 _REASONS = {
     500: "InternalError",
@@ -152,8 +153,14 @@ class Handler(BaseHTTPRequestHandler):
     def _read_body(self) -> bytes:
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
-            # Drain what we can so the client sees the answer, then drop the connection.
+            # Read (and drop) the body so the client, still sending, gets to read the answer.
             self.close_connection = True
+            remaining = min(length, _MAX_DRAIN)
+            while remaining > 0:
+                chunk = self.rfile.read(min(remaining, 1 << 16))
+                if not chunk:
+                    break
+                remaining -= len(chunk)
             raise E.too_large(f"Request entity too large: limit is {MAX_BODY_BYTES}")
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             return self._read_chunked()
