@@ -318,7 +318,7 @@ class ConfigMapDriver:
         if found is None:
             return False
         labels = (found.get("metadata") or {}).get("labels") or {}
-        return (
+        return bool(
             (found.get("data") or {}) == head["data"]
             and (found.get("binaryData") or {}) == head["binaryData"]
             and labels.get(LABEL_REVISION) == head["metadata"]["labels"][LABEL_REVISION]
