@@ -1,0 +1,556 @@
+"""Live benchmark: API requests and wall time of `kdeploy diff/apply/rollback` against the built-in
+emulator, side by side with `helm upgrade --install` and `helm rollback` of the same objects.
+
+Generates one kdeploy package and one Helm chart that render the same objects: per app a
+ServiceAccount, ConfigMap, Secret, Service and Deployment (5 objects). A release of 40 apps (200
+objects) is diffed and applied (first install, no change, then a change of one value that touches
+10% of the objects); a release of 10 apps (50 objects) is changed everywhere and rolled back. Each
+run starts a fresh in-process emulator; kdeploy and helm work in their own namespaces of it and
+run as separate processes (their start-up is part of the wall time, as for a user). Requests are
+read from the emulator's request log and split by method; a GET of a collection is a LIST.
+
+Run with `make bench` (fetches helm into .tools/ first) or
+`KDEPLOY_HELM=/path/to/helm .venv/bin/python benchmarks/live.py [--runs 3] [--no-write]`.
+Figures, not assertions: nothing here fails on a slow machine. A helm step that fails against the
+emulator is reported with its error instead of a figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from render import helm_version, machine  # noqa: E402
+
+PERF_DOC = ROOT / "docs" / "performance.md"
+BEGIN = "<!-- BEGIN live-benchmark -->"
+END = "<!-- END live-benchmark -->"
+KDEPLOY = [sys.executable, "-m", "kdeploy.cli"]
+
+BIG_APPS = 40  # x 5 objects = 200
+SMALL_APPS = 10  # x 5 objects = 50
+CHANGED_APPS = 4  # x 5 objects = 20, 10% of the big release
+OBJECTS_PER_APP = 5
+COLUMNS = ("GET", "LIST", "WATCH", "PATCH dry-run", "PATCH", "POST", "PUT", "DELETE", "discovery")
+WRITES = ("PATCH", "POST", "PUT", "DELETE")
+
+KDEPLOY_TEMPLATE = """\
+{% for i in range(values.apps) %}
+{% set name = "app-%03d" | format(i) %}
+{% set stamp = values.stamp if i < values.stampApps else "base" %}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ name }}
+  labels: {app: {{ name }}, stamp: {{ stamp }}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ name }}-config
+  labels: {app: {{ name }}, stamp: {{ stamp }}}
+data:
+  LOG_LEVEL: info
+  STAMP: {{ stamp }}
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ name }}-secret
+  labels: {app: {{ name }}, stamp: {{ stamp }}}
+type: Opaque
+stringData:
+  password: {{ "pw-%03d" | format(i) }}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ name }}
+  labels: {app: {{ name }}, stamp: {{ stamp }}}
+spec:
+  selector: {app: {{ name }}}
+  ports:
+  - name: http
+    port: 80
+    targetPort: 8080
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ name }}
+  labels: {app: {{ name }}, stamp: {{ stamp }}}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: {{ name }}}
+  template:
+    metadata:
+      labels: {app: {{ name }}}
+      annotations: {stamp: {{ stamp }}}
+    spec:
+      serviceAccountName: {{ name }}
+      containers:
+      - name: web
+        image: nginx:1.27.3
+        ports:
+        - name: http
+          containerPort: 8080
+        envFrom:
+        - configMapRef: {name: {{ name }}-config}
+        resources:
+          requests: {cpu: 10m, memory: 32Mi}
+{% endfor %}
+"""
+
+# The same objects as a Helm chart template (Go templates + sprig).
+HELM_TEMPLATE = """\
+{{- range $i, $_ := until (int .Values.apps) }}
+{{- $name := printf "app-%03d" $i }}
+{{- $stamp := "base" }}
+{{- if lt $i (int $.Values.stampApps) }}{{ $stamp = $.Values.stamp }}{{ end }}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ $name }}
+  labels: {app: {{ $name }}, stamp: {{ $stamp }}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ $name }}-config
+  labels: {app: {{ $name }}, stamp: {{ $stamp }}}
+data:
+  LOG_LEVEL: info
+  STAMP: {{ $stamp }}
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ $name }}-secret
+  labels: {app: {{ $name }}, stamp: {{ $stamp }}}
+type: Opaque
+stringData:
+  password: {{ printf "pw-%03d" $i }}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ $name }}
+  labels: {app: {{ $name }}, stamp: {{ $stamp }}}
+spec:
+  selector: {app: {{ $name }}}
+  ports:
+  - name: http
+    port: 80
+    targetPort: 8080
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ $name }}
+  labels: {app: {{ $name }}, stamp: {{ $stamp }}}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: {{ $name }}}
+  template:
+    metadata:
+      labels: {app: {{ $name }}}
+      annotations: {stamp: {{ $stamp }}}
+    spec:
+      serviceAccountName: {{ $name }}
+      containers:
+      - name: web
+        image: nginx:1.27.3
+        ports:
+        - name: http
+          containerPort: 8080
+        envFrom:
+        - configMapRef: {name: {{ $name }}-config}
+        resources:
+          requests: {cpu: 10m, memory: 32Mi}
+{{- end }}
+"""
+
+
+# ---------------------------------------------------------------- request classification
+
+
+@dataclass(frozen=True)
+class Request:
+    """One logged API request, classified."""
+
+    verb: str  # one of COLUMNS
+    resource: str  # e.g. "configmaps" ("" for discovery)
+    name: str  # object name ("" for collections and discovery)
+
+
+def classify(method: str, target: str) -> Request:
+    """Classify a logged (method, path?query): a GET of a collection is LIST (WATCH with
+    `watch=1`), a PATCH with `dryRun` is "PATCH dry-run", anything outside a resource path is
+    "discovery" (/api, /apis, /openapi, /version)."""
+    parts = urlsplit(target)
+    query = parse_qs(parts.query)
+    segs = [s for s in parts.path.split("/") if s]
+    if segs[:1] == ["api"] and len(segs) >= 2:
+        rest = segs[2:]
+    elif segs[:1] == ["apis"] and len(segs) >= 3:
+        rest = segs[3:]
+    else:
+        return Request("discovery", "", "")
+    if not rest:
+        return Request("discovery", "", "")
+    if rest[0] == "namespaces" and len(rest) >= 3:
+        rest = rest[2:]
+    resource, name = rest[0], (rest[1] if len(rest) >= 2 else "")
+    verb = method.upper()
+    if verb == "GET" and not name:
+        verb = "WATCH" if query.get("watch", ["0"])[0] in ("1", "true") else "LIST"
+    elif verb == "PATCH" and "dryRun" in query:
+        verb = "PATCH dry-run"
+    return Request(verb, resource, name)
+
+
+def is_bookkeeping(req: Request) -> bool:
+    """History records and locks rather than release objects: kdeploy's `kdeploy.<release>.vN`
+    ConfigMaps/Secrets and `kdeploy-lock.<release>` Lease, helm's `sh.helm.release.v1.*` Secrets,
+    and Namespaces."""
+    if req.resource in ("leases", "namespaces"):
+        return True
+    return req.name.startswith(("kdeploy.", "sh.helm.release."))
+
+
+@dataclass
+class Step:
+    """Figures of one command run: wall seconds and requests by verb (all, and on release
+    objects only)."""
+
+    wall: float
+    verbs: Counter[str] = field(default_factory=Counter)
+    object_verbs: Counter[str] = field(default_factory=Counter)
+    error: str = ""
+
+    @property
+    def total(self) -> int:
+        return sum(self.verbs.values())
+
+
+def summarise(log: Sequence[tuple[str, str]], wall: float) -> Step:
+    step = Step(wall)
+    for method, target in log:
+        req = classify(method, target)
+        step.verbs[req.verb] += 1
+        if req.verb != "discovery" and not is_bookkeeping(req):
+            step.object_verbs[req.verb] += 1
+    return step
+
+
+# ---------------------------------------------------------------- projects
+
+
+def write_kdeploy_project(root: Path, kubeconfig: str) -> None:
+    """Package `bench` and environment `bench` with release `big` (BIG_APPS apps) in namespace
+    kd-big and release `small` (SMALL_APPS apps) in kd-small."""
+    pkg = root / "packages" / "bench"
+    (pkg / "templates").mkdir(parents=True, exist_ok=True)
+    (pkg / "package.yaml").write_text("name: bench\nversion: 1.0.0\ndescription: benchmark\n")
+    (pkg / "values.yaml").write_text("apps: 1\nstamp: a\nstampApps: 0\n")
+    (pkg / "templates" / "apps.yaml").write_text(KDEPLOY_TEMPLATE)
+    (root / "environments").mkdir(exist_ok=True)
+    (root / "environments" / "bench.yaml").write_text(
+        f"cluster: {{kubeconfig: {kubeconfig}}}\n"
+        "namespace: kd-big\n"
+        "releases:\n"
+        "  big:\n"
+        "    package: bench\n"
+        f"    values: {{apps: {BIG_APPS}}}\n"
+        "  small:\n"
+        "    package: bench\n"
+        "    namespace: kd-small\n"
+        f"    values: {{apps: {SMALL_APPS}}}\n"
+    )
+
+
+def write_helm_chart(root: Path) -> Path:
+    chart = root / "chart"
+    (chart / "templates").mkdir(parents=True, exist_ok=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: bench\nversion: 1.0.0\n")
+    (chart / "values.yaml").write_text("apps: 1\nstamp: a\nstampApps: 0\n")
+    (chart / "templates" / "apps.yaml").write_text(HELM_TEMPLATE)
+    return chart
+
+
+# ---------------------------------------------------------------- running
+
+
+class Runner:
+    """Runs commands against one emulator and records their requests."""
+
+    def __init__(self, emu: Any, cwd: Path, env: dict[str, str]) -> None:
+        self.emu = emu
+        self.cwd = cwd
+        self.env = env
+
+    def run(self, cmd: Sequence[str], *, ok_codes: tuple[int, ...] = (0,)) -> Step:
+        """Run `cmd` once; its wall time and the requests the emulator received meanwhile. A
+        failing command gives a Step with `error` set (its last stderr line)."""
+        before = self.emu.request_count
+        start = time.perf_counter()
+        proc = subprocess.run(
+            list(cmd), cwd=self.cwd, env=self.env, capture_output=True, text=True, check=False
+        )
+        wall = time.perf_counter() - start
+        count = self.emu.request_count - before
+        log = self.emu.request_log[-count:] if count else []
+        step = summarise(log, wall)
+        if proc.returncode not in ok_codes:
+            lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
+            step.error = f"exit {proc.returncode}: " + (lines[-1] if lines else "(no output)")
+            print(f"  FAILED {' '.join(cmd[-6:])}\n{proc.stderr[-2000:]}", file=sys.stderr)
+        return step
+
+
+def kdeploy_steps(r: Runner) -> Iterator[tuple[str, Step]]:
+    """The kdeploy sequence; yields (step name, figures)."""
+    kd = [*KDEPLOY, "-C", str(r.cwd)]
+    big = ["-e", "bench", "big"]
+    changed = ["--set", f"stampApps={CHANGED_APPS}"]
+    # diff exits 2 when there are changes (with --detailed-exitcode); plain diff exits 0.
+    yield "diff, first install", r.run([*kd, "diff", *big])
+    yield "apply, first install (--no-wait)", r.run([*kd, "apply", *big, "--yes", "--no-wait"])
+    yield "diff, no change", r.run([*kd, "diff", *big])
+    yield "apply, no change (--no-wait)", r.run([*kd, "apply", *big, "--yes", "--no-wait"])
+    yield "diff, 10% changed", r.run([*kd, "diff", *big, *changed])
+    yield (
+        "apply, 10% changed (--no-wait)",
+        r.run([*kd, "apply", *big, *changed, "--yes", "--no-wait"]),
+    )
+    waited = ["--set", f"stampApps={CHANGED_APPS}", "--set", "stamp=b"]
+    yield "apply, 10% changed, waiting for health", r.run([*kd, "apply", *big, *waited, "--yes"])
+    small = ["-e", "bench", "small"]
+    r.run([*kd, "apply", *small, "--yes", "--no-wait"])
+    r.run([*kd, "apply", *small, "--set", f"stampApps={SMALL_APPS}", "--yes", "--no-wait"])
+    rb = [*kd, "rollback", "small", "-n", "kd-small", "--yes"]
+    yield "rollback 50 objects to 1 (--no-wait)", r.run([*rb, "--to", "1", "--no-wait"])
+    yield "rollback 50 objects to 2, waiting for health", r.run([*rb, "--to", "2"])
+
+
+def helm_steps(r: Runner, helm: str, chart: Path, kubeconfig: str) -> Iterator[tuple[str, Step]]:
+    """The helm sequence (namespaces helm-big and helm-small); yields (step name, figures)."""
+    base = [helm, "--kubeconfig", kubeconfig]
+    big = ["upgrade", "--install", "big", str(chart), "-n", "helm-big"]
+    apps = ["--set", f"apps={BIG_APPS}"]
+    yield "upgrade --install, first install", r.run([*base, *big, *apps])
+    yield "upgrade --install, no change", r.run([*base, *big, *apps])
+    changed = ["--set", f"stampApps={CHANGED_APPS}"]
+    yield "upgrade --install, 10% changed", r.run([*base, *big, *apps, *changed])
+    waited = [*changed, "--set", "stamp=b", "--wait=watcher", "--timeout", "5m"]
+    yield "upgrade --install, 10% changed, --wait=watcher", r.run([*base, *big, *apps, *waited])
+    small = ["upgrade", "--install", "small", str(chart), "-n", "helm-small"]
+    sapps = ["--set", f"apps={SMALL_APPS}"]
+    r.run([*base, *small, *sapps])
+    r.run([*base, *small, *sapps, "--set", f"stampApps={SMALL_APPS}"])
+    rb = [*base, "rollback", "small", "-n", "helm-small"]
+    yield "rollback 50 objects to 1", r.run([*rb, "1"])
+    yield "rollback 50 objects to 2, --wait=watcher", r.run([*rb, "2", "--wait=watcher"])
+
+
+def create_namespaces(kubeconfig: str, names: Sequence[str]) -> None:
+    """Create the namespaces both tools deploy into (neither creates them during the runs)."""
+    from kubernetes import client, config
+
+    api = client.CoreV1Api(config.new_client_from_config(kubeconfig))
+    for name in names:
+        api.create_namespace({"metadata": {"name": name}})
+
+
+def one_run(helm: str | None) -> dict[tuple[str, str], Step]:
+    """One fresh emulator, the kdeploy then the helm sequence; figures by (tool, step)."""
+    from kdeploy.emulator.app import Emulator
+
+    out: dict[tuple[str, str], Step] = {}
+    with tempfile.TemporaryDirectory(prefix="kdeploy-live-bench-") as tmp, Emulator() as emu:
+        root = Path(tmp)
+        proj = root / "project"
+        write_kdeploy_project(proj, emu.kubeconfig_path)
+        home = root / "home"
+        env = {
+            **os.environ,
+            "NO_COLOR": "1",
+            "HOME": str(home),
+            "KUBECONFIG": emu.kubeconfig_path,
+            "XDG_CACHE_HOME": str(home / "cache"),
+            "XDG_CONFIG_HOME": str(home / "config"),
+            "XDG_DATA_HOME": str(home / "data"),
+        }
+        create_namespaces(emu.kubeconfig_path, ["kd-big", "kd-small", "helm-big", "helm-small"])
+        runner = Runner(emu, proj, env)
+        for name, step in kdeploy_steps(runner):
+            out[("kdeploy", name)] = step
+            print(f"  kdeploy {name}: {step.wall:.2f}s {dict(step.verbs)} {step.error}", flush=True)
+        if helm:
+            chart = write_helm_chart(root)
+            for name, step in helm_steps(runner, helm, chart, emu.kubeconfig_path):
+                out[("helm", name)] = step
+                print(
+                    f"  helm {name}: {step.wall:.2f}s {dict(step.verbs)} {step.error}", flush=True
+                )
+    return out
+
+
+def median_steps(runs: list[dict[tuple[str, str], Step]]) -> dict[tuple[str, str], Step]:
+    """Per (tool, step): median wall time and median count per verb; an error in any run wins."""
+    merged: dict[tuple[str, str], Step] = {}
+    for key in runs[0]:
+        steps = [run[key] for run in runs if key in run]
+        errors = [s.error for s in steps if s.error]
+        step = Step(statistics.median(s.wall for s in steps), error=errors[0] if errors else "")
+        for attr in ("verbs", "object_verbs"):
+            counter: Counter[str] = getattr(step, attr)
+            for verb in {v for s in steps for v in getattr(s, attr)}:
+                counter[verb] = round(statistics.median(getattr(s, attr)[verb] for s in steps))
+        merged[key] = step
+    return merged
+
+
+# ---------------------------------------------------------------- report
+
+
+def row(tool: str, name: str, step: Step) -> str:
+    if step.error:
+        return f"| {tool} | {name} | failed: {step.error.replace('|', '/')} |" + " |" * (
+            len(COLUMNS) + 2
+        )
+    cells = [str(step.verbs.get(c, 0) or "") for c in COLUMNS]
+    obj_writes = sum(step.object_verbs.get(v, 0) for v in WRITES)
+    obj_reads = step.object_verbs.get("GET", 0)
+    return (
+        f"| {tool} | {name} | {step.wall:.2f} s | {step.total} | "
+        + " | ".join(cells)
+        + f" | {obj_writes} / {obj_reads} |"
+    )
+
+
+def interpretation(res: dict[tuple[str, str], Step]) -> list[str]:
+    """Sentences comparing the figures with the issue's targets."""
+    lines = []
+    changed = CHANGED_APPS * OBJECTS_PER_APP
+    ap = res.get(("kdeploy", "apply, 10% changed (--no-wait)"))
+    if ap and not ap.error:
+        writes = sum(ap.object_verbs.get(v, 0) for v in WRITES)
+        hist = sum(ap.verbs.get(v, 0) for v in WRITES) - writes
+        reads = ap.object_verbs.get("GET", 0)
+        verdict = "meets" if writes <= changed and reads == 0 else "misses"
+        lines.append(
+            f"- Apply of a change touching {changed} of {BIG_APPS * OBJECTS_PER_APP} objects: "
+            f"{writes} writes to release objects and {hist} history/lock writes, "
+            f"{reads} per-object GETs besides the dry-runs: {verdict} the target (at most one "
+            "write per changed object, no per-object reads beyond the dry-run)."
+        )
+    nd = res.get(("kdeploy", "apply, no change (--no-wait)"))
+    if nd and not nd.error:
+        writes = sum(nd.object_verbs.get(v, 0) for v in WRITES)
+        lines.append(f"- Apply with nothing to change: {writes} writes to release objects.")
+    rb = res.get(("kdeploy", "rollback 50 objects to 1 (--no-wait)"))
+    if rb and not rb.error:
+        verdict = "meets" if rb.wall < 2.0 else "misses"
+        lines.append(
+            f"- Rollback of the 50-object release (every object changed): {rb.wall:.2f} s without "
+            f"waiting, which {verdict} the target of under 2 s."
+        )
+    ka = res.get(("kdeploy", "apply, first install (--no-wait)"))
+    ha = res.get(("helm", "upgrade --install, first install"))
+    if ka and ha and not ka.error and not ha.error:
+        lines.append(
+            f"- First install of 200 objects: kdeploy {ka.wall:.2f} s / {ka.total} requests "
+            f"(a dry-run per object for the diff it shows, then one apply per object), helm "
+            f"{ha.wall:.2f} s / {ha.total} requests (no diff)."
+        )
+    return lines
+
+
+def report(res: dict[tuple[str, str], Step], helm: str | None, runs: int) -> str:
+    helm_line = helm_version(helm) if helm else "helm not found (KDEPLOY_HELM unset)"
+    lines = [
+        BEGIN,
+        "## Live operations: `kdeploy diff/apply/rollback` vs `helm upgrade/rollback`",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} on {machine()}; {helm_line}; median of {runs} "
+        "runs, each against a fresh in-process emulator (`benchmarks/live.py`). Each app is a "
+        "ServiceAccount, ConfigMap, Secret, Service and Deployment; the 200-object release has "
+        f"{BIG_APPS} apps, the 50-object one {SMALL_APPS}. The change sets a label (and a pod "
+        f"template annotation) on the objects of {CHANGED_APPS} apps: {CHANGED_APPS * 5} objects, "
+        "10%. Rollbacks go back over a revision that changed all 50 objects. Wall time includes "
+        "process start-up; requests are read from the emulator's log. *object W / R*: writes and "
+        "GETs of release objects, i.e. not counting history records, locks, namespaces and "
+        "discovery. Emulator Deployments become ready after 1 s (its default).",
+        "",
+        "| tool | step | wall | requests | " + " | ".join(COLUMNS) + " | object W / R |",
+        "|---|---|---:|---:|" + "---:|" * len(COLUMNS) + "---:|",
+    ]
+    for (tool, name), step in res.items():
+        lines.append(row(tool, name, step))
+    lines += ["", *interpretation(res), "", END]
+    return "\n".join(lines)
+
+
+def write_doc(section: str) -> None:
+    """Replace this benchmark's section of docs/performance.md, keeping the others."""
+    text = (
+        PERF_DOC.read_text()
+        if PERF_DOC.exists()
+        else "# Performance\n\nFigures from `benchmarks/`, run on demand.\n"
+    )
+    if BEGIN in text and END in text:
+        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    PERF_DOC.write_text(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--no-helm", action="store_true", help="kdeploy only")
+    parser.add_argument(
+        "--no-write", action="store_true", help="print, do not update docs/performance.md"
+    )
+    args = parser.parse_args()
+    helm = None
+    if not args.no_helm:
+        helm = os.environ.get("KDEPLOY_HELM") or shutil.which("helm")
+        if not helm or not Path(helm).exists():
+            raise SystemExit("helm not found: run `make tools`, set KDEPLOY_HELM or pass --no-helm")
+    results = []
+    for i in range(args.runs):
+        print(f"run {i + 1}/{args.runs}", flush=True)
+        results.append(one_run(helm))
+    section = report(median_steps(results), helm, args.runs)
+    print(section)
+    if not args.no_write:
+        write_doc(section)
+        print(f"wrote {PERF_DOC.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
