@@ -48,9 +48,17 @@ class Hook:
         key = self.key
         return (self.weight, key.kind, key.namespace, key.name)
 
+    @property
+    def label(self) -> str:
+        """Kind and namespace/name, e.g. "Job shop/migrate"."""
+        key = self.key
+        return (
+            f"{key.kind} {key.namespace}/{key.name}" if key.namespace else f"{key.kind} {key.name}"
+        )
+
     def describe(self, phase: str) -> str:
         """One line for a person, e.g. "pre-apply Job shop/migrate (weight -5)"."""
-        return f"{phase} {self.key} (weight {self.weight})"
+        return f"{phase} {self.label} (weight {self.weight})"
 
 
 def is_hook(manifest: Mapping[str, Any]) -> bool:
@@ -69,7 +77,7 @@ def parse_hook(manifest: Manifest, source: str = "") -> Hook | None:
     if not isinstance(annotations, Mapping):
         return None
     where = f"{source}: " if source else ""
-    what = f"{where}{ObjectKey.of(manifest)}"
+    what = f"{where}{_label(ObjectKey.of(manifest))}"
     if HOOK_ANNOTATION not in annotations:
         stray = [a for a in (WEIGHT_ANNOTATION, DELETE_POLICY_ANNOTATION) if a in annotations]
         if stray:
@@ -165,3 +173,7 @@ def hooks_json(hooks: Iterable[Hook], changed: Iterable[ObjectKey] = ()) -> list
         }
         for h in ordered
     ]
+
+
+def _label(key: ObjectKey) -> str:
+    return f"{key.kind} {key.namespace}/{key.name}" if key.namespace else f"{key.kind} {key.name}"

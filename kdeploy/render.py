@@ -497,7 +497,6 @@ def render_release(
     objects = []
     for shown, doc in docs:
         manifest = stamp_ownership(doc, spec.name, spec.environment)
-        parse_hook(manifest, shown)  # a bad hook annotation fails here, naming the template
         meta = manifest["metadata"]
         if is_namespaced(api_group(manifest["apiVersion"]), manifest["kind"], scopes):
             if not meta.get("namespace"):
@@ -509,6 +508,7 @@ def render_release(
                 }
         else:
             meta.pop("namespace", None)
+        parse_hook(manifest, shown)  # a bad hook annotation fails here, naming the template
         objects.append(RenderedObject(manifest=manifest, source=shown, release=spec.name))
     objects.sort(key=lambda o: install_order(o.manifest))
     return RenderedRelease(spec=spec, package=package, values=values, objects=tuple(objects))

@@ -45,8 +45,8 @@ def _run_one(
     sleep: Callable[[float], None],
 ) -> None:
     ref = ObjectRef.of(hook.manifest)
-    name = f"{phase} hook {hook.key}"
-    deps.output.info(f"  running {hook.describe(phase)} hook")
+    name = f"{phase} hook {hook.label}"
+    deps.output.info(f"  running hook {hook.describe(phase)}")
     try:
         if hook.delete_policy == "before-run":
             # A Job's template is immutable: the old run must be gone before this one is created.
@@ -63,7 +63,7 @@ def _run_one(
     deps.output.info(f"  {name} succeeded after {waited:.1f}s")
     if hook.delete_policy == "on-success":
         deps.cluster.delete(ref, "Background")
-        deps.output.info(f"  deleted {hook.key} (hook-delete-policy on-success)")
+        deps.output.info(f"  deleted {hook.label} (hook-delete-policy on-success)")
 
 
 def _delete_and_wait(
