@@ -57,6 +57,12 @@ def _apply_one(
     deps: Deps, target: Target, options: DeployOptions, *, yes: bool, dry_run: bool
 ) -> Revision | None:
     """Plan, show, confirm and deploy one release; None when nothing was deployed."""
+    settled = True
+    if not dry_run:
+        from kdeploy.actions.recover import last_is_deployed, recover_history
+
+        # a killed earlier run may have left the cluster ahead of history: record it then
+        settled = last_is_deployed(recover_history(deps, target.release, target.namespace))
     prepared = prepare(deps, target, force=options.force_conflicts)
     show_plan(deps, prepared)
     refusal = prepared.ownership_error()
@@ -64,7 +70,7 @@ def _apply_one(
         raise refusal
     if dry_run:
         return None
-    if not _needs_deploy(prepared, options):
+    if settled and not _needs_deploy(prepared, options):
         deps.output.info(f"Release {target.release}: no changes, nothing recorded.")
         return None
     what = f"Apply these changes to release {target.release} in namespace {target.namespace}"

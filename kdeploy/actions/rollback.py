@@ -7,6 +7,7 @@ from kdeploy.actions.apply import confirm_or_refuse
 from kdeploy.actions.deploy import DeployOptions, deploy
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import Target, prepare, redacting, show_plan
+from kdeploy.actions.recover import recover_history
 from kdeploy.errors import HistoryError
 from kdeploy.history.model import Revision
 from kdeploy.wait import WaitOptions
@@ -54,7 +55,7 @@ def rollback(
     revision, LockHeldError when the release is locked, WaitError when it does not become
     healthy."""
     with deps.locks.hold(release, namespace):
-        revisions = deps.history.revisions(release, namespace)
+        revisions = recover_history(deps, release, namespace)
         if not revisions:
             raise HistoryError(
                 f"release {release} has no history in namespace {namespace}",

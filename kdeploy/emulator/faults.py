@@ -2,31 +2,66 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import threading
+import time
 from dataclasses import asdict
 from typing import Any
 
 from kdeploy.emulator.types import FaultRule
 
-_ACTIONS = ("status", "latency", "drop")
+_ACTIONS = ("status", "latency", "drop", "kill", "kill-after")
+KILL_ACTIONS = ("kill", "kill-after")
 
 
 def rule_from_dict(data: dict[str, Any]) -> FaultRule:
     """A FaultRule from its JSON form (the fields of FaultRule). Raises ValueError for unknown
     fields, an unknown action or a bad path regex."""
-    allowed = {"method", "path", "action", "status", "retry_after", "delay", "skip", "times"}
+    allowed = {"method", "path", "action", "status", "retry_after", "delay", "skip", "times", "pid"}
     unknown = set(data) - allowed
     if unknown:
         raise ValueError(f"unknown fault rule field(s): {', '.join(sorted(unknown))}")
     rule = FaultRule(**data)
     if rule.action not in _ACTIONS:
         raise ValueError(f"fault action must be one of {', '.join(_ACTIONS)}, not {rule.action!r}")
+    if rule.action in KILL_ACTIONS and not isinstance(rule.pid, int):
+        raise ValueError(f"fault action {rule.action!r} needs the client's process id in `pid`")
     try:
         re.compile(rule.path)
     except re.error as e:
         raise ValueError(f"fault path is not a valid regex: {rule.path!r}: {e}") from e
     return rule
+
+
+def kill_process(pid: int, timeout: float = 5.0) -> None:
+    """SIGKILL `pid` and return once it has stopped running (gone, or a zombie awaiting its
+    parent), at most `timeout` seconds later: the client must not act on the closed connection
+    in the meantime. A process that is already gone is no error."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and _running(pid):
+        time.sleep(0.001)
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    except (OSError, IndexError):
+        # no procfs: a signal 0 tells whether it exists (a zombie still does)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
+    return state not in ("Z", "X")
 
 
 def rule_to_dict(rule: FaultRule) -> dict[str, Any]:

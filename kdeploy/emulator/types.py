@@ -61,7 +61,9 @@ Clock = Callable[[], float]
 class FaultRule:
     """Fault injection: requests matching method (or '*'), a path regex, and count window
     get `action`: 'status' (return `status` code, with Retry-After for 429), 'latency' (sleep `delay`
-    seconds then serve normally) or 'drop' (close the connection without a response)."""
+    seconds then serve normally), 'drop' (close the connection without a response), 'kill' (SIGKILL
+    process `pid` before the request is processed) or 'kill-after' (process the request, then
+    SIGKILL `pid` before it sees the answer): crash tests of a client at an exact request."""
 
     method: str = "*"
     path: str = ".*"
@@ -72,4 +74,6 @@ class FaultRule:
     # Apply to the `skip`+1-th matching request and the `times`-1 after it; times=None: forever.
     skip: int = 0
     times: int | None = 1
+    # The client process the kill actions end (the emulator must be allowed to signal it).
+    pid: int | None = None
     seen: int = field(default=0, compare=False)

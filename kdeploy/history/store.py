@@ -209,6 +209,18 @@ class HistoryStore:
         )
         return done
 
+    def settle_deployed(self, release: str, namespace: str) -> list[int]:
+        """Mark every `deployed` revision but the newest `superseded`: more than one is left when
+        a deployer died between `finish` marking its revision deployed and superseding the
+        previous one. Returns the numbers changed."""
+        deployed = sorted(
+            (r for r in self._driver.list(release, namespace) if r.status == "deployed"),
+            key=lambda r: r.number,
+        )
+        for older in deployed[:-1]:
+            self._driver.update(release, namespace, older.number, "superseded", older.state)
+        return [r.number for r in deployed[:-1]]
+
     def prune(self, release: str, namespace: str, keep: int = DEFAULT_HISTORY_MAX) -> list[int]:
         """Delete the oldest `superseded` and `failed` revisions until at most `keep` remain (or no
         candidate is left). Never deletes the newest revision, the last deployed one, or a pending
