@@ -381,7 +381,10 @@ class ReleaseLock:
                     ),
                     "renew",
                 )
-            except (_Clash, _Missing):
+            except _Clash:
+                # a repeated replace whose first attempt went through: the Lease is still ours
+                done = self._ours_after_clash()
+            except _Missing:
                 done = None
             if done is not None:
                 self._rv = str(done.metadata.resource_version)
@@ -392,6 +395,14 @@ class ReleaseLock:
             f"warning: lost the lock of release {self.release_name} in namespace {self.namespace}: "
             f"{self.lost}"
         )
+
+    def _ours_after_clash(self) -> Any:
+        """The Lease when it still carries our token (our own write won), else None."""
+        try:
+            lease = self._read()
+        except _Missing:
+            return None
+        return lease if _state_of(lease).token == self.token else None
 
     # -- release
 
@@ -482,16 +493,24 @@ class ReleaseLock:
 def call_lease_api(
     api_client: Any, fn: Callable[[Any], Any], what: str, namespace: str, name: str
 ) -> Any:
-    """Run `fn(CoordinationV1Api)`. Raises _Missing for 404, _Clash for 409 and ClusterError for
-    other failures, naming the Lease."""
+    """Run `fn(CoordinationV1Api)`, repeating transient failures (kdeploy.kube.retry). Raises
+    _Missing for 404, _Clash for 409 and ClusterError for other failures, naming the Lease.
+
+    Every Lease write is safe to repeat: a create that already happened answers 409 and the
+    caller reads the Lease (finding its own token), a replace carries a resourceVersion (a repeat
+    answers 409, see `renew`), a delete that already happened answers 404."""
     from kubernetes import client
     from kubernetes.client.exceptions import ApiException
     from urllib3.exceptions import HTTPError
 
     from kdeploy.kube.client import error_from_status
+    from kdeploy.kube.retry import Retrier
 
+    api = client.CoordinationV1Api(api_client)
     try:
-        return fn(client.CoordinationV1Api(api_client))
+        return Retrier().run(
+            lambda: fn(api), what=f"{what} the lock Lease {namespace}/{name}", idempotent=True
+        )
     except ApiException as e:
         if e.status == 404:
             raise _Missing() from e

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import Prepared, previous_manifests
+from kdeploy.actions.phases import DEFAULT_CONCURRENCY, run_phase, split_phases
 from kdeploy.errors import KdeployError
 from kdeploy.history.model import Revision
 from kdeploy.hooks import Operation, When, hooks_for, phase
@@ -38,6 +39,8 @@ class DeployOptions:
     atomic: bool = False
     # which hooks run: pre-/post-apply, or pre-/post-rollback (kdeploy.hooks)
     operation: Operation = "apply"
+    # objects of one install phase applied (and pruned) at once; see kdeploy.actions.phases
+    concurrency: int = DEFAULT_CONCURRENCY
 
 
 def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
@@ -167,30 +170,47 @@ def _create_release_namespace(deps: Deps, prepared: Prepared) -> set[ObjectKey]:
 def _apply_all(
     deps: Deps, prepared: Prepared, options: DeployOptions, done: set[ObjectKey]
 ) -> dict[str, int]:
-    """SSA every created or changed (or adopted) object in install order, except those already
-    `done`; at most one write each."""
+    """SSA every created or changed (or adopted) object, except those already `done`, phase by
+    phase in install order (each phase's objects concurrently, see kdeploy.actions.phases); at
+    most one write each. Raises at the first phase with a failure, naming every failed object."""
     actions = {c.key: c.action for c in prepared.plan.changes}
     counts = {"created": len(done), "changed": 0, "unchanged": 0}
-    pending_crds: list[str] = []
+    todo: list[Manifest] = []
     for manifest in sort_objects(prepared.desired.values()):
         key = ObjectKey.of(manifest)
-        if pending_crds and key.kind != "CustomResourceDefinition":
-            _settle_crds(deps, pending_crds)
         if key in done:
             continue
-        adopted = key in prepared.foreign
-        action = actions.get(key, "create")
-        if action == "unchanged" and not adopted:
+        if actions.get(key, "create") == "unchanged" and key not in prepared.foreign:
             counts["unchanged"] += 1
             continue
+        todo.append(manifest)
+
+    def apply_one(manifest: Manifest) -> str:
+        key = ObjectKey.of(manifest)
+        adopted = key in prepared.foreign
         deps.cluster.apply(manifest, dry_run=False, force=options.force_conflicts or adopted)
-        deps.output.info(f"  {'adopted' if adopted else action + 'd'} {key}")
-        counts["created" if action == "create" else "changed"] += 1
-        if key.kind == "CustomResourceDefinition" and key.group == "apiextensions.k8s.io":
-            pending_crds.append(key.name)
-    if pending_crds:
-        _settle_crds(deps, pending_crds)
+        return "adopted" if adopted else actions.get(key, "create") + "d"
+
+    for group in split_phases(todo):
+        verbs = run_phase(group, apply_one, concurrency=_concurrency(deps, options), verb="apply")
+        for manifest, verb in zip(group.objects, verbs, strict=True):
+            key = ObjectKey.of(manifest)
+            deps.output.info(f"  {verb} {key}")
+            counts["created" if verb == "created" else "changed"] += 1
+        crds = [
+            ObjectKey.of(m).name
+            for m in group.objects
+            if m.get("kind") == "CustomResourceDefinition"
+            and ObjectKey.of(m).group == "apiextensions.k8s.io"
+        ]
+        if crds:
+            _settle_crds(deps, crds)
     return counts
+
+
+def _concurrency(deps: Deps, options: DeployOptions) -> int:
+    # a client that is not thread-safe (max_parallel 1) gets one request at a time
+    return max(1, min(options.concurrency, deps.cluster.max_parallel))
 
 
 def _settle_crds(deps: Deps, names: list[str]) -> None:
@@ -212,14 +232,23 @@ def _prune(deps: Deps, prepared: Prepared, options: DeployOptions) -> tuple[int,
         for m in ordered:
             deps.output.info(f"  kept {ObjectKey.of(m)} (no longer rendered; --no-prune)")
         return 0, len(ordered)
-    return delete_objects(deps, ordered), 0
+    return delete_objects(deps, ordered, concurrency=_concurrency(deps, options)), 0
 
 
-def delete_objects(deps: Deps, ordered: list[Manifest]) -> int:
-    """Delete live objects in the given order; returns how many existed."""
+def delete_objects(deps: Deps, ordered: list[Manifest], *, concurrency: int = 1) -> int:
+    """Delete live objects phase by phase in reverse install order (each phase's objects
+    `concurrency` at a time); returns how many existed. Raises at the first phase with a failure,
+    naming every failed object."""
     deleted = 0
-    for m in ordered:
-        if deps.cluster.delete(ObjectRef.of(m)):
-            deleted += 1
-            deps.output.info(f"  deleted {ObjectKey.of(m)}")
+    for group in split_phases(ordered, reverse=True):
+        gone = run_phase(
+            group,
+            lambda m: deps.cluster.delete(ObjectRef.of(m)),
+            concurrency=concurrency,
+            verb="delete",
+        )
+        for manifest, existed in zip(group.objects, gone, strict=True):
+            if existed:
+                deleted += 1
+                deps.output.info(f"  deleted {ObjectKey.of(manifest)}")
     return deleted
