@@ -8,7 +8,7 @@ from kdeploy.actions.deploy import delete_objects
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import previous_manifests, read_live, with_namespace
 from kdeploy.errors import HistoryError
-from kdeploy.model import ObjectKey
+from kdeploy.model import Manifest, ObjectKey
 from kdeploy.ownership import owned_by
 from kdeploy.resources import install_order
 
@@ -26,7 +26,10 @@ def uninstall(
                 f"release {release} has no history in namespace {namespace}",
                 hint="check the release name and -n NAMESPACE",
             )
-        manifests = with_namespace(previous_manifests(deps, release, namespace).values(), namespace)
+        found = previous_manifests(deps, release, namespace)
+        # A hook kept by its delete policy outlives the revisions that ran it: look in them all.
+        found.update(recorded_hooks(deps, release, namespace))
+        manifests = with_namespace(found.values(), namespace)
         live = read_live(deps, release, manifests)
         home = ObjectKey("", "Namespace", "", namespace)
         doomed = sorted(
@@ -52,6 +55,20 @@ def uninstall(
             deps.history.delete_all(release, namespace)
             deps.output.info(f"Release {release}: deleted {deleted} objects and its history.")
         return deleted
+
+
+def recorded_hooks(deps: Deps, release: str, namespace: str) -> dict[ObjectKey, Manifest]:
+    """The hook manifests of every readable revision of the release."""
+    from kdeploy.hooks import is_hook
+
+    out: dict[ObjectKey, Manifest] = {}
+    for rev in deps.history.revisions(release, namespace):
+        try:
+            full = deps.history.get(release, namespace, rev.number)
+        except HistoryError:
+            continue
+        out.update((ObjectKey.of(m), m) for m in full.manifests if is_hook(m))
+    return out
 
 
 def _key(obj: dict[str, object]) -> str:

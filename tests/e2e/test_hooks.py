@@ -271,6 +271,28 @@ def test_on_success_deletes_the_hook_and_never_keeps_it(project: Path, ns: str, 
     # and is not pruned when the hook disappears from the package
     assert apply(project, "nginx:1.28", []).code == 0
     assert live.job("kept") is not None
+    # uninstall removes what the release left behind, hooks included
+    result = kd(project, "uninstall", "web", "-e", "dev", "--yes")
+    assert result.code == 0, result.stderr
+    assert live.job("kept") is None
+
+
+def test_a_changed_hook_alone_is_applied_and_an_unchanged_one_is_not_rerun(
+    project: Path, ns: str, live: Live, own_emulator: Any
+) -> None:
+    migrate = {"name": "migrate", "phase": "pre-apply"}
+    assert apply(project, "nginx:1.27", [migrate]).code == 0
+    result = apply(project, "nginx:1.27", [{**migrate, "image": "busybox:1.37"}])
+    assert result.code == 0, result.stderr
+    assert statuses(project) == {1: "superseded", 2: "deployed"}
+    job = live.job("migrate")
+    assert job is not None
+    assert job["spec"]["template"]["spec"]["containers"][0]["image"] == "busybox:1.37"
+    start = len(own_emulator.request_log)
+    result = apply(project, "nginx:1.27", [{**migrate, "image": "busybox:1.37"}])
+    assert result.code == 0, result.stderr
+    assert "no changes, nothing recorded" in result.stderr
+    assert [w for w in writes(own_emulator.request_log[start:], ns) if "jobs" in w[1]] == []
 
 
 def test_rollback_runs_the_pre_rollback_hooks_of_the_restored_revision(
