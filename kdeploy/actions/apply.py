@@ -37,10 +37,14 @@ def apply_releases(
     *,
     yes: bool = False,
     dry_run: bool = False,
+    parallel: bool = False,
 ) -> list[Revision]:
     """Plan and deploy each target in order, each under its release lock (except a dry run).
     Returns the recorded revisions. With `dry_run`, only shows the diffs. Raises the first failure
-    (later releases are not touched), LockHeldError when a release is locked."""
+    (later releases are not touched), LockHeldError when a release is locked. With `parallel`,
+    all releases run at once and each is attempted (see kdeploy.actions.parallel)."""
+    if parallel and not dry_run and len(targets) > 1:
+        return _apply_parallel(deps, targets, options, yes=yes)
     revisions: list[Revision] = []
     for target in targets:
         lock = nullcontext() if dry_run else deps.locks.hold(target.release, target.namespace)
@@ -51,6 +55,28 @@ def apply_releases(
     if dry_run:
         deps.output.info("Dry run: nothing was changed.")
     return revisions
+
+
+def _apply_parallel(
+    deps: Deps, targets: Sequence[Target], options: DeployOptions, *, yes: bool
+) -> list[Revision]:
+    from kdeploy.actions.parallel import run_parallel
+
+    if not yes and deps.output.interactive:
+        # confirmations of releases planned at the same time would interleave on the terminal
+        raise ConfirmationRequired(
+            "apply --parallel cannot ask for confirmation release by release",
+            hint="review with --dry-run first, then pass --yes",
+        )
+
+    def one(i: int) -> Revision | None:
+        target = targets[i]
+        with deps.locks.hold(target.release, target.namespace), redacting(target):
+            return _apply_one(deps, target, options, yes=yes, dry_run=False)
+
+    return run_parallel(
+        [(t.release, t.namespace) for t in targets], one, deps.output, max_workers=len(targets)
+    )
 
 
 def _apply_one(

@@ -7,6 +7,7 @@ from kdeploy.actions.apply import confirm_or_refuse
 from kdeploy.actions.deploy import DeployOptions, deploy
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import Target, prepare, redacting, show_plan
+from kdeploy.actions.phases import DEFAULT_CONCURRENCY
 from kdeploy.actions.recover import recover_history
 from kdeploy.errors import HistoryError
 from kdeploy.history.model import Revision
@@ -47,6 +48,7 @@ def rollback(
     force_conflicts: bool = False,
     history_max: int = 10,
     wait: WaitOptions | None = None,
+    concurrency: int = DEFAULT_CONCURRENCY,
 ) -> Revision | None:
     """Roll `release` back to revision `to` (default: see `choose_revision`); shows the diff,
     asks for confirmation, prunes what revision `to` did not have and records "rollback to N".
@@ -90,6 +92,7 @@ def rollback(
             history_max=history_max,
             wait=wait or WaitOptions(),
             operation="rollback",
+            concurrency=concurrency,
         )
         with redacting(target):
             prepared = prepare(deps, target, force=force_conflicts)

@@ -142,6 +142,7 @@ def build_deps(
     *,
     operation: str = "",
     wait_for_lock: str | None = None,
+    pool_size: int | None = None,
 ) -> Deps:
     """Real Deps for a cluster: the flags override the environment's `cluster:`. With an
     `operation` (apply, rollback, uninstall), releases are locked with Leases, waiting up to
@@ -154,11 +155,11 @@ def build_deps(
     from kdeploy.kube.real import RealCluster
 
     wait = None if wait_for_lock is None else parse_duration(wait_for_lock, what="--wait-for-lock")
-    api = new_api_client(
-        ClusterTarget(
-            kubeconfig=kubeconfig or cluster.kubeconfig, context=context or cluster.context
-        )
+    target = ClusterTarget(
+        kubeconfig=kubeconfig or cluster.kubeconfig, context=context or cluster.context
     )
+    # pool_size: connections for that many concurrent requests (see commands/_concurrency.py)
+    api = new_api_client(target, pool_size=pool_size) if pool_size else new_api_client(target)
     identity = detect_identity(project_dir(ctx), os.environ)
     store = HistoryStore(ConfigMapDriver(api), clock=utc_now, identity=lambda: identity)
     output = TerminalOutput.detect()

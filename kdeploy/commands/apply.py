@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from kdeploy.commands._concurrency import concurrency_option, pool_size
 from kdeploy.commands._live import cluster_options, render_options, wait_for_lock_option
 from kdeploy.commands._wait import wait_options, wait_settings
 
@@ -40,6 +41,13 @@ from kdeploy.commands._wait import wait_options, wait_settings
     is_flag=True,
     help="When the apply or the wait fails, roll back to the last deployed revision.",
 )
+@concurrency_option
+@click.option(
+    "--parallel",
+    is_flag=True,
+    help="Apply the releases at the same time, each under its own lock; every release is "
+    "attempted, a summary follows, exit 1 when any failed (needs --yes).",
+)
 @render_options
 @cluster_options
 @click.pass_context
@@ -58,6 +66,8 @@ def command(
     timeout: float,
     wait_load_balancers: bool,
     atomic: bool,
+    concurrency: int,
+    parallel: bool,
     value_files: tuple[str, ...],
     sets: tuple[str, ...],
     set_strings: tuple[str, ...],
@@ -78,7 +88,13 @@ def command(
     targets = rendered_targets(ctx, env, releases, value_files, sets, set_strings, "apply")
     _, cluster = load_env_cluster(ctx, env)
     deps = build_deps(
-        ctx, cluster, kubeconfig, context, operation="apply", wait_for_lock=wait_for_lock
+        ctx,
+        cluster,
+        kubeconfig,
+        context,
+        operation="apply",
+        wait_for_lock=wait_for_lock,
+        pool_size=pool_size(concurrency, len(targets) if parallel else 1),
     )
     options = DeployOptions(
         force_conflicts=force_conflicts,
@@ -87,6 +103,7 @@ def command(
         history_max=history_max,
         wait=wait_settings(no_wait, timeout, wait_load_balancers),
         atomic=atomic,
+        concurrency=concurrency,
     )
-    apply_releases(deps, targets, options, yes=yes, dry_run=dry_run)
+    apply_releases(deps, targets, options, yes=yes, dry_run=dry_run, parallel=parallel)
     return 0

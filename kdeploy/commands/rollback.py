@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from kdeploy.commands._concurrency import concurrency_option, pool_size
 from kdeploy.commands._live import (
     cluster_options,
     release_location_options,
@@ -36,6 +37,7 @@ from kdeploy.commands._wait import wait_options, wait_settings
 )
 @wait_for_lock_option
 @wait_options
+@concurrency_option
 @cluster_options
 @click.pass_context
 def command(
@@ -51,6 +53,7 @@ def command(
     no_wait: bool,
     timeout: float,
     wait_load_balancers: bool,
+    concurrency: int,
     kubeconfig: str | None,
     context: str | None,
 ) -> int:
@@ -64,7 +67,13 @@ def command(
 
     ns, cluster = locate_release(ctx, release, namespace, env)
     deps = build_deps(
-        ctx, cluster, kubeconfig, context, operation="rollback", wait_for_lock=wait_for_lock
+        ctx,
+        cluster,
+        kubeconfig,
+        context,
+        operation="rollback",
+        wait_for_lock=wait_for_lock,
+        pool_size=pool_size(concurrency),
     )
     rollback(
         deps,
@@ -75,5 +84,6 @@ def command(
         force_conflicts=force_conflicts,
         history_max=history_max,
         wait=wait_settings(no_wait, timeout, wait_load_balancers),
+        concurrency=concurrency,
     )
     return 0
