@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -229,13 +230,12 @@ def classify(method: str, target: str) -> Request:
     return Request(verb, resource, name)
 
 
-def is_bookkeeping(req: Request) -> bool:
-    """History records and locks rather than release objects: kdeploy's `kdeploy.<release>.vN`
-    ConfigMaps/Secrets and `kdeploy-lock.<release>` Lease, helm's `sh.helm.release.v1.*` Secrets,
-    and Namespaces."""
-    if req.resource in ("leases", "namespaces"):
-        return True
-    return req.name.startswith(("kdeploy.", "sh.helm.release."))
+def is_release_object(req: Request) -> bool:
+    """A request on one of the generated objects (app-NNN, app-NNN-config, app-NNN-secret), as
+    opposed to history records, locks, namespaces, pods or discovery. Both tools create release
+    objects with server-side apply (PATCH), so POSTs to a collection, which carry no name, are
+    their release records (kdeploy's `kdeploy.<release>.vN`, helm's `sh.helm.release.v1.*`)."""
+    return re.fullmatch(r"app-\d{3}(-config|-secret)?", req.name) is not None
 
 
 @dataclass
@@ -258,7 +258,7 @@ def summarise(log: Sequence[tuple[str, str]], wall: float) -> Step:
     for method, target in log:
         req = classify(method, target)
         step.verbs[req.verb] += 1
-        if req.verb != "discovery" and not is_bookkeeping(req):
+        if is_release_object(req):
             step.object_verbs[req.verb] += 1
     return step
 
@@ -375,11 +375,13 @@ def helm_steps(r: Runner, helm: str, chart: Path, kubeconfig: str) -> Iterator[t
 
 def create_namespaces(kubeconfig: str, names: Sequence[str]) -> None:
     """Create the namespaces both tools deploy into (neither creates them during the runs)."""
-    from kubernetes import client, config
+    from kubernetes import client
 
-    api = client.CoreV1Api(config.new_client_from_config(kubeconfig))
+    from kdeploy.kube.config import ClusterTarget, new_api_client
+
+    api = client.CoreV1Api(new_api_client(ClusterTarget(kubeconfig=kubeconfig)))
     for name in names:
-        api.create_namespace({"metadata": {"name": name}})
+        api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
 
 
 def one_run(helm: str | None) -> dict[tuple[str, str], Step]:
