@@ -121,7 +121,8 @@ def seed(kubeconfig: str, objects: int) -> None:
                 data={"k": "v" * 200},
             ),
         )
-    deploys = dynamic.DynamicClient(api).resources.get(api_version="apps/v1", kind="Deployment")
+    dc = dynamic.DynamicClient(api)  # type: ignore[no-untyped-call]
+    deploys = dc.resources.get(api_version="apps/v1", kind="Deployment")
     for i in range(DEPLOYMENTS):
         deploys.server_side_apply(body=deployment(i), field_manager="bench")
     time.sleep(2)  # let the controllers create the ReplicaSets and pods and settle
@@ -176,7 +177,8 @@ def client_workloads(kubeconfig: str, objects: int) -> dict[str, Factory]:
 
     def deploys() -> Any:
         api = new_api_client(ClusterTarget(kubeconfig=kubeconfig))
-        return dynamic.DynamicClient(api).resources.get(api_version="apps/v1", kind="Deployment")
+        dc = dynamic.DynamicClient(api)  # type: ignore[no-untyped-call]
+        return dc.resources.get(api_version="apps/v1", kind="Deployment")
 
     def get() -> Call:
         c = core()
