@@ -364,6 +364,8 @@ def test_renewal_survives_transient_api_errors(api: Any, namespace: str, own_emu
     warnings = [
         n for n in notes if n.startswith("warning: could not renew the lock of release web")
     ]
-    assert len(warnings) == 2, notes
-    assert f"Lease {namespace}/kdeploy-lock.web" in warnings[0]
+    # the two 503s are retried inside one renewal (kdeploy.kube.retry): nothing to warn about
+    assert warnings == [], notes
+    puts = [p for m, p in own_emulator.request_log if m == "PUT" and f"/{namespace}/leases/" in p]
+    assert len(puts) >= 3
     assert read_lock(api, "web", namespace) is None
