@@ -507,3 +507,59 @@ def test_killed_between_deployed_and_superseded_leaves_one_deployed_revision(
         assert assert_settled(view, REV2, "after") == {1: "superseded", 2: "deployed"}
     finally:
         view.close()
+
+
+def first_install_round(emu: Emulator, tmp_path: Path, action: str, k: int) -> bool:
+    """The first install (which creates the namespace) killed at request k, then applied again.
+    Returns whether the kill happened."""
+    rnd = make_round(emu, tmp_path)
+    view = ClusterView(emu, rnd.ns)
+    where = f"first install, {action} at request {k}"
+    try:
+        killed = run_with_kill(emu, action, k, rnd.apply_args()[:-2])
+        assert killed.returncode in (-9, 0), f"{where}: {killed.returncode} {killed.stderr}"
+        again = rnd.apply()
+        assert again.code == 0, f"{where}: recovery apply failed:\n{again.stdout}\n{again.stderr}"
+        history = assert_settled(view, REV1, f"{where}: after the recovery apply")
+        assert history[max(history)] == "deployed", f"{where}: {history}"
+        assert view.objects() == expected(REV1), where
+        return killed.returncode == -9
+    finally:
+        view.close()
+
+
+@pytest.fixture(scope="module")
+def install_requests(emu: Emulator, tmp_path_factory: pytest.TempPathFactory) -> int:
+    rnd = make_round(emu, tmp_path_factory.mktemp("dry-install"))
+    before = emu.request_count
+    done = run_with_kill(emu, None, 0, rnd.apply_args()[:-2])
+    assert done.returncode == 0, done.stderr
+    return emu.request_count - before
+
+
+def test_first_install_killed_at_every_request_then_apply_recovers(
+    emu: Emulator, install_requests: int, tmp_path: Path
+) -> None:
+    """Each kill point once, alternating the two kill actions (both for every point would double
+    the time; the upgrade test above tries both)."""
+    assert install_requests > 10
+    failures: list[str] = []
+    killed = 0
+    points = range(1, install_requests + 1, sample_step())
+    for k in points:
+        action = "kill" if k % 2 else "kill-after"
+        try:
+            killed += first_install_round(emu, tmp_path / f"k{k}", action, k)
+        except AssertionError as e:
+            failures.append(f"k={k}: {e}")
+    report = os.environ.get("KDEPLOY_CRASH_REPORT")
+    if report:
+        with open(report, "a", encoding="utf-8") as f:
+            f.write(
+                f"first install: {len(points)} kill points of {install_requests} requests, "
+                f"{killed} killed, {len(failures)} failed\n"
+            )
+            for line in failures:
+                f.write(f"  {line}\n")
+    assert not failures, "\n".join(failures)
+    assert killed == len(points)
