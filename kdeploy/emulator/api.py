@@ -42,6 +42,16 @@ MAX_OBJECT_BYTES = 1536 * 1024
 _SERVICE_CIDR = ipaddress.ip_network("10.96.0.0/12")
 _NODE_PORTS = range(30000, 32768)
 _UNDELETABLE_NAMESPACES = ("default", "kube-system", "kube-public")
+_ROOT_CA_DESCRIPTION = (
+    "Contains a CA bundle that can be used to verify the kube-apiserver when using internal "
+    "endpoints such as the internal service IP or kubernetes.default.svc. No other usage is "
+    "guaranteed across distributions of Kubernetes clusters."
+)
+_PLACEHOLDER_CA = (
+    "-----BEGIN CERTIFICATE-----\n"
+    "a2RlcGxveS1lbXVsYXRvciBoYXMgbm8gY2VydGlmaWNhdGUgaW4gcGxhaW4gSFRUUCBtb2Rl\n"
+    "-----END CERTIFICATE-----\n"
+)
 # Kinds whose strategy allows PUT to create a missing object.
 _CREATE_ON_UPDATE = {
     ("coordination.k8s.io", "Lease"),
@@ -232,6 +242,8 @@ class Api:
     def __init__(self, store: Store, registry: Registry) -> None:
         self.store = store
         self.registry = registry
+        # PEM published as kube-root-ca.crt in every namespace (the HTTPS CA when there is one).
+        self.root_ca = _PLACEHOLDER_CA
 
     # ------------------------------------------------------------------ reads
 
@@ -537,7 +549,34 @@ class Api:
             if dry_run:
                 obj["metadata"]["resourceVersion"] = ""
                 return as_version(obj, rt)
-            return as_version(self.store.insert(obj), rt)
+            stored = self.store.insert(obj)
+            if rt.group == "" and rt.kind == "Namespace":
+                self._publish_namespace_defaults(stored["metadata"]["name"])
+            return as_version(stored, rt)
+
+    def _publish_namespace_defaults(self, namespace: str) -> None:
+        """What a real cluster's controllers put into every new namespace at once: the
+        `default` ServiceAccount and the `kube-root-ca.crt` ConfigMap."""
+        defaults: list[tuple[str, Obj]] = [
+            ("ServiceAccount", {"metadata": {"name": "default"}}),
+            (
+                "ConfigMap",
+                {
+                    "metadata": {
+                        "name": "kube-root-ca.crt",
+                        "annotations": {
+                            "kubernetes.io/description": _ROOT_CA_DESCRIPTION,
+                        },
+                    },
+                    "data": {"ca.crt": self.root_ca},
+                },
+            ),
+        ]
+        for kind, body in defaults:
+            rt = self.registry.by_kind("", kind)
+            assert rt is not None
+            if self.store.get("", kind, namespace, body["metadata"]["name"]) is None:
+                self.create(rt, namespace, body, manager="kube-controller-manager")
 
     # ------------------------------------------------------------------ update
 

@@ -81,6 +81,13 @@ class Emulator:
     def start(self) -> Emulator:
         """Load state, bind the port, write the kubeconfig and start serving; returns self."""
         self._tmp = tempfile.TemporaryDirectory(prefix="kdeploy-emulator-")
+        certs = None
+        if self.tls:
+            from kdeploy.emulator.tls import make_certificates
+
+            certs = make_certificates(Path(self._tmp.name))
+            self.ca_path = str(certs.ca_cert)
+            self.api.root_ca = certs.ca_cert.read_text()
         if self.state_file and self.state_file.exists():
             self.store.restore(json.loads(self.state_file.read_text()))
         self._bootstrap()
@@ -91,12 +98,10 @@ class Emulator:
             auth = AuthPolicy(tokens, self._allow)
         server = EmulatorHTTPServer(("127.0.0.1", self.port), self.api, self.faults, auth=auth)
         scheme = "http"
-        if self.tls:
-            from kdeploy.emulator.tls import make_certificates, wrap_server
+        if certs is not None:
+            from kdeploy.emulator.tls import wrap_server
 
-            certs = make_certificates(Path(self._tmp.name))
             wrap_server(server, certs)
-            self.ca_path = str(certs.ca_cert)
             scheme = "https"
         self._server = server
         self.port = server.server_address[1]

@@ -229,7 +229,9 @@ def test_list_selectors_and_cluster_wide_list(core: client.CoreV1Api, namespace:
         core.create_namespaced_config_map(namespace, {"metadata": {"name": name, "labels": labels}})
 
     def names(**kw: Any) -> list[str]:
-        return [c.metadata.name for c in core.list_namespaced_config_map(namespace, **kw).items]
+        items = core.list_namespaced_config_map(namespace, **kw).items
+        # every namespace also holds the cluster's kube-root-ca.crt
+        return [c.metadata.name for c in items if c.metadata.name != "kube-root-ca.crt"]
 
     assert names(label_selector="tier=web") == ["a"]
     assert names(label_selector="tier in (web,db)") == ["a", "b"]
@@ -281,3 +283,11 @@ def test_status_subresource_keeps_spec_and_main_resource_keeps_status(
     d = apps.read_namespaced_deployment("st", namespace)
     assert d.spec.replicas == 1
     assert any(c.type == "Custom" for c in d.status.conditions or [])
+
+
+def test_new_namespaces_get_default_service_account_and_root_ca(
+    core: client.CoreV1Api, namespace: str
+) -> None:
+    assert core.read_namespaced_service_account("default", namespace).metadata.name == "default"
+    ca = core.read_namespaced_config_map("kube-root-ca.crt", namespace)
+    assert ca.data["ca.crt"].startswith("-----BEGIN CERTIFICATE-----")
