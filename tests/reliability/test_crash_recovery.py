@@ -56,6 +56,17 @@ data:
   enabled: "yes"
 {% endif %}
 """
+# only rendered with --set added=true (an object a killed run created that nobody wants after)
+ADDED = """\
+{% if values.added | default(false) %}
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ release.name }}-added
+data:
+  greeting: added
+{% endif %}
+"""
 SECRET = """\
 apiVersion: v1
 kind: Secret
@@ -165,6 +176,7 @@ def make_round(emu: Emulator, tmp_path: Path) -> Round:
             "namespace.yaml": NAMESPACE,
             "configmap.yaml": CONFIGMAP,
             "extra.yaml": EXTRA,
+            "added.yaml": ADDED,
             "secret.yaml": SECRET,
             "service.yaml": SERVICE,
             "deployment.yaml": DEPLOYMENT,
@@ -563,3 +575,31 @@ def test_first_install_killed_at_every_request_then_apply_recovers(
                 f.write(f"  {line}\n")
     assert not failures, "\n".join(failures)
     assert killed == len(points)
+
+
+@pytest.mark.parametrize("then", ["apply", "rollback"])
+def test_object_created_by_an_interrupted_run_is_pruned_by_the_next_one(
+    emu: Emulator, tmp_path: Path, then: str
+) -> None:
+    """Revision 2 (which adds web-added) is killed right after creating web-added; the next
+    apply of revision 1's values (or a rollback to 1) does not render it, and it is known only
+    from the interrupted revision's manifests: it must be deleted all the same."""
+    rnd = make_round(emu, tmp_path)
+    view = ClusterView(emu, rnd.ns)
+    try:
+        assert rnd.apply().code == 0
+        args = [*rnd.apply_args(), "--set", "added=true"]
+        killed = run_with_kill(
+            emu, "kill-after", 1, args, method="PATCH", path=r"web-added\?(?!.*dryRun)"
+        )
+        assert killed.returncode == -9, killed.stderr
+        assert ("ConfigMap", f"{RELEASE}-added") in view.objects()
+        assert view.history() == {1: "deployed", 2: "pending"}
+
+        done = rnd.apply() if then == "apply" else rnd.rollback(1)
+        assert done.code == 0, done.stderr
+        assert "deleted ConfigMap" in done.stdout + done.stderr
+        assert_settled(view, REV1, f"after the {then}")
+        assert view.history() == {1: "superseded", 2: "failed", 3: "deployed"}
+    finally:
+        view.close()
