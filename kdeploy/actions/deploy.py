@@ -121,6 +121,7 @@ def _run_hooks(deps: Deps, prepared: Prepared, options: DeployOptions, when: Whe
         name,
         timeout=options.wait.timeout,
         force_conflicts=options.force_conflicts,
+        adopted={h.key for h in hooks if h.key in prepared.foreign},
     )
 
 

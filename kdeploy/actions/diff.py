@@ -192,6 +192,15 @@ def prepare(deps: Deps, target: Target, *, force: bool = False) -> Prepared:
             foreign[key] = describe_owner(current)
         dry_run[key] = would_be
 
+    # A hook replaces (before-run) or updates an object of its name: never someone else's.
+    for hook in found.hooks:
+        try:
+            current = deps.cluster.get(ObjectRef.of(hook.manifest))
+        except ClusterError:
+            continue  # its kind is not served yet (a CRD this release installs)
+        if current is not None and not owned_by(current, target.release):
+            foreign[hook.key] = describe_owner(current)
+
     # The release's own namespace holds its history (and lock): never a prune candidate.
     home = ObjectKey("", "Namespace", "", target.namespace)
     owned_previous = {

@@ -8,12 +8,13 @@ hook object and carries the cluster's evidence (the failing pod's container stat
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from kdeploy.actions.deps import Deps
 from kdeploy.errors import ClusterError, WaitError
 from kdeploy.hooks import Hook
 from kdeploy.kube.client import ObjectRef
+from kdeploy.model import ObjectKey
 from kdeploy.wait import DEFAULT_TIMEOUT, WaitOptions, terminal_progress, wait_for
 
 
@@ -24,15 +25,19 @@ def run_hooks(
     *,
     timeout: float = DEFAULT_TIMEOUT,
     force_conflicts: bool = False,
+    adopted: Collection[ObjectKey] = (),
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
-    """Run `hooks` (already in run order) for `phase`; returns how many ran.
+    """Run `hooks` (already in run order) for `phase`; returns how many ran. Hooks in `adopted`
+    (existing objects another owner held, taken over with --adopt) are applied with forced
+    conflicts.
 
     Raises WaitError when a hook fails or is not healthy within `timeout` seconds (or an old hook
     object is not gone in time), ClusterError when the server refuses a hook; both messages start
     with "<phase> hook <Kind ns/name>"."""
     for hook in hooks:
-        _run_one(deps, hook, phase, timeout, force_conflicts, sleep)
+        force = force_conflicts or hook.key in adopted
+        _run_one(deps, hook, phase, timeout, force, sleep)
     return len(hooks)
 
 

@@ -343,3 +343,27 @@ def test_render_marks_hooks(project: Path) -> None:
         "# Source: web/templates/hooks.yaml\n# Hook: pre-apply (weight -5, delete policy "
         "before-run; not applied with the release's objects)\napiVersion: batch/v1\n"
     ) in result.stdout
+
+
+def test_a_hook_never_replaces_an_object_the_release_does_not_own(
+    project: Path, ns: str, live: Live
+) -> None:
+    from kubernetes import client
+
+    theirs = {
+        "metadata": {"name": "migrate"},
+        "spec": {
+            "template": {
+                "spec": {"restartPolicy": "Never", "containers": [{"name": "x", "image": "x:1"}]}
+            }
+        },
+    }
+    client.BatchV1Api(live.api).create_namespaced_job(ns, theirs)
+    before = live.job("migrate")
+    assert before is not None
+    result = apply(project, "nginx:1.27", [{"name": "migrate", "phase": "pre-apply"}])
+    assert result.code == 1, result.stderr
+    assert f"Job.batch {ns}/migrate exists and is owned by no release" in result.stderr
+    after = live.job("migrate")
+    assert after is not None and after["metadata"]["uid"] == before["metadata"]["uid"]
+    assert live.cluster.get(ObjectRef("apps/v1", "Deployment", ns, "web")) is None
