@@ -153,6 +153,7 @@ def build_deps(
     from kdeploy.history.store import HistoryStore
     from kdeploy.kube.config import ClusterTarget, new_api_client
     from kdeploy.kube.real import RealCluster
+    from kdeploy.kube.retry import Retrier
 
     wait = None if wait_for_lock is None else parse_duration(wait_for_lock, what="--wait-for-lock")
     target = ClusterTarget(
@@ -164,7 +165,8 @@ def build_deps(
     store = HistoryStore(ConfigMapDriver(api), clock=utc_now, identity=lambda: identity)
     output = TerminalOutput.detect()
     deps = Deps(
-        cluster=RealCluster(api),
+        # retries of transient API errors are announced (one line each) where progress goes
+        cluster=RealCluster(api, retrier=Retrier(notify=output.info)),
         history=store,
         output=output,
         clock=utc_now,
