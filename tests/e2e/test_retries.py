@@ -248,7 +248,7 @@ def test_concurrency_1_and_default_produce_the_same_cluster_state(
         ]
         assert strip(serial.stderr, namespace) == strip(concurrent.stderr, other)
         # prune runs phase by phase too: drop half the objects with both settings
-        for env, ns, extra in (("one", namespace, ["--concurrency", "1"]), ("many", other, [])):
+        for env, extra in (("one", ["--concurrency", "1"]), ("many", [])):
             pruned = apply(project, env, "--set", "count=6", *extra)
             assert pruned.code == 0, pruned.stderr
             assert pruned.stderr.count("  deleted ") == 12
