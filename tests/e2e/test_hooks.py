@@ -51,6 +51,9 @@ metadata:
 {% endif %}
 spec:
   backoffLimit: 0
+{% if h.suspend is defined %}
+  suspend: true
+{% endif %}
   template:
     spec:
       restartPolicy: Never
@@ -367,3 +370,31 @@ def test_a_hook_never_replaces_an_object_the_release_does_not_own(
     after = live.job("migrate")
     assert after is not None and after["metadata"]["uid"] == before["metadata"]["uid"]
     assert live.cluster.get(ObjectRef("apps/v1", "Deployment", ns, "web")) is None
+
+
+def test_rollback_runs_post_rollback_hooks_and_apply_does_not(
+    project: Path, ns: str, live: Live
+) -> None:
+    after = {"name": "after-rollback", "phase": "post-rollback,post-apply", "weight": 1}
+    assert apply(project, "nginx:1.27", [after]).code == 0
+    first = live.job("after-rollback")
+    assert first is not None  # also a post-apply hook
+    assert apply(project, "nginx:1.28", []).code == 0
+    result = kd(project, "rollback", "web", "-e", "dev", "--yes")
+    assert result.code == 0, result.stderr
+    assert f"running hook post-rollback Job {ns}/after-rollback (weight 1)" in result.stderr
+    again = live.job("after-rollback")
+    assert again is not None and again["metadata"]["uid"] != first["metadata"]["uid"]
+    assert live.image() == "nginx:1.27"
+
+
+def test_a_pre_apply_hook_that_never_finishes_times_out_and_changes_nothing(
+    project: Path, ns: str, live: Live, own_emulator: Any
+) -> None:
+    assert apply(project, "nginx:1.27", []).code == 0
+    stuck = {"name": "migrate", "phase": "pre-apply", "suspend": True}
+    result = apply(project, "nginx:1.28", [stuck], "--timeout", "2s")
+    assert result.code == 4, result.stderr
+    assert f"pre-apply hook Job {ns}/migrate failed: timed out after 2.0s" in result.stderr
+    assert live.image() == "nginx:1.27"
+    assert statuses(project) == {1: "deployed", 2: "failed"}
