@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -283,12 +284,13 @@ def measure(requests: int, objects: int, runs: int) -> list[Row]:
     return rows
 
 
-def section(rows: list[Row], objects: int, runs: int) -> str:
+def section(rows: list[Row], objects: int, runs: int, load: str) -> str:
     lines = [
         BEGIN,
         "## Emulator throughput",
         "",
-        f"Measured {time.strftime('%Y-%m-%d')} on {machine()} with `benchmarks/emulator.py`: "
+        f"Measured {time.strftime('%Y-%m-%d')} on {machine()} ({load}) with "
+        "`benchmarks/emulator.py`: "
         "`kdeploy emulator` runs as its own process with its controllers on; "
         f"{objects} ConfigMaps (about 300 bytes each) and {DEPLOYMENTS} Deployments (with their "
         "ReplicaSets and pods) stored. Each figure is the median of "
@@ -310,6 +312,15 @@ def section(rows: list[Row], objects: int, runs: int) -> str:
     return "\n".join(lines)
 
 
+def load_note(before: float, after: float) -> str:
+    """The 1-minute load average around the measurement, so readers can judge the wall times."""
+    cores = os.cpu_count() or 1
+    note = f"1-minute load average {before:.1f} before and {after:.1f} after, on {cores} cores"
+    if max(before, after) > cores:
+        note += " (other work was running: wall times are inflated; request counts are not)"
+    return note
+
+
 def write_doc(text: str) -> None:
     """Replace this benchmark's section of docs/performance.md, keeping the others."""
     doc = PERF_DOC.read_text() if PERF_DOC.exists() else "# Performance\n"
@@ -329,8 +340,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
+    before = os.getloadavg()[0]
     rows = measure(args.requests, args.objects, args.runs)
-    text = section(rows, args.objects, args.runs)
+    text = section(rows, args.objects, args.runs, load_note(before, os.getloadavg()[0]))
     print(text)
     if not args.no_write:
         write_doc(text)

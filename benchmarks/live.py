@@ -527,13 +527,13 @@ def interpretation(res: dict[tuple[str, str], Step]) -> list[str]:
     return lines
 
 
-def report(res: dict[tuple[str, str], Step], helm: str | None, runs: int) -> str:
+def report(res: dict[tuple[str, str], Step], helm: str | None, runs: int, load: str) -> str:
     helm_line = helm_version(helm) if helm else "helm not found (KDEPLOY_HELM unset)"
     lines = [
         BEGIN,
         "## Live operations: `kdeploy diff/apply/rollback` vs `helm upgrade/rollback`",
         "",
-        f"Measured {time.strftime('%Y-%m-%d')} on {machine()}; {helm_line}; median of {runs} "
+        f"Measured {time.strftime('%Y-%m-%d')} on {machine()}; {load}; {helm_line}; median of {runs} "
         "runs, each against a fresh in-process emulator (`benchmarks/live.py`). Each app is a "
         "ServiceAccount, ConfigMap, Secret, Service and Deployment; the 200-object release has "
         f"{BIG_APPS} apps, the 50-object one {SMALL_APPS}. The change sets a label (and a pod "
@@ -550,6 +550,15 @@ def report(res: dict[tuple[str, str], Step], helm: str | None, runs: int) -> str
         lines.append(row(tool, name, step))
     lines += ["", *interpretation(res), "", END]
     return "\n".join(lines)
+
+
+def load_note(before: float, after: float) -> str:
+    """The 1-minute load average around the measurement, so readers can judge the wall times."""
+    cores = os.cpu_count() or 1
+    note = f"1-minute load average {before:.1f} before and {after:.1f} after, on {cores} cores"
+    if max(before, after) > cores:
+        note += " (other work was running: wall times are inflated; request counts are not)"
+    return note
 
 
 def write_doc(section: str) -> None:
@@ -582,10 +591,12 @@ def main() -> None:
         if not helm or not Path(helm).exists():
             raise SystemExit("helm not found: run `make tools`, set KDEPLOY_HELM or pass --no-helm")
     results = []
+    before = os.getloadavg()[0]
     for i in range(args.runs):
         print(f"run {i + 1}/{args.runs}", flush=True)
         results.append(one_run(helm))
-    section = report(median_steps(results), helm, args.runs)
+    load = load_note(before, os.getloadavg()[0])
+    section = report(median_steps(results), helm, args.runs, load)
     print(section)
     if not args.no_write:
         write_doc(section)
