@@ -19,6 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Property tests check laws, not speed: a loaded CI machine must not fail them on timing.
+settings.register_profile(
+    "kdeploy", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=100
+)
+settings.load_profile("kdeploy")
 
 _NS = itertools.count(1)
 
