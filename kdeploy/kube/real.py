@@ -20,7 +20,13 @@ from kdeploy.errors import ClusterError
 from kdeploy.kube import discovery as disc
 from kdeploy.kube.client import FIELD_MANAGER, ObjectRef, ResourceInfo, error_from_status
 from kdeploy.kube.config import CONNECT_TIMEOUT, READ_TIMEOUT
-from kdeploy.kube.retry import RETRYABLE_STATUS, Retrier, TransientStatus, is_idempotent
+from kdeploy.kube.retry import (
+    RETRYABLE_STATUS,
+    Retrier,
+    RetriesExhausted,
+    TransientStatus,
+    is_idempotent,
+)
 from kdeploy.model import Manifest
 
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
@@ -257,6 +263,13 @@ class RealCluster:
             code, doc = self._retrier.run(
                 attempt, what=what, idempotent=is_idempotent(method, content_type)
             )
+        except RetriesExhausted as e:
+            if isinstance(e.last, TransientStatus):
+                raise
+            raise ClusterError(
+                f"{e.message}; the API server at {self.host} cannot be reached",
+                hint="check that the cluster is up and the kubeconfig context points at it",
+            ) from e
         except TransientStatus as e:  # a non-idempotent request is not repeated: report it
             raise error_from_status(e.body, e.code, action=action, target=target) from e
         except (urllib3.exceptions.HTTPError, ApiException, OSError) as e:

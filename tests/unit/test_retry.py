@@ -176,3 +176,28 @@ def test_retry_after_parsing() -> None:
     assert parse_retry_after(None) is None
     assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") is None
     assert parse_retry_after("-1") is None
+
+
+def test_an_unreachable_api_server_is_retried_then_named(tmp_path: object) -> None:
+    import socket
+
+    from kubernetes import client
+
+    from kdeploy.kube.config import _harden, _timeout_api_client
+    from kdeploy.kube.real import RealCluster
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = client.Configuration()
+    cfg.host = f"http://127.0.0.1:{port}"
+    _harden(cfg)
+    slept: list[float] = []
+    cluster = RealCluster(_timeout_api_client(cfg), retrier=Retrier(sleep=slept.append))
+    with pytest.raises(ClusterError) as info:
+        cluster.resolve("v1", "ConfigMap")
+    message = info.value.format_message()
+    assert "discover /api: cannot connect" in message
+    assert "gave up after 6 attempts" in message
+    assert f"the API server at http://127.0.0.1:{port} cannot be reached" in message
+    assert len(slept) == 5
