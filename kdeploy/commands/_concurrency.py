@@ -30,5 +30,6 @@ def concurrency_option(f: F) -> F:
 
 def pool_size(concurrency: int, releases: int = 1) -> int:
     """Connections the shared client must keep so that `releases` releases applied at once, each
-    `concurrency` objects at a time, never open and discard extra connections."""
-    return concurrency * max(1, releases) + SPARE_CONNECTIONS
+    `concurrency` objects at a time, never open and discard extra connections. Never below the
+    default: the diff's dry-run applies use the pool too, whatever `--concurrency` says."""
+    return max(concurrency, DEFAULT_CONCURRENCY) * max(1, releases) + SPARE_CONNECTIONS
