@@ -527,6 +527,23 @@ def interpretation(res: dict[tuple[str, str], Step]) -> list[str]:
     return lines
 
 
+def helm_conformance(res: dict[tuple[str, str], Step]) -> str:
+    """What helm could and could not do against the emulator in these runs."""
+    helm = [(name, step) for (tool, name), step in res.items() if tool == "helm"]
+    if not helm:
+        return "helm was not run (not found); only kdeploy's figures are shown."
+    failed = [f"`{name}` ({step.error})" for name, step in helm if step.error]
+    text = (
+        "helm against the emulator: every helm step below ran to completion"
+        if not failed
+        else "helm against the emulator: these helm steps failed: " + "; ".join(failed)
+    )
+    return (
+        text + ". helm has no counterpart of `kdeploy diff` (the helm-diff plugin is not part of "
+        "helm), so the diff rows have no helm row."
+    )
+
+
 def report(res: dict[tuple[str, str], Step], helm: str | None, runs: int, load: str) -> str:
     helm_line = helm_version(helm) if helm else "helm not found (KDEPLOY_HELM unset)"
     lines = [
@@ -541,7 +558,11 @@ def report(res: dict[tuple[str, str], Step], helm: str | None, runs: int, load: 
         "10%. Rollbacks go back over a revision that changed all 50 objects. Wall time includes "
         "process start-up; requests are read from the emulator's log. *object W / R*: writes and "
         "GETs of release objects, i.e. not counting history records, locks, namespaces and "
-        "discovery. Emulator Deployments become ready after 1 s (its default).",
+        "discovery. Emulator Deployments become ready after 1 s (its default). kdeploy steps "
+        "use `--no-wait` unless they say they wait; helm 4 does not wait by default "
+        "(`--wait=hookOnly`), its waiting rows use `--wait=watcher`.",
+        "",
+        helm_conformance(res),
         "",
         "| tool | step | wall | requests | " + " | ".join(COLUMNS) + " | object W / R |",
         "|---|---|---:|---:|" + "---:|" * len(COLUMNS) + "---:|",
