@@ -375,8 +375,10 @@ class ReleaseLock:
             now = self.clock()
             lease = self._body(now, acquired=self._acquired_at or now, rv=rv, transitions=None)
             try:
+                # A PATCH, not a PUT: the API server re-creates a missing Lease on PUT (Leases
+                # allow create-on-update), which would resurrect a lock broken by unlock --force.
                 done = self._call(
-                    lambda api: api.replace_namespaced_lease(
+                    lambda api: api.patch_namespaced_lease(
                         self.name, self.namespace, lease, field_manager=FIELD_MANAGER
                     ),
                     "renew",

@@ -342,7 +342,7 @@ def test_renewal_survives_transient_api_errors(api: Any, namespace: str, own_emu
     from kdeploy.emulator.types import FaultRule
 
     own_emulator.add_fault(
-        FaultRule(method="PUT", path=f"/namespaces/{namespace}/leases/", status=503, times=2)
+        FaultRule(method="PATCH", path=f"/namespaces/{namespace}/leases/", status=503, times=2)
     )
     notes: list[str] = []
     held = ReleaseLock(api, "web", namespace, "alice@laptop", renew_every=0.05, notify=notes.append)
@@ -366,6 +366,6 @@ def test_renewal_survives_transient_api_errors(api: Any, namespace: str, own_emu
     ]
     # the two 503s are retried inside one renewal (kdeploy.kube.retry): nothing to warn about
     assert warnings == [], notes
-    puts = [p for m, p in own_emulator.request_log if m == "PUT" and f"/{namespace}/leases/" in p]
+    puts = [p for m, p in own_emulator.request_log if m == "PATCH" and f"/{namespace}/leases/" in p]
     assert len(puts) >= 3
     assert read_lock(api, "web", namespace) is None
