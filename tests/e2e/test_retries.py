@@ -281,3 +281,21 @@ def test_parallel_attempts_every_release_and_fails_when_one_does(
         "coordination.k8s.io/v1", "Lease", namespace, "app.kubernetes.io/managed-by=kdeploy"
     )
     assert [lease for lease in leases if (lease.get("spec") or {}).get("holderIdentity")] == []
+
+
+def test_history_create_accepts_its_own_earlier_write_and_refuses_another(
+    cluster: Cluster, namespace: str
+) -> None:
+    from kdeploy.errors import HistoryError
+    from kdeploy.history.configmap import ConfigMapDriver
+    from kdeploy.history.driver import Record
+
+    driver = ConfigMapDriver(cluster.api)
+    ours = Record("web", namespace, 1, "pending", {"who": "alice"}, payload=b"ours")
+    driver.create(ours)
+    driver.create(ours)  # as after a lost answer: the same revision is already there
+    theirs = Record("web", namespace, 1, "pending", {"who": "bob"}, payload=b"theirs")
+    with pytest.raises(HistoryError, match=r"revision 1 of release web already exists"):
+        driver.create(theirs)
+    stored = driver.get("web", namespace, 1, with_secrets=False)
+    assert stored is not None and stored.payload == b"ours" and stored.meta == {"who": "alice"}
