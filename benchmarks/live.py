@@ -247,6 +247,7 @@ class Step:
     verbs: Counter[str] = field(default_factory=Counter)
     object_verbs: Counter[str] = field(default_factory=Counter)
     error: str = ""
+    spread: tuple[float, float] = (0.0, 0.0)  # fastest and slowest wall time over the runs
 
     @property
     def total(self) -> int:
@@ -427,7 +428,12 @@ def median_steps(runs: list[dict[tuple[str, str], Step]]) -> dict[tuple[str, str
     for key in runs[0]:
         steps = [run[key] for run in runs if key in run]
         errors = [s.error for s in steps if s.error]
-        step = Step(statistics.median(s.wall for s in steps), error=errors[0] if errors else "")
+        walls = [s.wall for s in steps]
+        step = Step(
+            statistics.median(walls),
+            error=errors[0] if errors else "",
+            spread=(min(walls), max(walls)),
+        )
         for attr in ("verbs", "object_verbs"):
             counter: Counter[str] = getattr(step, attr)
             for verb in {v for s in steps for v in getattr(s, attr)}:
@@ -442,15 +448,14 @@ def median_steps(runs: list[dict[tuple[str, str], Step]]) -> dict[tuple[str, str
 def row(tool: str, name: str, step: Step) -> str:
     if step.error:
         return f"| {tool} | {name} | failed: {step.error.replace('|', '/')} |" + " |" * (
-            len(COLUMNS) + 2
+            len(COLUMNS) + 3
         )
     cells = [str(step.verbs.get(c, 0) or "") for c in COLUMNS]
     obj_writes = sum(step.object_verbs.get(v, 0) for v in WRITES)
     obj_reads = step.object_verbs.get("GET", 0)
     return (
-        f"| {tool} | {name} | {step.wall:.2f} s | {step.total} | "
-        + " | ".join(cells)
-        + f" | {obj_writes} / {obj_reads} |"
+        f"| {tool} | {name} | {step.wall:.2f} s | {step.spread[0]:.2f} to {step.spread[1]:.2f} s "
+        f"| {step.total} | " + " | ".join(cells) + f" | {obj_writes} / {obj_reads} |"
     )
 
 
@@ -556,7 +561,8 @@ def report(res: dict[tuple[str, str], Step], helm: str | None, runs: int, load: 
         f"{BIG_APPS} apps, the 50-object one {SMALL_APPS}. The change sets a label (and a pod "
         f"template annotation) on the objects of {CHANGED_APPS} apps: {CHANGED_APPS * 5} objects, "
         "10%. Rollbacks go back over a revision that changed all 50 objects. Wall time includes "
-        "process start-up; requests are read from the emulator's log. *object W / R*: writes and "
+        "process start-up; *range* is the fastest and slowest run. Requests are read from the "
+        "emulator's log (medians; they hardly vary). *object W / R*: writes and "
         "GETs of release objects, i.e. not counting history records, locks, namespaces and "
         "discovery. Emulator Deployments become ready after 1 s (its default). kdeploy steps "
         "use `--no-wait` unless they say they wait; helm 4 does not wait by default "
@@ -564,8 +570,8 @@ def report(res: dict[tuple[str, str], Step], helm: str | None, runs: int, load: 
         "",
         helm_conformance(res),
         "",
-        "| tool | step | wall | requests | " + " | ".join(COLUMNS) + " | object W / R |",
-        "|---|---|---:|---:|" + "---:|" * len(COLUMNS) + "---:|",
+        "| tool | step | wall | range | requests | " + " | ".join(COLUMNS) + " | object W / R |",
+        "|---|---|---:|---:|---:|" + "---:|" * len(COLUMNS) + "---:|",
     ]
     for (tool, name), step in res.items():
         lines.append(row(tool, name, step))
