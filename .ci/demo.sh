@@ -40,7 +40,68 @@ lint_all() {
   fi
 }
 
+# Step 4: start the built-in API emulator (an in-memory Kubernetes API server on 127.0.0.1).
+EMULATOR_PID=
+start_emulator() {
+  step "Start the built-in API emulator (kdeploy emulator --port 0)"
+  mkdir -p "$OUT"
+  KUBECONFIG_FILE="$PWD/$OUT/kubeconfig"
+  rm -f "$KUBECONFIG_FILE"
+  "$KDEPLOY" emulator --port 0 --kubeconfig-out "$KUBECONFIG_FILE" --ready-delay 0.5 \
+    >"$OUT/emulator.log" 2>&1 &
+  EMULATOR_PID=$!
+  trap stop_emulator EXIT
+  for _ in $(seq 1 100); do
+    [ -s "$KUBECONFIG_FILE" ] && grep -q "$KUBECONFIG_FILE" "$OUT/emulator.log" 2>/dev/null && break
+    sleep 0.1
+  done
+  [ -s "$KUBECONFIG_FILE" ] || { cat "$OUT/emulator.log" >&2; echo "the emulator did not start" >&2; return 1; }
+  export KUBECONFIG="$KUBECONFIG_FILE"
+  echo "emulator serving; kubeconfig: $KUBECONFIG_FILE"
+}
+
+stop_emulator() {
+  if [ -n "$EMULATOR_PID" ] && kill -0 "$EMULATOR_PID" 2>/dev/null; then
+    kill -INT "$EMULATOR_PID" 2>/dev/null || true
+    wait "$EMULATOR_PID" 2>/dev/null || true
+    echo "emulator stopped"
+  fi
+  EMULATOR_PID=
+}
+
+# Step 5: the live cycle on the local environment: apply, change, diff, apply, history, rollback.
+live_cycle() {
+  step "kdeploy apply -e local --yes   (first install: creates everything, waits until healthy)"
+  "$KDEPLOY" apply -e local --yes
+
+  step "kdeploy diff -e local --detailed-exitcode   (right after apply: no changes, exit 0)"
+  "$KDEPLOY" diff -e local --detailed-exitcode
+
+  step "Change a value: kdeploy diff -e local web --set replicas=3"
+  local rc=0
+  "$KDEPLOY" diff -e local web --set replicas=3 --detailed-exitcode || rc=$?
+  [ "$rc" -eq 2 ] || { echo "expected diff to report changes (exit 2), got $rc" >&2; return 1; }
+
+  step "kdeploy apply -e local web --set replicas=3 --yes   (revision 2)"
+  "$KDEPLOY" apply -e local web --set replicas=3 --yes
+
+  step "kdeploy history web -n demo"
+  "$KDEPLOY" history web -n demo
+
+  step "kdeploy rollback web --to 1 -n demo --yes   (needs no project files)"
+  (cd "$OUT" && "../$KDEPLOY" rollback web --to 1 -n demo --yes)
+
+  step "kdeploy history web -n demo   (revision 3: rollback to 1)"
+  "$KDEPLOY" history web -n demo
+
+  step "kdeploy status web -n demo"
+  "$KDEPLOY" status web -n demo
+}
+
 render_all
 show_local
 lint_all
+start_emulator
+live_cycle
+stop_emulator
 step "Done. Rendered manifests are in $OUT/; next: docs/getting-started.md"
