@@ -188,6 +188,88 @@ def manager_name(field_manager: str | None, user_agent: str) -> str:
     return "".join(ch for ch in name if ch.isprintable())[:128] or "unknown"
 
 
+class FieldCheck:
+    """How a write treats fields its kind's schema does not declare (the `fieldValidation`
+    parameter: Strict refuses them, Warn, the default, and Ignore drop them; Warn also reports
+    them in `warnings`, which the server sends as `Warning` headers)."""
+
+    def __init__(self, mode: str | None = None) -> None:
+        mode = mode or "Warn"
+        if mode not in ("Strict", "Warn", "Ignore"):
+            raise E.bad_request(
+                f'Invalid value: "{mode}": fieldValidation must be one of "Ignore", "Warn", or '
+                '"Strict"'
+            )
+        self.mode = mode
+        self.warnings: list[str] = []
+
+    def check(self, rt: ResourceType, obj: Obj, *, wrap: bool) -> None:
+        """Refuse (Strict: 400) or drop the unknown fields of a decoded body, in place.
+        `wrap` adds the `<Kind> in version ... cannot be handled` prefix of POST and PUT."""
+        unknown = _unknown_fields(rt, obj)
+        if not unknown:
+            return
+        if self.mode == "Strict":
+            detail = ", ".join(f'unknown field "{f}"' for f in unknown)
+            message = f"strict decoding error: {detail}"
+            if wrap:
+                message = (
+                    f'{rt.kind} in version "{rt.version}" cannot be handled as a {rt.kind}: '
+                    f"{message}"
+                )
+            raise E.bad_request(message)
+        if self.mode == "Warn":
+            self.warnings.extend(f'unknown field "{f}"' for f in unknown)
+        _prune_unknown(rt, obj)
+
+
+def _unknown_fields(rt: ResourceType, obj: Obj) -> list[str]:
+    if rt.crd:
+        return []  # custom resources are pruned by their structural schema, not refused
+    from kdeploy.emulator.schema import unknown_fields
+
+    return unknown_fields(obj, _gvk(rt))
+
+
+def _prune_unknown(rt: ResourceType, obj: Obj) -> None:
+    from kdeploy.emulator.schema import type_for
+
+    _prune(obj, type_for(_gvk(rt)))
+
+
+def _prune(value: Any, node: Any) -> None:
+    from kdeploy.emulator.schema import LIST, MAP, STRUCT
+
+    if isinstance(value, dict):
+        if node.kind == STRUCT:
+            for key in list(value):
+                if not node.has_field(key):
+                    del value[key]
+                else:
+                    _prune(value[key], node.field(key))
+        elif node.kind == MAP:
+            for key, item in value.items():
+                _prune(item, node.field(key))
+    elif isinstance(value, list) and node.kind == LIST:
+        for item in value:
+            _prune(item, node.items)
+
+
+def _typed_patch_error(rt: ResourceType, ns: str, name: str, applied: Obj) -> E.ApiError | None:
+    """The error a server-side apply of undeclared fields gets (always, whatever
+    fieldValidation says): HTTP 500 without a reason, as the real server answers."""
+    unknown = _unknown_fields(rt, applied)
+    if not unknown:
+        return None
+    gv = rt.api_version if rt.group else f"/{rt.version}"
+    return E.ApiError(
+        500,
+        "",
+        f"failed to create typed patch object ({ns}/{name}; {gv}, Kind={rt.kind}): "
+        f".{unknown[0]}: field not declared in schema",
+    )
+
+
 def _strip_times(obj: Obj) -> Obj:
     """The object with managedFields timestamps removed, for no-op detection."""
     meta = obj.get("metadata") or {}
@@ -490,10 +572,12 @@ class Api:
         *,
         manager: str,
         dry_run: bool = False,
+        fields: FieldCheck | None = None,
     ) -> Obj:
         """POST: store a new object; returns it. Raises AlreadyExists, NotFound (namespace),
         Forbidden (terminating namespace), Invalid, BadRequest."""
         obj = self._coerce(rt, body, namespace, None)
+        (fields or FieldCheck()).check(rt, obj, wrap=True)
         meta = obj["metadata"]
         if meta.get("resourceVersion"):
             raise E.invalid(
@@ -590,11 +674,13 @@ class Api:
         manager: str,
         subresource: str = "",
         dry_run: bool = False,
+        fields: FieldCheck | None = None,
     ) -> tuple[int, Obj]:
         """PUT (main resource or status subresource); returns (status code, new state): 201
         when a kind that allows it (Lease, Endpoints, RBAC objects, Events) was created.
         Raises NotFound, Conflict (stale resourceVersion), Invalid, BadRequest."""
         new = self._coerce(rt, body, namespace, name)
+        (fields or FieldCheck()).check(rt, new, wrap=True)
         with self.store.lock:
             old = self.store.get(rt.group, rt.kind, namespace if rt.namespaced else "", name)
             if old is None:
@@ -712,6 +798,7 @@ class Api:
         force: bool = False,
         subresource: str = "",
         dry_run: bool = False,
+        fields: FieldCheck | None = None,
     ) -> tuple[int, Obj]:
         """PATCH of any type; returns (status code, object): 201 when an apply created it.
         Raises NotFound, Conflict (stale resourceVersion, apply conflicts), Invalid,
@@ -766,6 +853,7 @@ class Api:
                 patched = _strategic_patch(target, patch, rt)
             new = self._coerce(rt, patched, ns, name)
             new.setdefault("metadata", {})
+            (fields or FieldCheck()).check(rt, new, wrap=False)
             return 200, self._update(
                 rt, old, new, manager=mgr, subresource=subresource, dry_run=dry_run, managed=False
             )
@@ -816,6 +904,9 @@ class Api:
             applied["metadata"].pop("namespace", None)
         if subresource != "status" and rt.has_status:
             applied.pop("status", None)
+        typed_error = _typed_patch_error(rt, ns, name, applied)
+        if typed_error is not None:
+            raise typed_error
         now = self.store.now()
         if old is None:
             if subresource:

@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from kdeploy.emulator import apierrors as E
 from kdeploy.emulator import discovery, table
-from kdeploy.emulator.api import Api, _parse_body, as_version, manager_name
+from kdeploy.emulator.api import Api, FieldCheck, _parse_body, as_version, manager_name
 from kdeploy.emulator.auth import AuthPolicy
 from kdeploy.emulator.faults import Faults, kill_process, rule_from_dict, rule_to_dict
 from kdeploy.emulator.registry import Registry, ResourceType
@@ -138,6 +138,9 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache, private")
         for k, v in (headers or {}).items():
             self.send_header(k, v)
+        for text in self._warnings:
+            escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+            self.send_header("Warning", f'299 - "{escaped}"')
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
@@ -180,6 +183,7 @@ class Handler(BaseHTTPRequestHandler):
                 raise E.too_large(f"Request entity too large: limit is {MAX_BODY_BYTES}")
 
     def _handle(self, method: str) -> None:
+        self._warnings: list[str] = []
         srv = self.server
         srv.count(method, self.path)
         rule = srv.faults.match(method, self.path)
@@ -434,6 +438,8 @@ class Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         ctype = self.headers.get("Content-Type", _JSON)
         manager = query.get("fieldManager")
+        fields = FieldCheck(query.get("fieldValidation"))
+        self._warnings = fields.warnings
         if method == "POST":
             if name is not None:
                 raise E.method_not_allowed("POST", rt.kind)
@@ -445,6 +451,7 @@ class Handler(BaseHTTPRequestHandler):
                 _parse_body(body, ctype),
                 manager=manager_name(manager, agent),
                 dry_run=dry_run,
+                fields=fields,
             )
             self._written(dry_run)
             return self._send_object(201, obj, rt, query)
@@ -473,6 +480,7 @@ class Handler(BaseHTTPRequestHandler):
                 manager=manager_name(manager, agent),
                 subresource=sub,
                 dry_run=dry_run,
+                fields=fields,
             )
             self._written(dry_run)
             return self._send_object(code, obj, rt, query)
@@ -490,6 +498,7 @@ class Handler(BaseHTTPRequestHandler):
                 force=_truthy(query.get("force")),
                 subresource=sub,
                 dry_run=dry_run,
+                fields=fields,
             )
             self._written(dry_run)
             if sub == "scale":

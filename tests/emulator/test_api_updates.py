@@ -239,3 +239,58 @@ def test_selector_must_match_template_labels(api: client.ApiClient, namespace: s
         'Deployment.apps "mismatch" is invalid: spec.template.metadata.labels: Invalid value: '
         '{"app":"mismatch"}: `selector` does not match template `labels`'
     )
+
+
+def _post_cm(own_emulator: Any, namespace: str, validation: str) -> urllib3.BaseHTTPResponse:
+    body = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": f"fv-{validation.lower() or 'default'}"},
+        "data": {"a": "1"},
+        "dta": {"typo": "yes"},
+    }
+    query = f"?fieldValidation={validation}" if validation else ""
+    return urllib3.PoolManager().request(
+        "POST",
+        f"{own_emulator.url}/api/v1/namespaces/{namespace}/configmaps{query}",
+        body=json.dumps(body),
+        headers={"Content-Type": "application/json"},
+    )
+
+
+def test_strict_field_validation_refuses_unknown_fields(own_emulator: Any, namespace: str) -> None:
+    resp = _post_cm(own_emulator, namespace, "Strict")
+    assert resp.status == 400
+    assert json.loads(resp.data)["message"] == (
+        'ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: '
+        'unknown field "dta"'
+    )
+
+
+@pytest.mark.parametrize("validation", ["", "Warn", "Ignore"])
+def test_unknown_fields_are_dropped_and_warned_by_default(
+    own_emulator: Any, namespace: str, validation: str
+) -> None:
+    resp = _post_cm(own_emulator, namespace, validation)
+    assert resp.status == 201
+    assert "dta" not in json.loads(resp.data)
+    warning = resp.headers.get("Warning")
+    if validation == "Ignore":
+        assert warning is None
+    else:
+        assert warning == '299 - "unknown field \\"dta\\""'
+
+
+def test_server_side_apply_of_undeclared_field_fails(
+    dc: dynamic.DynamicClient, namespace: str
+) -> None:
+    deploys = dc.resources.get(api_version="apps/v1", kind="Deployment")
+    body = deployment("typo")
+    body["spec"]["replica"] = 2
+    with pytest.raises(ApiException) as err:
+        deploys.server_side_apply(body=body, namespace=namespace, field_manager="t")
+    assert err.value.status == 500
+    assert message(err.value) == (
+        f"failed to create typed patch object ({namespace}/typo; apps/v1, Kind=Deployment): "
+        ".spec.replica: field not declared in schema"
+    )
