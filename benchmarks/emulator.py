@@ -32,9 +32,8 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from render import machine  # noqa: E402
+from benchmarks.render import machine  # noqa: E402
 
 PERF_DOC = ROOT / "docs" / "performance.md"
 BEGIN = "<!-- BEGIN emulator-benchmark -->"

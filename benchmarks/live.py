@@ -35,9 +35,8 @@ from urllib.parse import parse_qs, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from render import helm_version, machine  # noqa: E402
+from benchmarks.render import helm_version, machine  # noqa: E402
 
 PERF_DOC = ROOT / "docs" / "performance.md"
 BEGIN = "<!-- BEGIN live-benchmark -->"
