@@ -43,6 +43,8 @@ test: lint types pytest
 
 bench: $(VENV)/.installed-dev tools
 	KDEPLOY_HELM="$(CURDIR)/$(TOOLS)/helm/helm" $(BIN)/python benchmarks/render.py
+	$(BIN)/python benchmarks/emulator.py
+	KDEPLOY_HELM="$(CURDIR)/$(TOOLS)/helm/helm" $(BIN)/python benchmarks/live.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
