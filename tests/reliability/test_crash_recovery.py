@@ -526,21 +526,28 @@ def test_killed_between_deployed_and_superseded_leaves_one_deployed_revision(
         view.close()
 
 
-def first_install_round(emu: Emulator, tmp_path: Path, action: str, k: int) -> bool:
+def first_install_round(emu: Emulator, tmp_path: Path, action: str, k: int) -> Outcome:
     """The first install (which creates the namespace) killed at request k, then applied again.
-    Returns whether the kill happened."""
+    Returns what the kill left behind."""
     rnd = make_round(emu, tmp_path)
     view = ClusterView(emu, rnd.ns)
     where = f"first install, {action} at request {k}"
     try:
         killed = run_with_kill(emu, action, k, rnd.apply_args()[:-2])
         assert killed.returncode in (-9, 0), f"{where}: {killed.returncode} {killed.stderr}"
+        left = view.history()
         again = rnd.apply()
         assert again.code == 0, f"{where}: recovery apply failed:\n{again.stdout}\n{again.stderr}"
         history = assert_settled(view, REV1, f"{where}: after the recovery apply")
         assert history[max(history)] == "deployed", f"{where}: {history}"
         assert view.objects() == expected(REV1), where
-        return killed.returncode == -9
+        for number, status in left.items():
+            if status == "pending":
+                assert (history[number], view.revision(number).result) == (
+                    "failed",
+                    "interrupted",
+                ), where
+        return Outcome(action, k, killed.returncode == -9, left)
     finally:
         view.close()
 
@@ -560,19 +567,22 @@ def test_first_install_killed_at_every_request_then_apply_recovers(
 ) -> None:
     assert install_requests > 10
     failures: list[str] = []
-    killed = 0
+    outcomes: list[Outcome] = []
     points = kill_points(action, install_requests)
     for k in points:
         try:
-            killed += first_install_round(emu, tmp_path / f"k{k}", action, k)
+            outcomes.append(first_install_round(emu, tmp_path / f"k{k}", action, k))
         except AssertionError as e:
             failures.append(f"k={k}: {e}")
+    killed = sum(o.killed for o in outcomes)
     report = os.environ.get("KDEPLOY_CRASH_REPORT")
     if report:
         with open(report, "a", encoding="utf-8") as f:
             f.write(
                 f"first install, {action}: {len(points)} kill points of {install_requests} requests, "
-                f"{killed} killed, {len(failures)} failed\n"
+                f"{killed} killed, "
+                f"{sum('pending' in o.left.values() for o in outcomes)} left a pending revision, "
+                f"{len(failures)} failed\n"
             )
             for line in failures:
                 f.write(f"  {line}\n")
