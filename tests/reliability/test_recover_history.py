@@ -71,3 +71,29 @@ def test_a_clean_history_is_left_alone() -> None:
     assert [r.status for r in recover_history(deps, "web", "shop")] == ["deployed"]
     assert recover_history(make_deps(), "web", "shop") == []
     assert last_is_deployed([])
+
+
+def test_apply_without_changes_after_an_interrupted_revision_records_one() -> None:
+    from kdeploy.actions.apply import apply_releases
+    from kdeploy.actions.deploy import DeployOptions
+    from kdeploy.actions.diff import Target
+    from kdeploy.resources import stamp_ownership
+
+    output = RecordingOutput()
+    deps = make_deps(output=output)
+    manifest = stamp_ownership(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "1"}},
+        "web",
+        "dev",
+    )
+    target = Target(release="web", namespace="shop", manifests=(manifest,), package="web")
+    assert len(apply_releases(deps, [target], DeployOptions(), yes=True)) == 1
+    # a second run recorded revision 2 and applied everything, then was killed
+    begin(deps)
+    done = apply_releases(deps, [target], DeployOptions(), yes=True)
+    assert [r.number for r in done] == [3]
+    assert statuses(deps) == {1: "superseded", 2: "failed", 3: "deployed"}
+    assert "no changes, nothing recorded" not in output.text
+    # once history is settled, an apply without changes records nothing again
+    assert apply_releases(deps, [target], DeployOptions(), yes=True) == []
+    assert "no changes, nothing recorded" in output.text
