@@ -299,3 +299,19 @@ def test_history_create_accepts_its_own_earlier_write_and_refuses_another(
         driver.create(theirs)
     stored = driver.get("web", namespace, 1, with_secrets=False)
     assert stored is not None and stored.payload == b"ours" and stored.meta == {"who": "alice"}
+
+
+def test_the_clients_own_retries_do_not_multiply_with_ours(
+    faults: Any, cluster: Cluster, namespace: str
+) -> None:
+    from kdeploy.errors import ClusterError
+    from kdeploy.kube.real import RealCluster
+    from kdeploy.kube.retry import Retrier
+
+    # left at its default, urllib3 would itself repeat a GET answered 503 with Retry-After 3 times
+    path = rf"/namespaces/{namespace}/configmaps/probe$"
+    faults.add_fault(FaultRule(method="GET", path=path, status=503, retry_after=0, times=None))
+    fast = RealCluster(cluster.api, retrier=Retrier(sleep=lambda _s: None))
+    with pytest.raises(ClusterError, match="gave up after 6 attempts"):
+        fast.get(ObjectRef("v1", "ConfigMap", namespace, "probe"))
+    assert requests_to(faults, "GET", path) == 6
