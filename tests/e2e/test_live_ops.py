@@ -530,6 +530,15 @@ def test_kubectl_scale_is_reported_as_a_conflict_with_its_manager(
         timeout=60,
     )
     assert scaled.returncode == 0, scaled.stderr
+    # let the controllers finish the scale-up, so their status writes cannot move the snapshot
+    settled = subprocess.run(
+        [str(kubectl), "rollout", "status", "deployment/web", "-n", live.ns, "--timeout=60s"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert settled.returncode == 0, settled.stderr
     before = live.snapshot()
     result = kd(project, "apply", "-e", "dev", "--yes", "--set", "greeting=new")
     assert result.code == 1
