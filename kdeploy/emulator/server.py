@@ -74,6 +74,15 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
             self.request_count += 1
             self.request_log.append((method, path))
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that closes an idle keep-alive connection (every CLI run does at exit) is not
+        an error; print a traceback only for anything else."""
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
+
 
 class _Route:
     """A parsed resource URL."""
