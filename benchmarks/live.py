@@ -254,6 +254,7 @@ class Step:
 
 
 def summarise(log: Sequence[tuple[str, str]], wall: float) -> Step:
+    """The figures of one command from the requests it sent and its wall time."""
     step = Step(wall)
     for method, target in log:
         req = classify(method, target)
@@ -290,6 +291,7 @@ def write_kdeploy_project(root: Path, kubeconfig: str) -> None:
 
 
 def write_helm_chart(root: Path) -> Path:
+    """The Helm chart rendering the same objects as package `bench`; returns its directory."""
     chart = root / "chart"
     (chart / "templates").mkdir(parents=True, exist_ok=True)
     (chart / "Chart.yaml").write_text("apiVersion: v2\nname: bench\nversion: 1.0.0\n")
