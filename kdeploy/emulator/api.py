@@ -32,6 +32,7 @@ from kdeploy.emulator.validation import (
     validate_data,
     validate_metadata,
     validate_name,
+    validate_spec,
     validate_update,
     validate_workload,
 )
@@ -492,6 +493,7 @@ class Api:
         causes += validate_metadata(meta)
         causes += validate_data(obj)
         causes += validate_workload(obj)
+        causes += validate_spec(obj)
         if rt.kind == "CustomResourceDefinition":
             causes += _validate_crd(obj)
         if old is not None:

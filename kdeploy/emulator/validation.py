@@ -336,3 +336,65 @@ def validate_workload(obj: Obj) -> list[Cause]:
 
 def _invalid_raw(field: str, shown: str, detail: str) -> Cause:
     return ("FieldValueInvalid", field, f"Invalid value: {shown}: {detail}")
+
+
+def _pod_spec_path(obj: Obj) -> tuple[str, Obj] | None:
+    kind = obj.get("kind")
+    spec = obj.get("spec") or {}
+    if kind == "Pod":
+        return "spec", spec
+    if kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job"):
+        return "spec.template.spec", (spec.get("template") or {}).get("spec") or {}
+    if kind == "CronJob":
+        job = (spec.get("jobTemplate") or {}).get("spec") or {}
+        return "spec.jobTemplate.spec.template.spec", (job.get("template") or {}).get("spec") or {}
+    return None
+
+
+def validate_spec(obj: Obj) -> list[Cause]:
+    """Causes for the required fields the real server checks most often: containers (present,
+    named as DNS labels, unique, with an image), non-negative replicas, Service ports."""
+    out: list[Cause] = []
+    spec = obj.get("spec") or {}
+    replicas = spec.get("replicas")
+    if (
+        obj.get("kind") in ("Deployment", "ReplicaSet", "StatefulSet")
+        and isinstance(replicas, int)
+        and replicas < 0
+    ):
+        out.append(_invalid("spec.replicas", replicas, "must be greater than or equal to 0"))
+    found = _pod_spec_path(obj)
+    if found is not None:
+        path, pod = found
+        containers = pod.get("containers")
+        if not containers:
+            out.append(("FieldValueRequired", f"{path}.containers", "Required value"))
+        seen: set[str] = set()
+        for group in ("initContainers", "containers"):
+            for i, c in enumerate(pod.get(group) or []):
+                where = f"{path}.{group}[{i}]"
+                name = c.get("name") if isinstance(c, dict) else None
+                if not name:
+                    out.append(("FieldValueRequired", f"{where}.name", "Required value"))
+                else:
+                    out += validate_name(str(name), "label", f"{where}.name")
+                    if name in seen:
+                        out.append(
+                            ("FieldValueDuplicate", f"{where}.name", f'Duplicate value: "{name}"')
+                        )
+                    seen.add(str(name))
+                if isinstance(c, dict) and not c.get("image"):
+                    out.append(("FieldValueRequired", f"{where}.image", "Required value"))
+    if obj.get("kind") == "Service" and str(obj.get("apiVersion")) == "v1":
+        stype = spec.get("type", "ClusterIP")
+        if stype != "ExternalName" and spec.get("clusterIP") != "None" and not spec.get("ports"):
+            out.append(("FieldValueRequired", "spec.ports", "Required value"))
+        for i, p in enumerate(spec.get("ports") or []):
+            port = p.get("port") if isinstance(p, dict) else None
+            if not isinstance(port, int) or not 1 <= port <= 65535:
+                out.append(
+                    _invalid(
+                        f"spec.ports[{i}].port", port, "must be between 1 and 65535, inclusive"
+                    )
+                )
+    return out

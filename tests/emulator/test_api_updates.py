@@ -294,3 +294,22 @@ def test_server_side_apply_of_undeclared_field_fails(
         f"failed to create typed patch object ({namespace}/typo; apps/v1, Kind=Deployment): "
         ".spec.replica: field not declared in schema"
     )
+
+
+def test_required_fields_are_checked(api: client.ApiClient, namespace: str) -> None:
+    apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+    no_image = deployment("noimage")
+    del no_image["spec"]["template"]["spec"]["containers"][0]["image"]
+    with pytest.raises(ApiException) as err:
+        apps.create_namespaced_deployment(namespace, no_image)
+    assert message(err.value) == (
+        'Deployment.apps "noimage" is invalid: '
+        "spec.template.spec.containers[0].image: Required value"
+    )
+    with pytest.raises(ApiException) as err:
+        core.create_namespaced_service(namespace, {"metadata": {"name": "noports"}, "spec": {}})
+    assert message(err.value) == 'Service "noports" is invalid: spec.ports: Required value'
+    headless = core.create_namespaced_service(
+        namespace, {"metadata": {"name": "headless"}, "spec": {"clusterIP": "None"}}
+    )
+    assert headless.spec.cluster_ip == "None"
