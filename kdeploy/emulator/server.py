@@ -47,6 +47,8 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     block_on_close = False
+    # socketserver's default backlog of 5 makes bursts of parallel clients wait for SYN retries.
+    request_queue_size = 128
 
     def __init__(
         self,
