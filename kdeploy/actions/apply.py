@@ -3,8 +3,8 @@ the rest."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import nullcontext
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from kdeploy.actions.deploy import DeployOptions, deploy
 from kdeploy.actions.deps import Deps
@@ -47,8 +47,7 @@ def apply_releases(
         return _apply_parallel(deps, targets, options, yes=yes)
     revisions: list[Revision] = []
     for target in targets:
-        lock = nullcontext() if dry_run else deps.locks.hold(target.release, target.namespace)
-        with lock, redacting(target):
+        with _held(deps, target, dry_run), redacting(target):
             revision = _apply_one(deps, target, options, yes=yes, dry_run=dry_run)
         if revision is not None:
             revisions.append(revision)
@@ -71,12 +70,26 @@ def _apply_parallel(
 
     def one(i: int) -> Revision | None:
         target = targets[i]
-        with deps.locks.hold(target.release, target.namespace), redacting(target):
+        with _held(deps, target, False), redacting(target):
             return _apply_one(deps, target, options, yes=yes, dry_run=False)
 
     return run_parallel(
         [(t.release, t.namespace) for t in targets], one, deps.output, max_workers=len(targets)
     )
+
+
+@contextmanager
+def _held(deps: Deps, target: Target, dry_run: bool) -> Iterator[None]:
+    """The release lock (none for a dry run), and meanwhile one view of the release's history:
+    recovery, planning and deploying then share a single LIST of its revisions."""
+    if dry_run:
+        yield
+        return
+    with (
+        deps.locks.hold(target.release, target.namespace),
+        deps.history.operation(target.release, target.namespace),
+    ):
+        yield
 
 
 def _apply_one(

@@ -65,6 +65,10 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
     early = _create_release_namespace(deps, prepared)
     # The lock cannot live in a namespace that did not exist yet: take it now, before recording.
     deps.locks.ensure(target.release, target.namespace)
+    if early:
+        # The history was read before the lock existed: another deployer may have recorded
+        # revisions in the namespace meanwhile, so read it again now that we hold the lock.
+        deps.history.refresh(target.release, target.namespace)
     _mark_interrupted(deps, target.release, target.namespace)
     revision = deps.history.begin(
         target.release,

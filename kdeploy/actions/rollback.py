@@ -56,7 +56,8 @@ def rollback(
     Returns the new revision, or None when declined. Raises HistoryError for an unknown release or
     revision, LockHeldError when the release is locked, WaitError when it does not become
     healthy."""
-    with deps.locks.hold(release, namespace):
+    # one view of the history for recovery, planning and deploying (see HistoryStore.operation)
+    with deps.locks.hold(release, namespace), deps.history.operation(release, namespace):
         revisions = recover_history(deps, release, namespace)
         if not revisions:
             raise HistoryError(

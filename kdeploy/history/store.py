@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -60,13 +62,77 @@ class HistoryStore:
         self._identity = identity or (
             lambda: detect_identity(project_dir or Path.cwd(), os.environ)
         )
+        # (namespace, release) -> its records by number, while an operation holds that release's
+        # lock (see `operation`); None until first read. Parallel applies share one store.
+        self._views: dict[tuple[str, str], dict[int, Record] | None] = {}
+        self._views_guard = threading.Lock()
+
+    # one operation's view of a release
+
+    @contextmanager
+    def operation(self, release: str, namespace: str) -> Iterator[None]:
+        """Within the block, the release's revision list is read from the cluster once and then
+        kept up to date by this store's own writes, instead of being listed again by every step.
+        Use only while holding the release lock: no other deployer writes its history meanwhile.
+        `refresh` forces the next read to list again; `finish` always does."""
+        key = (namespace, release)
+        with self._views_guard:
+            self._views[key] = None
+        try:
+            yield
+        finally:
+            with self._views_guard:
+                self._views.pop(key, None)
+
+    def refresh(self, release: str, namespace: str) -> None:
+        """Make the next read of the release's revisions list them from the cluster again (e.g.
+        once the lock is taken after planning without it)."""
+        with self._views_guard:
+            if (namespace, release) in self._views:
+                self._views[(namespace, release)] = None
+
+    def _list(self, release: str, namespace: str, *, fresh: bool = False) -> list[Record]:
+        """The release's records without payload: from the operation's view when there is one,
+        else (or when `fresh`) listed from the driver."""
+        key = (namespace, release)
+        with self._views_guard:
+            active = key in self._views
+            view = self._views.get(key)
+        if active and view is not None and not fresh:
+            return list(view.values())
+        records = self._driver.list(release, namespace)
+        if active:
+            with self._views_guard:
+                self._views[key] = {r.number: r for r in records}
+        return records
+
+    def _remember(self, release: str, namespace: str, number: int, record: Record | None) -> None:
+        """Keep the operation's view (if any, and once read) in step with a write of ours:
+        `record` stored as `number`, or None when it was deleted."""
+        with self._views_guard:
+            view = self._views.get((namespace, release))
+            if view is None:
+                return
+            if record is None:
+                view.pop(number, None)
+            else:
+                view[number] = dataclasses.replace(record, payload=None, secrets=None)
+
+    def _update(self, record: Record, status: str, state: dict[str, str]) -> None:
+        self._driver.update(record.release, record.namespace, record.number, status, state)
+        self._remember(
+            record.release,
+            record.namespace,
+            record.number,
+            dataclasses.replace(record, status=status, state=state),
+        )
 
     # reading
 
     def revisions(self, release: str, namespace: str) -> list[Revision]:
         """All revisions of a release, metadata only (no manifests or values), by number.
         An empty list when the release has no history."""
-        records = self._driver.list(release, namespace)
+        records = self._list(release, namespace)
         return [_from_record(r) for r in sorted(records, key=lambda r: r.number)]
 
     def get(self, release: str, namespace: str, number: int, *, secrets: bool = True) -> Revision:
@@ -111,7 +177,7 @@ class HistoryStore:
         manifests, values and description; the originals needed for a rollback go into the companion
         Secret. Returns the revision with the original manifests and redacted values.
         Raises HistoryError if another deployer recorded the same number meanwhile."""
-        existing = self._driver.list(release, namespace)
+        existing = self._list(release, namespace)
         number = max((r.number for r in existing), default=0) + 1
         secrets = frozenset(secret_strings | collect_secret_strings(manifests))
         redactor = Redactor(secrets)
@@ -140,18 +206,18 @@ class HistoryStore:
             secrets_restored=True,
             secret_strings=secrets,
         )
-        self._driver.create(
-            Record(
-                release=release,
-                namespace=namespace,
-                number=number,
-                status=rev.status,
-                meta=encode_meta(rev),
-                state=encode_state(rev),
-                payload=encode_payload(stored_manifests, rev.values),
-                secrets=encode_json_gz(secret_payload) if has_secrets else None,
-            )
+        record = Record(
+            release=release,
+            namespace=namespace,
+            number=number,
+            status=rev.status,
+            meta=encode_meta(rev),
+            state=encode_state(rev),
+            payload=encode_payload(stored_manifests, rev.values),
+            secrets=encode_json_gz(secret_payload) if has_secrets else None,
         )
+        self._driver.create(record)
+        self._remember(release, namespace, number, record)
         return rev
 
     def finish(
@@ -163,7 +229,12 @@ class HistoryStore:
         interrupted by another deployer after its lock expired)."""
         if status not in ("deployed", "failed"):
             raise ValueError(f"finish status must be deployed or failed, not {status!r}")
-        records = {r.number: r for r in self._driver.list(revision.release, revision.namespace)}
+        # Listed again even within an operation: the apply and the wait before this may have
+        # outlasted the lock (e.g. a suspended laptop), and another deployer may have taken over
+        # and marked this revision interrupted; the view would not show that.
+        records = {
+            r.number: r for r in self._list(revision.release, revision.namespace, fresh=True)
+        }
         current = records.get(revision.number)
         where = f"revision {revision.number} of release {revision.release} in namespace {revision.namespace}"
         if current is None:
@@ -177,22 +248,18 @@ class HistoryStore:
         done = dataclasses.replace(
             revision, status=status, result=text, finished_at=format_time(self._clock())
         )
-        self._driver.update(
-            done.release, done.namespace, done.number, done.status, encode_state(done)
-        )
+        self._update(current, done.status, encode_state(done))
         if status == "deployed":
             for other in records.values():
                 if other.number != done.number and other.status == "deployed":
-                    self._driver.update(
-                        other.release, other.namespace, other.number, "superseded", other.state
-                    )
+                    self._update(other, "superseded", other.state)
         return done
 
     def mark_interrupted(self, revision: Revision) -> Revision:
         """Mark a `pending` revision `failed` with result "interrupted" (its deployer died). A
         revision that is no longer pending is returned with its stored status, unchanged.
         Raises HistoryError if the revision does not exist."""
-        records = {r.number: r for r in self._driver.list(revision.release, revision.namespace)}
+        records = {r.number: r for r in self._list(revision.release, revision.namespace)}
         current = records.get(revision.number)
         if current is None:
             raise self._unknown_revision(revision.release, revision.namespace, revision.number)
@@ -204,9 +271,7 @@ class HistoryStore:
         done = dataclasses.replace(
             revision, status="failed", result="interrupted", finished_at=format_time(self._clock())
         )
-        self._driver.update(
-            done.release, done.namespace, done.number, done.status, encode_state(done)
-        )
+        self._update(current, done.status, encode_state(done))
         return done
 
     def settle_deployed(self, release: str, namespace: str) -> list[int]:
@@ -214,11 +279,11 @@ class HistoryStore:
         a deployer died between `finish` marking its revision deployed and superseding the
         previous one. Returns the numbers changed."""
         deployed = sorted(
-            (r for r in self._driver.list(release, namespace) if r.status == "deployed"),
+            (r for r in self._list(release, namespace) if r.status == "deployed"),
             key=lambda r: r.number,
         )
         for older in deployed[:-1]:
-            self._driver.update(release, namespace, older.number, "superseded", older.state)
+            self._update(older, "superseded", older.state)
         return [r.number for r in deployed[:-1]]
 
     def prune(self, release: str, namespace: str, keep: int = DEFAULT_HISTORY_MAX) -> list[int]:
@@ -240,14 +305,16 @@ class HistoryStore:
         doomed = candidates[: len(revs) - keep]
         for number in doomed:
             self._driver.delete(release, namespace, number)
+            self._remember(release, namespace, number, None)
         return doomed
 
     def delete_all(self, release: str, namespace: str) -> list[int]:
         """Delete every revision of a release (payloads and companion Secrets included). Returns
         the deleted revision numbers."""
-        numbers = sorted(r.number for r in self._driver.list(release, namespace))
+        numbers = sorted(r.number for r in self._list(release, namespace))
         for number in numbers:
             self._driver.delete(release, namespace, number)
+            self._remember(release, namespace, number, None)
         return numbers
 
     def _unknown_revision(self, release: str, namespace: str, number: int) -> HistoryError:
