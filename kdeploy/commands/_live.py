@@ -1,5 +1,5 @@
-"""What the live commands (diff, apply, rollback, status, uninstall) share: their cluster and
-rendering options, the terminal Output, building Deps, and turning rendered releases into targets.
+"""What the live commands (diff, apply, rollback, status, uninstall) share: the terminal Output,
+building Deps, and turning rendered releases into targets (their options: commands/_options.py).
 
 Imported only by those commands, so `kdeploy --help` stays light."""
 
@@ -19,57 +19,6 @@ from kdeploy.actions.diff import Target
 from kdeploy.model import ClusterRef
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def cluster_options(f: F) -> F:
-    """--kubeconfig and --context."""
-    f = click.option(
-        "--context",
-        default=None,
-        help="Kubeconfig context (default: the environment's cluster.context, else current).",
-    )(f)
-    f = click.option(
-        "--kubeconfig",
-        default=None,
-        type=click.Path(dir_okay=False),
-        help="Kubeconfig file (default: the environment's cluster.kubeconfig, KUBECONFIG, "
-        "~/.kube/config; in a pod, its service account).",
-    )(f)
-    return f
-
-
-def render_options(f: F) -> F:
-    """-f/--values, --set and --set-string."""
-    f = click.option(
-        "--set-string",
-        "set_strings",
-        multiple=True,
-        metavar="PATH=VALUE",
-        help="Set a string value.",
-    )(f)
-    f = click.option(
-        "--set", "sets", multiple=True, metavar="PATH=VALUE", help="Set a value (YAML scalar)."
-    )(f)
-    f = click.option(
-        "-f",
-        "--values",
-        "value_files",
-        multiple=True,
-        type=click.Path(dir_okay=False),
-        help="Extra values file, applied after the environment's (repeatable, in order).",
-    )(f)
-    return f
-
-
-def release_location_options(f: F) -> F:
-    """-n/--namespace and -e/--env, for commands on one release (exactly one is required)."""
-    f = click.option("-e", "--env", "env", default=None, help="Environment declaring the release.")(
-        f
-    )
-    f = click.option(
-        "-n", "--namespace", default=None, help="Namespace of the release (no project needed)."
-    )(f)
-    return f
 
 
 @dataclass
@@ -179,20 +128,6 @@ def build_deps(
             api, identity.who, operation=operation, wait=wait, notify=output.info
         )
     return deps
-
-
-def wait_for_lock_option(f: F) -> F:
-    """--wait-for-lock[=DURATION] for the commands that take the release lock."""
-    return click.option(
-        "--wait-for-lock",
-        "wait_for_lock",
-        is_flag=False,
-        flag_value="5m",
-        default=None,
-        metavar="DURATION",
-        help="When another deployer holds the release lock, wait for it (default 5m when given "
-        "without a value, e.g. --wait-for-lock=10m) instead of failing with exit code 3.",
-    )(f)
 
 
 def rendered_targets(

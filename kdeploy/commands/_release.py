@@ -37,35 +37,6 @@ class ReleaseTarget:
         return ClusterTarget(kubeconfig=self.kubeconfig, context=self.context)
 
 
-def release_options(fn: F) -> F:
-    """Add `-n/--namespace`, `-e/--env`, `--kubeconfig` and `--context` to a command."""
-    options = [
-        click.option(
-            "-n",
-            "--namespace",
-            default=None,
-            help="Namespace of the release (no project files needed).",
-        ),
-        click.option(
-            "-e",
-            "--env",
-            "env",
-            default=None,
-            help="Environment that declares the release (gives its namespace and cluster).",
-        ),
-        click.option(
-            "--kubeconfig",
-            default=None,
-            metavar="PATH",
-            help="Kubeconfig file (default: the environment's, KUBECONFIG, ~/.kube/config).",
-        ),
-        click.option("--context", default=None, metavar="NAME", help="Kubeconfig context to use."),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
-
-
 def resolve_release(
     ctx: click.Context,
     release: str,

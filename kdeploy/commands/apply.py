@@ -5,13 +5,19 @@ from __future__ import annotations
 import click
 
 from kdeploy.commands._concurrency import concurrency_option, pool_size
-from kdeploy.commands._live import cluster_options, render_options, wait_for_lock_option
+from kdeploy.commands._options import (
+    cluster_options,
+    env_option,
+    releases_argument,
+    render_options,
+    wait_for_lock_option,
+)
 from kdeploy.commands._wait import wait_options, wait_settings
 
 
 @click.command("apply")
-@click.option("-e", "--env", "env", required=True, help="Environment to deploy.")
-@click.argument("releases", nargs=-1)
+@env_option("Environment to deploy.", required=True)
+@releases_argument()
 @click.option(
     "--yes", "-y", is_flag=True, help="Do not ask for confirmation (required without a terminal)."
 )

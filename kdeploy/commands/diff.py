@@ -6,13 +6,18 @@ import json
 
 import click
 
-from kdeploy.commands._live import cluster_options, render_options
+from kdeploy.commands._options import (
+    cluster_options,
+    env_option,
+    releases_argument,
+    render_options,
+)
 from kdeploy.errors import EXIT_CHANGES, EXIT_OK
 
 
 @click.command("diff")
-@click.option("-e", "--env", "env", required=True, help="Environment to compare with its cluster.")
-@click.argument("releases", nargs=-1)
+@env_option("Environment to compare with its cluster.", required=True)
+@releases_argument()
 @click.option(
     "--detailed-exitcode",
     is_flag=True,

@@ -6,7 +6,8 @@ import json
 
 import click
 
-from kdeploy.commands._release import open_history, release_options, resolve_release
+from kdeploy.commands._options import release_options
+from kdeploy.commands._release import open_history, resolve_release
 
 
 @click.command("history")

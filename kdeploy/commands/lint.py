@@ -9,28 +9,14 @@ from typing import Any
 
 import click
 
+from kdeploy.commands._options import env_option, releases_argument, render_options
 from kdeploy.errors import EXIT_ERROR, EXIT_OK, KdeployError
 
 
 @click.command("lint")
-@click.option(
-    "-e", "--env", "env", default=None, help="Environment to lint (optional if only one)."
-)
-@click.argument("releases", nargs=-1)
-@click.option(
-    "-f",
-    "--values",
-    "value_files",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    help="Extra values file, applied after the environment's (repeatable, in order).",
-)
-@click.option(
-    "--set", "sets", multiple=True, metavar="PATH=VALUE", help="Set a value (YAML scalar)."
-)
-@click.option(
-    "--set-string", "set_strings", multiple=True, metavar="PATH=VALUE", help="Set a string value."
-)
+@env_option("Environment to lint (optional if only one).")
+@releases_argument()
+@render_options
 @click.option(
     "--kube-version",
     default=None,

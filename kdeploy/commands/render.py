@@ -10,42 +10,18 @@ from typing import Any
 
 import click
 
+from kdeploy.commands._options import env_option, releases_argument, values_options
 from kdeploy.errors import EXIT_OK, KdeployError
 from kdeploy.model import RenderedRelease
 
 
 @click.command("render")
-@click.option(
-    "-e",
-    "--env",
-    "env",
-    default=None,
-    metavar="ENV",
-    help="Environment to render (optional if only one).",
-)
-@click.argument("releases", nargs=-1, metavar="[RELEASE]...")
-@click.option(
-    "-f",
-    "--values",
-    "value_files",
-    multiple=True,
-    type=click.Path(dir_okay=False),
-    metavar="FILE",
-    help="Extra values file, applied after the environment's (repeatable, in order).",
-)
-@click.option(
-    "--set",
-    "sets",
-    multiple=True,
-    metavar="PATH=VALUE",
-    help="Set a value, read as YAML (repeatable).",
-)
-@click.option(
-    "--set-string",
-    "set_strings",
-    multiple=True,
-    metavar="PATH=VALUE",
-    help="Set a value, kept as a string (repeatable).",
+@env_option("Environment to render (optional if only one).", metavar="ENV")
+@releases_argument("[RELEASE]...")
+@values_options(
+    file_metavar="FILE",
+    set_help="Set a value, read as YAML (repeatable).",
+    set_string_help="Set a value, kept as a string (repeatable).",
 )
 @click.option(
     "--out",

@@ -7,7 +7,7 @@ import json
 
 import click
 
-from kdeploy.commands._live import cluster_options, release_location_options
+from kdeploy.commands._options import cluster_options, release_location_options
 
 
 @click.command("status")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from kdeploy.commands._live import (
+from kdeploy.commands._options import (
     cluster_options,
     release_location_options,
     wait_for_lock_option,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from kdeploy.commands._release import release_options, resolve_release
+from kdeploy.commands._options import release_options
+from kdeploy.commands._release import resolve_release
 
 
 @click.command("unlock")

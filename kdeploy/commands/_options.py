@@ -1,0 +1,156 @@
+"""Command-line options several commands share, one decorator (or decorator factory) per group,
+so that a flag is spelled and explained in one place.
+
+Only click is imported here: the commands import this module when they load, and `kdeploy --help`
+must stay light."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Decorator(Protocol):
+    """Adds options (or an argument) to a click command function."""
+
+    def __call__(self, f: F, /) -> F: ...
+
+
+VALUES_FILE_HELP = "Extra values file, applied after the environment's (repeatable, in order)."
+SET_HELP = "Set a value (YAML scalar)."
+SET_STRING_HELP = "Set a string value."
+
+
+def _stack(f: F, decorators: list[Callable[[Any], Any]]) -> F:
+    """Apply `decorators` so that their options appear in `--help` in list order."""
+    for decorator in reversed(decorators):
+        f = decorator(f)
+    return f
+
+
+def env_option(help: str, *, required: bool = False, metavar: str | None = None) -> Decorator:
+    """-e/--env ENV (the value goes to the `env` parameter)."""
+    return click.option(
+        "-e", "--env", "env", required=required, default=None, metavar=metavar, help=help
+    )
+
+
+def namespace_option(help: str) -> Decorator:
+    """-n/--namespace NAMESPACE."""
+    return click.option("-n", "--namespace", default=None, help=help)
+
+
+def releases_argument(metavar: str | None = None) -> Decorator:
+    """The optional RELEASE... names (the `releases` parameter; none: every release)."""
+    return click.argument("releases", nargs=-1, metavar=metavar)
+
+
+def values_options(
+    *,
+    file_metavar: str | None = None,
+    set_help: str = SET_HELP,
+    set_string_help: str = SET_STRING_HELP,
+) -> Decorator:
+    """-f/--values FILE, --set PATH=VALUE and --set-string PATH=VALUE (the `value_files`, `sets`
+    and `set_strings` parameters)."""
+    decorators = [
+        click.option(
+            "-f",
+            "--values",
+            "value_files",
+            multiple=True,
+            type=click.Path(dir_okay=False),
+            metavar=file_metavar,
+            help=VALUES_FILE_HELP,
+        ),
+        click.option("--set", "sets", multiple=True, metavar="PATH=VALUE", help=set_help),
+        click.option(
+            "--set-string",
+            "set_strings",
+            multiple=True,
+            metavar="PATH=VALUE",
+            help=set_string_help,
+        ),
+    ]
+
+    def add(f: F) -> F:
+        return _stack(f, decorators)
+
+    return add
+
+
+def render_options(f: F) -> F:
+    """-f/--values, --set and --set-string with the short help of the live commands."""
+    return values_options()(f)
+
+
+def cluster_options(f: F) -> F:
+    """--kubeconfig and --context (they override the environment's `cluster:`)."""
+    return _stack(
+        f,
+        [
+            click.option(
+                "--kubeconfig",
+                default=None,
+                type=click.Path(dir_okay=False),
+                help="Kubeconfig file (default: the environment's cluster.kubeconfig, KUBECONFIG, "
+                "~/.kube/config; in a pod, its service account).",
+            ),
+            click.option(
+                "--context",
+                default=None,
+                help="Kubeconfig context (default: the environment's cluster.context, else "
+                "current).",
+            ),
+        ],
+    )
+
+
+def release_location_options(f: F) -> F:
+    """-n/--namespace and -e/--env, for commands on one release (exactly one is required)."""
+    return _stack(
+        f,
+        [
+            namespace_option("Namespace of the release (no project needed)."),
+            env_option("Environment declaring the release."),
+        ],
+    )
+
+
+def release_options(f: F) -> F:
+    """-n/--namespace, -e/--env, --kubeconfig and --context, for the commands that read one
+    release's history or lock (see kdeploy.commands._release.resolve_release)."""
+    return _stack(
+        f,
+        [
+            namespace_option("Namespace of the release (no project files needed)."),
+            env_option("Environment that declares the release (gives its namespace and cluster)."),
+            click.option(
+                "--kubeconfig",
+                default=None,
+                metavar="PATH",
+                help="Kubeconfig file (default: the environment's, KUBECONFIG, ~/.kube/config).",
+            ),
+            click.option(
+                "--context", default=None, metavar="NAME", help="Kubeconfig context to use."
+            ),
+        ],
+    )
+
+
+def wait_for_lock_option(f: F) -> F:
+    """--wait-for-lock[=DURATION] for the commands that take the release lock."""
+    return click.option(
+        "--wait-for-lock",
+        "wait_for_lock",
+        is_flag=False,
+        flag_value="5m",
+        default=None,
+        metavar="DURATION",
+        help="When another deployer holds the release lock, wait for it (default 5m when given "
+        "without a value, e.g. --wait-for-lock=10m) instead of failing with exit code 3.",
+    )(f)
