@@ -30,7 +30,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-PERF_DOC = ROOT / "docs" / "performance.md"
+
+from benchmarks.common import write_section  # noqa: E402
+
 BEGIN = "<!-- BEGIN apply-benchmark -->"
 END = "<!-- END apply-benchmark -->"
 KDEPLOY = [sys.executable, "-m", "kdeploy.cli"]
@@ -245,12 +247,8 @@ def report(res: dict[Key, Step], runs: int) -> str:
 
 
 def write_doc(section: str) -> None:
-    text = PERF_DOC.read_text(encoding="utf-8") if PERF_DOC.exists() else "# Performance\n"
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    PERF_DOC.write_text(text, encoding="utf-8")
+    """Replace this benchmark's section of docs/performance.md, keeping the others."""
+    write_section(section, BEGIN, END)
 
 
 def main() -> None:

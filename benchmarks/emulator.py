@@ -33,9 +33,8 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.render import machine  # noqa: E402
+from benchmarks.common import PERF_DOC, load_note, machine, write_section  # noqa: E402
 
-PERF_DOC = ROOT / "docs" / "performance.md"
 BEGIN = "<!-- BEGIN emulator-benchmark -->"
 END = "<!-- END emulator-benchmark -->"
 NS = "bench"
@@ -320,23 +319,9 @@ def section(rows: list[Row], objects: int, runs: int, load: str) -> str:
     return "\n".join(lines)
 
 
-def load_note(before: float, after: float) -> str:
-    """The 1-minute load average around the measurement, so readers can judge the wall times."""
-    cores = os.cpu_count() or 1
-    note = f"1-minute load average {before:.1f} before and {after:.1f} after, on {cores} cores"
-    if max(before, after) > cores:
-        note += " (other work was running: wall times are inflated; request counts are not)"
-    return note
-
-
 def write_doc(text: str) -> None:
     """Replace this benchmark's section of docs/performance.md, keeping the others."""
-    doc = PERF_DOC.read_text() if PERF_DOC.exists() else "# Performance\n"
-    if BEGIN in doc and END in doc:
-        doc = doc[: doc.index(BEGIN)] + text + doc[doc.index(END) + len(END) :]
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + text + "\n"
-    PERF_DOC.write_text(doc)
+    write_section(text, BEGIN, END)
 
 
 def main() -> None:

@@ -36,9 +36,9 @@ from urllib.parse import parse_qs, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.render import helm_version, machine  # noqa: E402
+from benchmarks.common import PERF_DOC, load_note, machine, write_section  # noqa: E402
+from benchmarks.render import helm_version  # noqa: E402
 
-PERF_DOC = ROOT / "docs" / "performance.md"
 BEGIN = "<!-- BEGIN live-benchmark -->"
 END = "<!-- END live-benchmark -->"
 KDEPLOY = [sys.executable, "-m", "kdeploy.cli"]
@@ -580,27 +580,9 @@ def report(res: dict[tuple[str, str], Step], helm: str | None, runs: int, load: 
     return "\n".join(lines)
 
 
-def load_note(before: float, after: float) -> str:
-    """The 1-minute load average around the measurement, so readers can judge the wall times."""
-    cores = os.cpu_count() or 1
-    note = f"1-minute load average {before:.1f} before and {after:.1f} after, on {cores} cores"
-    if max(before, after) > cores:
-        note += " (other work was running: wall times are inflated; request counts are not)"
-    return note
-
-
 def write_doc(section: str) -> None:
     """Replace this benchmark's section of docs/performance.md, keeping the others."""
-    text = (
-        PERF_DOC.read_text()
-        if PERF_DOC.exists()
-        else "# Performance\n\nFigures from `benchmarks/`, run on demand.\n"
-    )
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    PERF_DOC.write_text(text)
+    write_section(section, BEGIN, END)
 
 
 def main() -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -27,7 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PERF_DOC = ROOT / "docs" / "performance.md"
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.common import PERF_DOC, machine, write_section  # noqa: E402
+
 BEGIN = "<!-- BEGIN render-benchmark -->"
 END = "<!-- END render-benchmark -->"
 KDEPLOY = [sys.executable, "-m", "kdeploy.cli"]
@@ -416,24 +418,6 @@ def time_per_app_helm(helm: str, singles: list[Path], env: dict[str, str], runs:
     return statistics.median(walls)
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = ""
-    try:
-        kb = int(Path("/proc/meminfo").read_text().split()[1])
-        mem = f", {kb / 1024 / 1024:.0f} GiB RAM"
-    except (OSError, ValueError, IndexError):
-        pass
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}){mem}, Python {platform.python_version()}"
-
-
 def helm_version(helm: str) -> str:
     out = subprocess.run([helm, "version", "--short"], capture_output=True, text=True, check=True)
     return out.stdout.strip()
@@ -494,16 +478,7 @@ def report(rows: list[dict[str, float]], startup: float, helm: str, runs: int) -
 
 def write_doc(section: str) -> None:
     """Replace this benchmark's section of docs/performance.md, keeping the others."""
-    text = (
-        PERF_DOC.read_text()
-        if PERF_DOC.exists()
-        else "# Performance\n\nFigures from `benchmarks/`, run on demand.\n"
-    )
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    PERF_DOC.write_text(text)
+    write_section(section, BEGIN, END)
 
 
 def main() -> None:
