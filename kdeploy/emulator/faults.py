@@ -12,7 +12,7 @@ from typing import Any
 
 from kdeploy.emulator.types import FaultRule
 
-_ACTIONS = ("status", "latency", "drop", "kill", "kill-after")
+_ACTIONS = ("status", "latency", "drop", "drop-after", "kill", "kill-after")
 KILL_ACTIONS = ("kill", "kill-after")
 
 

@@ -61,7 +61,8 @@ Clock = Callable[[], float]
 class FaultRule:
     """Fault injection: requests matching method (or '*'), a path regex, and count window
     get `action`: 'status' (return `status` code, with Retry-After for 429), 'latency' (sleep `delay`
-    seconds then serve normally), 'drop' (close the connection without a response), 'kill' (SIGKILL
+    seconds then serve normally), 'drop' (close the connection without a response), 'drop-after'
+    (process the request, then close the connection before the answer is sent), 'kill' (SIGKILL
     process `pid` before the request is processed) or 'kill-after' (process the request, then
     SIGKILL `pid` before it sees the answer): crash tests of a client at an exact request."""
 

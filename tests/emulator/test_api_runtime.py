@@ -81,6 +81,68 @@ def test_fault_rules_over_the_control_endpoint(emu: Any) -> None:
     assert pool.request("GET", emu.url + "/api/v1/namespaces/kube-system").status == 200
 
 
+def test_drop_after_over_the_control_endpoint_makes_the_change_but_loses_the_answer(
+    emu: Any,
+) -> None:
+    pool = urllib3.PoolManager()
+    rule = {"method": "POST", "path": "/configmaps$", "action": "drop-after"}
+    resp = pool.request("POST", emu.url + "/_emulator/faults", body=json.dumps(rule))
+    assert resp.status == 201, resp.data
+    assert json.loads(resp.data)[0]["action"] == "drop-after"
+    core = core_for(emu)
+    with pytest.raises(urllib3.exceptions.HTTPError):
+        core.create_namespaced_config_map("default", {"metadata": {"name": "lost-answer"}})
+    assert core.read_namespaced_config_map("lost-answer", "default").metadata.name == "lost-answer"
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"action": "status", "status": 503},
+        {"action": "latency", "delay": 0.1},
+        {"action": "drop"},
+        {"action": "drop-after"},
+        {"action": "kill", "pid": 123456},
+        {"action": "kill-after", "pid": 123456},
+    ],
+)
+def test_every_documented_fault_action_is_accepted_from_json(rule: dict[str, Any]) -> None:
+    from kdeploy.emulator.faults import rule_from_dict
+
+    assert rule_from_dict(dict(rule)).action == rule["action"]
+
+
+def test_cli_accepts_a_drop_after_fault_file(tmp_path: Path) -> None:
+    faults = tmp_path / "faults.json"
+    faults.write_text(
+        json.dumps([{"method": "POST", "path": "configmaps", "action": "drop-after"}])
+    )
+    out = tmp_path / "kubeconfig"
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "kdeploy.cli", "emulator", "--port", "0"),
+            *("--faults", str(faults), "--kubeconfig-out", str(out)),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == str(out)
+        api = config.new_client_from_config(str(out))
+        api.configuration.retries = 0
+        core = client.CoreV1Api(api)
+        with pytest.raises(urllib3.exceptions.HTTPError):
+            core.create_namespaced_config_map("default", {"metadata": {"name": "from-file"}})
+        assert core.read_namespaced_config_map("from-file", "default").metadata.name == "from-file"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        code = proc.wait(timeout=30)
+    assert code == 0
+
+
 def test_request_log_records_method_and_path(emu: Any) -> None:
     before = emu.request_count
     core_for(emu).list_namespaced_config_map("default", label_selector="a=b")
