@@ -53,15 +53,21 @@ def describe(doc: Any) -> str:
     return "document"
 
 
-def value_path(path: Iterable[Any]) -> str:
-    """A jsonschema error path as a values path: ['ports', 0, 'name'] -> 'ports[0].name'."""
+def format_path(parts: Iterable[Any]) -> str:
+    """A jsonschema error path as a dotted path: ['ports', 0, 'name'] -> 'ports[0].name', and
+    `spec.template.spec.containers[0].image` for a manifest; '' for the root."""
     out = ""
-    for part in path:
+    for part in parts:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
             out += f".{part}" if out else str(part)
-    return out or "(root)"
+    return out
+
+
+def value_path(path: Iterable[Any]) -> str:
+    """A jsonschema error path as a values path, as `format_path` but '(root)' for the root."""
+    return format_path(path) or "(root)"
 
 
 class ValuesValidator:

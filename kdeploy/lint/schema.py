@@ -18,6 +18,7 @@ from kdeploy.errors import KdeployError
 from kdeploy.lint.findings import Finding, Rule, object_label
 from kdeploy.lint.workloads import finding
 from kdeploy.model import RenderedObject
+from kdeploy.validate import format_path, value_path
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError as SchemaError
@@ -220,7 +221,7 @@ class SchemaCatalog:
             try:
                 Draft202012Validator.check_schema(schema)
             except SchemaError as e:
-                self._bad_crds[gvk] = f"{format_path(e.absolute_path) or '(root)'}: {e.message}"
+                self._bad_crds[gvk] = f"{value_path(e.absolute_path)}: {e.message}"
             validator: Validator = Draft202012Validator(schema)
         else:
             name = self._index().get(gvk)
@@ -310,14 +311,6 @@ def error_order(error: SchemaError) -> list[tuple[int, int, str]]:
         (0, p, "") if isinstance(p, int) and not isinstance(p, bool) else (1, 0, str(p))
         for p in error.absolute_path
     ]
-
-
-def format_path(parts: Any) -> str:
-    """Render a jsonschema path deque as `spec.template.spec.containers[0].image`."""
-    out = ""
-    for part in parts:
-        out = f"{out}[{part}]" if isinstance(part, int) else _join(out, str(part))
-    return out
 
 
 def _join(path: str, key: str) -> str:

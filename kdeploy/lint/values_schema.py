@@ -6,8 +6,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from kdeploy.lint.findings import Finding, Rule
-from kdeploy.lint.schema import describe_error, error_order, format_path
+from kdeploy.lint.schema import describe_error, error_order
 from kdeploy.model import RenderedRelease, ValuesLayer
+from kdeploy.validate import value_path
 
 VALUES_SCHEMA = Rule(
     "values-schema",
@@ -32,7 +33,7 @@ def check(release: RenderedRelease) -> Iterator[Finding]:
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as e:
-        where = format_path(e.absolute_path) or "(root)"
+        where = value_path(e.absolute_path)
         yield Finding(
             rule=VALUES_SCHEMA.id,
             severity=VALUES_SCHEMA.severity,
