@@ -30,6 +30,40 @@ metadata:
 data:
   greeting: {{ values.greeting | quote }}
 """
+SECRET_TEMPLATE = """\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ release.name }}-secret
+type: Opaque
+stringData:
+  password: {{ values.password | quote }}
+"""
+# a release that creates its own namespace
+NAMESPACE_TEMPLATE = """\
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: {{ release.namespace }}
+"""
+# one replica of the image `values.image`
+IMAGE_DEPLOYMENT_TEMPLATE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ release.name }}
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: {{ release.name }}}
+  template:
+    metadata:
+      labels: {app: {{ release.name }}}
+    spec:
+      containers:
+      - name: app
+        image: {{ values.image }}
+"""
 
 
 def _text(content: str | dict[str, Any] | list[Any]) -> str:
@@ -111,6 +145,61 @@ def run_kdeploy(*args: str) -> CliResult:
         except SystemExit as e:
             code = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
     return CliResult(code=code, stdout=out.getvalue(), stderr=err.getvalue())
+
+
+def kd(project: Path, *args: str) -> CliResult:
+    """`kdeploy -C PROJECT ARGS`, in this process (see run_kdeploy)."""
+    return run_kdeploy("-C", str(project), *args)
+
+
+def live_project(
+    root: Path,
+    kubeconfig: str,
+    namespace: str,
+    *,
+    templates: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> Path:
+    """A project at `root` with package `webapp` (`templates`, `values`) and an environment `dev`
+    deploying it as release `web` to `namespace` of the cluster in `kubeconfig`. Returns root."""
+    proj = ProjectBuilder(root)
+    proj.package("webapp", templates=templates, values=values)
+    proj.environment(
+        "dev",
+        {
+            "cluster": {"kubeconfig": kubeconfig},
+            "namespace": namespace,
+            "releases": {"web": {"package": "webapp"}},
+        },
+    )
+    return root
+
+
+class LiveCluster:
+    """A namespace of a cluster read through the real client, for assertions."""
+
+    def __init__(self, kubeconfig: str, namespace: str) -> None:
+        from kdeploy.kube.config import ClusterTarget, new_api_client
+        from kdeploy.kube.real import RealCluster
+
+        self.kubeconfig = kubeconfig
+        self.api = new_api_client(ClusterTarget(kubeconfig=kubeconfig))
+        self.cluster = RealCluster(self.api)
+        self.ns = namespace
+
+    def image(self) -> str:
+        """The image of Deployment web's first container."""
+        from kdeploy.kube.client import ObjectRef
+
+        dep = self.cluster.get(ObjectRef("apps/v1", "Deployment", self.ns, "web"))
+        assert dep is not None
+        return str(dep["spec"]["template"]["spec"]["containers"][0]["image"])
+
+    def create_namespace(self, name: str) -> None:
+        """Create namespace `name` (outside this one)."""
+        from kubernetes import client
+
+        client.CoreV1Api(self.api).create_namespace({"metadata": {"name": name}})
 
 
 def run_kdeploy_process(*args: str, cwd: Path | None = None) -> CliResult:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.helpers import ProjectBuilder, run_kdeploy
+from tests.helpers import kd, live_project
 
 
 def history_lists(log: list[tuple[str, str]], namespace: str) -> int:
@@ -29,7 +29,7 @@ def history_lists(log: list[tuple[str, str]], namespace: str) -> int:
 def _apply(own_emulator: Any, root: Path, namespace: str, *args: str) -> int:
     """Run `kdeploy apply` and return how many history LISTs it sent."""
     start = len(own_emulator.request_log)
-    result = run_kdeploy("-C", str(root), "apply", "-e", "dev", "--yes", "--no-wait", *args)
+    result = kd(root, "apply", "-e", "dev", "--yes", "--no-wait", *args)
     assert result.code == 0, result.stderr
     return history_lists(own_emulator.request_log[start:], namespace)
 
@@ -37,17 +37,7 @@ def _apply(own_emulator: Any, root: Path, namespace: str, *args: str) -> int:
 def test_an_apply_lists_the_release_history_once_and_again_only_to_finish(
     tmp_path: Path, own_emulator: Any, namespace: str
 ) -> None:
-    root = tmp_path / "project"
-    proj = ProjectBuilder(root)
-    proj.package("webapp")
-    proj.environment(
-        "dev",
-        {
-            "cluster": {"kubeconfig": str(own_emulator.kubeconfig_path)},
-            "namespace": namespace,
-            "releases": {"web": {"package": "webapp"}},
-        },
-    )
+    root = live_project(tmp_path / "project", str(own_emulator.kubeconfig_path), namespace)
     # once under the lock for recovery, planning and recording, and once more to mark the
     # revision deployed (the lock may have been lost during a long wait)
     assert _apply(own_emulator, root, namespace) == 2

@@ -13,27 +13,11 @@ import pytest
 import yaml
 
 from kdeploy.kube.client import ObjectRef
-from tests.helpers import ProjectBuilder, run_kdeploy
+from tests.helpers import IMAGE_DEPLOYMENT_TEMPLATE as DEPLOYMENT
+from tests.helpers import LiveCluster, kd, live_project
 
 _counter = itertools.count()
 
-DEPLOYMENT = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ release.name }}
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: {{ release.name }}}
-  template:
-    metadata:
-      labels: {app: {{ release.name }}}
-    spec:
-      containers:
-      - name: app
-        image: {{ values.image }}
-"""
 HOOKS = """\
 {% for h in values.hooks %}
 ---
@@ -64,31 +48,15 @@ spec:
 """
 
 
-class Live:
-    def __init__(self, kubeconfig: str, namespace: str) -> None:
-        from kdeploy.kube.config import ClusterTarget, new_api_client
-        from kdeploy.kube.real import RealCluster
-
-        self.api = new_api_client(ClusterTarget(kubeconfig=kubeconfig))
-        self.cluster = RealCluster(self.api)
-        self.ns = namespace
-
-    def image(self) -> str:
-        dep = self.cluster.get(ObjectRef("apps/v1", "Deployment", self.ns, "web"))
-        assert dep is not None
-        return str(dep["spec"]["template"]["spec"]["containers"][0]["image"])
-
+class Live(LiveCluster):
     def job(self, name: str) -> dict[str, Any] | None:
         return self.cluster.get(ObjectRef("batch/v1", "Job", self.ns, name))
 
 
 @pytest.fixture
 def ns(emulator: Any) -> str:
-    from kubernetes import client
-
     name = f"hooks-{next(_counter)}"
-    live = Live(str(emulator.kubeconfig_path), "default")
-    client.CoreV1Api(live.api).create_namespace({"metadata": {"name": name}})
+    Live(str(emulator.kubeconfig_path), "default").create_namespace(name)
     return name
 
 
@@ -99,26 +67,13 @@ def live(emulator: Any, ns: str) -> Live:
 
 @pytest.fixture
 def project(tmp_path: Path, emulator: Any, ns: str) -> Path:
-    root = tmp_path / "project"
-    proj = ProjectBuilder(root)
-    proj.package(
-        "webapp",
+    return live_project(
+        tmp_path / "project",
+        str(emulator.kubeconfig_path),
+        ns,
         templates={"deployment.yaml": DEPLOYMENT, "hooks.yaml": HOOKS},
         values={"image": "nginx:1.27", "hooks": []},
     )
-    proj.environment(
-        "dev",
-        {
-            "cluster": {"kubeconfig": str(emulator.kubeconfig_path)},
-            "namespace": ns,
-            "releases": {"web": {"package": "webapp"}},
-        },
-    )
-    return root
-
-
-def kd(project: Path, *args: str) -> Any:
-    return run_kdeploy("-C", str(project), *args)
 
 
 def apply(project: Path, image: str, hooks: list[dict[str, Any]], *extra: str) -> Any:

@@ -11,18 +11,19 @@ from typing import Any
 import pytest
 
 from kdeploy.kube.client import ObjectRef
-from tests.helpers import ProjectBuilder, run_kdeploy
+from tests.helpers import CONFIGMAP_TEMPLATE as CONFIGMAP
+from tests.helpers import (
+    NAMESPACE_TEMPLATE,
+    LiveCluster,
+    ProjectBuilder,
+    kd,
+    live_project,
+    run_kdeploy,
+)
+from tests.helpers import SECRET_TEMPLATE as SECRET
 
 PASSWORD = "s3cr3t-Pass-9876"
 
-CONFIGMAP = """\
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: {{ release.name }}-config
-data:
-  greeting: {{ values.greeting | quote }}
-"""
 EXTRA = """\
 {% if values.extra %}
 apiVersion: v1
@@ -32,15 +33,6 @@ metadata:
 data:
   on: "yes"
 {% endif %}
-"""
-SECRET = """\
-apiVersion: v1
-kind: Secret
-metadata:
-  name: {{ release.name }}-secret
-type: Opaque
-stringData:
-  password: {{ values.password | quote }}
 """
 DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -99,17 +91,8 @@ spec: {}
 """
 
 
-class Live:
+class Live(LiveCluster):
     """Reads the cluster through the real client, for assertions."""
-
-    def __init__(self, kubeconfig: str, namespace: str) -> None:
-        from kdeploy.kube.config import ClusterTarget, new_api_client
-        from kdeploy.kube.real import RealCluster
-
-        self.kubeconfig = kubeconfig
-        self.api = new_api_client(ClusterTarget(kubeconfig=kubeconfig))
-        self.cluster = RealCluster(self.api)
-        self.ns = namespace
 
     def get(self, kind: str, name: str, api_version: str = "v1") -> dict[str, Any] | None:
         return self.cluster.get(ObjectRef(api_version, kind, self.ns, name))
@@ -183,10 +166,10 @@ def live(emulator: Any, ns: str) -> Live:
 
 @pytest.fixture
 def project(tmp_path: Path, emulator: Any, ns: str) -> Path:
-    root = tmp_path / "project"
-    proj = ProjectBuilder(root)
-    proj.package(
-        "webapp",
+    return live_project(
+        tmp_path / "project",
+        str(emulator.kubeconfig_path),
+        ns,
         templates={
             "configmap.yaml": CONFIGMAP,
             "extra.yaml": EXTRA,
@@ -196,19 +179,6 @@ def project(tmp_path: Path, emulator: Any, ns: str) -> Path:
         },
         values={"greeting": "hello", "extra": True, "password": PASSWORD, "replicas": 1},
     )
-    proj.environment(
-        "dev",
-        {
-            "cluster": {"kubeconfig": str(emulator.kubeconfig_path)},
-            "namespace": ns,
-            "releases": {"web": {"package": "webapp"}},
-        },
-    )
-    return root
-
-
-def kd(project: Path, *args: str) -> Any:
-    return run_kdeploy("-C", str(project), *args)
 
 
 def changed_lines(text: str) -> list[str]:
@@ -610,14 +580,6 @@ def test_request_budget_one_write_per_changed_object_and_no_per_object_reads(
         if m == "GET" and "labelSelector" not in full and path not in ("/api", "/apis")
     ]
     assert single_gets == []
-
-
-NAMESPACE_TEMPLATE = """\
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: {{ release.namespace }}
-"""
 
 
 def test_a_release_that_creates_its_own_namespace(tmp_path: Path, emulator: Any) -> None:

@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from kdeploy.kube.client import ObjectRef
-from tests.helpers import ProjectBuilder, run_kdeploy
+from tests.helpers import LiveCluster, kd, live_project
 
 _counter = itertools.count()
 
@@ -61,28 +60,13 @@ spec:
 """
 
 
-class Live:
-    def __init__(self, kubeconfig: str, namespace: str) -> None:
-        from kdeploy.kube.config import ClusterTarget, new_api_client
-        from kdeploy.kube.real import RealCluster
-
-        self.api = new_api_client(ClusterTarget(kubeconfig=kubeconfig))
-        self.cluster = RealCluster(self.api)
-        self.ns = namespace
-
-    def image(self) -> str:
-        dep = self.cluster.get(ObjectRef("apps/v1", "Deployment", self.ns, "web"))
-        assert dep is not None
-        return str(dep["spec"]["template"]["spec"]["containers"][0]["image"])
+Live = LiveCluster
 
 
 @pytest.fixture
 def ns(emulator: Any) -> str:
-    from kubernetes import client
-
     name = f"wait-{next(_counter)}"
-    live = Live(str(emulator.kubeconfig_path), "default")
-    client.CoreV1Api(live.api).create_namespace({"metadata": {"name": name}})
+    Live(str(emulator.kubeconfig_path), "default").create_namespace(name)
     return name
 
 
@@ -93,26 +77,13 @@ def live(emulator: Any, ns: str) -> Live:
 
 @pytest.fixture
 def project(tmp_path: Path, emulator: Any, ns: str) -> Path:
-    root = tmp_path / "project"
-    proj = ProjectBuilder(root)
-    proj.package(
-        "webapp",
+    return live_project(
+        tmp_path / "project",
+        str(emulator.kubeconfig_path),
+        ns,
         templates={"configmap.yaml": CONFIGMAP, "deployment.yaml": DEPLOYMENT, "job.yaml": JOB},
         values={"image": "nginx:1.27", "replicas": 2, "deadline": 600, "job": None},
     )
-    proj.environment(
-        "dev",
-        {
-            "cluster": {"kubeconfig": str(emulator.kubeconfig_path)},
-            "namespace": ns,
-            "releases": {"web": {"package": "webapp"}},
-        },
-    )
-    return root
-
-
-def kd(project: Path, *args: str) -> Any:
-    return run_kdeploy("-C", str(project), *args)
 
 
 def history(project: Path, ns: str) -> list[dict[str, Any]]:

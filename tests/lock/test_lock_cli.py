@@ -17,16 +17,8 @@ from typing import Any
 import pytest
 
 from kdeploy.lock import ReleaseLock, read_lock
-from tests.helpers import ProjectBuilder, run_kdeploy
-
-CONFIGMAP = """\
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: {{ release.name }}-config
-data:
-  greeting: {{ values.greeting | quote }}
-"""
+from tests.helpers import CONFIGMAP_TEMPLATE as CONFIGMAP
+from tests.helpers import ProjectBuilder, kd, live_project, run_kdeploy
 
 
 @pytest.fixture
@@ -40,22 +32,13 @@ def api(emulator: Any) -> Iterator[Any]:
 
 @pytest.fixture
 def project(tmp_path: Path, emulator: Any, namespace: str) -> Path:
-    root = tmp_path / "project"
-    proj = ProjectBuilder(root)
-    proj.package("webapp", templates={"configmap.yaml": CONFIGMAP}, values={"greeting": "hi"})
-    proj.environment(
-        "dev",
-        {
-            "cluster": {"kubeconfig": str(emulator.kubeconfig_path)},
-            "namespace": namespace,
-            "releases": {"web": {"package": "webapp"}},
-        },
+    return live_project(
+        tmp_path / "project",
+        str(emulator.kubeconfig_path),
+        namespace,
+        templates={"configmap.yaml": CONFIGMAP},
+        values={"greeting": "hi"},
     )
-    return root
-
-
-def kd(project: Path, *args: str) -> Any:
-    return run_kdeploy("-C", str(project), *args)
 
 
 @pytest.fixture

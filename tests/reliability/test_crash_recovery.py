@@ -28,25 +28,15 @@ import pytest
 from kdeploy.emulator.app import Emulator
 from kdeploy.emulator.types import ControllerKnobs, FaultRule
 from kdeploy.lock import ANN_HOST, lease_name
+from tests.helpers import CONFIGMAP_TEMPLATE as CONFIGMAP
+from tests.helpers import IMAGE_DEPLOYMENT_TEMPLATE as DEPLOYMENT
+from tests.helpers import NAMESPACE_TEMPLATE as NAMESPACE
+from tests.helpers import SECRET_TEMPLATE as SECRET
 from tests.helpers import CliResult, ProjectBuilder, run_kdeploy
 
 pytestmark = pytest.mark.slow
 
 RELEASE = "web"
-NAMESPACE = """\
-apiVersion: v1
-kind: Namespace
-metadata:
-  name: {{ release.namespace }}
-"""
-CONFIGMAP = """\
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: {{ release.name }}-config
-data:
-  greeting: {{ values.greeting | quote }}
-"""
 EXTRA = """\
 {% if values.extra %}
 apiVersion: v1
@@ -68,15 +58,6 @@ data:
   greeting: added
 {% endif %}
 """
-SECRET = """\
-apiVersion: v1
-kind: Secret
-metadata:
-  name: {{ release.name }}-secret
-type: Opaque
-stringData:
-  password: {{ values.password | quote }}
-"""
 SERVICE = """\
 apiVersion: v1
 kind: Service
@@ -87,23 +68,6 @@ spec:
   ports:
   - port: {{ values.port }}
     targetPort: 80
-"""
-DEPLOYMENT = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ release.name }}
-spec:
-  replicas: 1
-  selector:
-    matchLabels: {app: {{ release.name }}}
-  template:
-    metadata:
-      labels: {app: {{ release.name }}}
-    spec:
-      containers:
-      - name: app
-        image: {{ values.image }}
 """
 REV1 = {
     "greeting": "hello",
