@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import click
 
+from kdeploy.commands._files import write_text_atomic
 from kdeploy.commands._options import env_option, releases_argument, render_options
 from kdeploy.errors import EXIT_ERROR, EXIT_OK, KdeployError
 
@@ -82,22 +82,11 @@ def command(
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` via a temporary file and a rename, so readers never see half a file.
-
-    Raises KdeployError when the directory cannot be written.
-    """
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError as e:
-        raise KdeployError(
-            f"cannot write the JUnit report {path}: {e.strerror or e}",
-            hint="check that the directory exists and is writable",
-        ) from e
+    """Write the JUnit report `text` to `path` atomically. Raises KdeployError when the directory
+    cannot be written."""
+    write_text_atomic(
+        path,
+        text,
+        what="the JUnit report",
+        hint="check that the directory exists and is writable",
+    )

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import click
 
+from kdeploy.commands._files import write_text_atomic
 from kdeploy.commands._options import env_option, releases_argument, values_options
-from kdeploy.errors import EXIT_OK, KdeployError
+from kdeploy.errors import EXIT_OK
 from kdeploy.model import RenderedRelease
 
 
@@ -61,7 +61,12 @@ def command(
         out = project_dir / out
     for release in rendered:
         path = out / f"{release.spec.name}.yaml"
-        write_text_atomic(path, "".join(release_documents([release])))
+        write_text_atomic(
+            path,
+            "".join(release_documents([release])),
+            what="",
+            hint="check that the --out directory is writable",
+        )
         click.echo(f"wrote {path} ({len(release.objects)} objects)", err=True)
     return EXIT_OK
 
@@ -93,23 +98,3 @@ def _hook_comment(manifest: dict[str, Any]) -> str:
         f"# Hook: {', '.join(hook.phases)} (weight {hook.weight}, delete policy "
         f"{hook.delete_policy}; not applied with the release's objects)\n"
     )
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same directory and a rename, so a
-    reader never sees half a file. Raises KdeployError when it cannot be written."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-    except OSError as e:
-        raise KdeployError(
-            f"cannot write {path}: {e.strerror or e}",
-            hint="check that the --out directory is writable",
-        ) from None
