@@ -78,12 +78,35 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that closes an idle keep-alive connection (every CLI run does at exit) is not
-        an error; print a traceback only for anything else."""
+        an error, over plain TCP or TLS (where it may skip the close_notify alert and show up as
+        an unexpected EOF); print a traceback only for anything else."""
         import sys
 
-        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+        if _client_disconnect(sys.exc_info()[1]):
             return
         super().handle_error(request, client_address)
+
+
+# What a client hanging up looks like on the server side: a reset or closed TCP connection, or a
+# TLS connection that ended without (or with) the close_notify alert.
+_DISCONNECTS = (
+    ConnectionResetError,
+    ConnectionAbortedError,
+    BrokenPipeError,
+    ssl.SSLEOFError,
+    ssl.SSLZeroReturnError,
+)
+
+
+def _client_disconnect(error: BaseException | None) -> bool:
+    """Whether `error` (or the error it was raised while handling) is a client hanging up."""
+    seen = 0
+    while error is not None and seen < 5:
+        if isinstance(error, _DISCONNECTS):
+            return True
+        error = error.__context__
+        seen += 1
+    return False
 
 
 class _Route:
@@ -244,7 +267,7 @@ class Handler(BaseHTTPRequestHandler):
             self._route(method, url.path, query)
         except E.ApiError as err:
             self._send_error(err)
-        except (BrokenPipeError, ConnectionResetError):
+        except _DISCONNECTS:
             self.close_connection = True
         except Exception as exc:  # an emulator bug must answer 500, not hang the client
             import traceback

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
+import ssl
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from kubernetes import client, config
@@ -79,3 +82,44 @@ def test_kubectl_works_over_https(emu: Any, tmp_path: Path) -> None:
     )
     assert res.returncode == 0, res.stderr
     assert "namespace/default" in res.stdout.split()
+
+
+def _half_close_and_wait(raw: socket.socket) -> None:
+    """Shut our sending side without a TLS close_notify and wait until the server hangs up:
+    it has handled (and reported, if at all) the end of the connection by then."""
+    raw.shutdown(socket.SHUT_WR)
+    raw.settimeout(30)
+    try:
+        while raw.recv(4096):
+            pass
+    except ConnectionResetError:
+        pass
+    raw.close()
+
+
+def test_clients_hanging_up_leave_stderr_clean_but_real_errors_are_logged(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    with Emulator(tls=True, controllers=False) as e:
+        url = urlsplit(e.url)
+        address = (url.hostname or "127.0.0.1", url.port or 443)
+        ctx = ssl.create_default_context(cafile=e.ca_path)
+        ctx.check_hostname = False
+        capfd.readouterr()
+        # After a request on a kept-alive connection, and in the middle of the next one.
+        for tail in (b"", b"GET /version HTTP/1.1\r\n"):
+            conn = ctx.wrap_socket(socket.create_connection(address))
+            conn.sendall(b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert conn.recv(4096).startswith(b"HTTP/1.1 200")
+            conn.sendall(tail)
+            _half_close_and_wait(socket.socket(fileno=conn.detach()))
+        # During the handshake.
+        raw = socket.create_connection(address)
+        raw.sendall(b"\x16\x03\x01\x00")
+        _half_close_and_wait(raw)
+        assert capfd.readouterr().err == ""
+        # Plain HTTP to the TLS port is not a hang-up: it stays visible.
+        raw = socket.create_connection(address)
+        raw.sendall(b"GET /version HTTP/1.1\r\nHost: x\r\n\r\n")
+        _half_close_and_wait(raw)
+    assert "http request" in capfd.readouterr().err
