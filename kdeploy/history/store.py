@@ -74,15 +74,19 @@ class HistoryStore:
         """Within the block, the release's revision list is read from the cluster once and then
         kept up to date by this store's own writes, instead of being listed again by every step.
         Use only while holding the release lock: no other deployer writes its history meanwhile.
-        `refresh` forces the next read to list again; `finish` always does."""
+        `refresh` forces the next read to list again; `finish` always does. Nested blocks (the
+        rollback of `apply --atomic`, under the same lock) share the outer block's view."""
         key = (namespace, release)
         with self._views_guard:
-            self._views[key] = None
+            outer = key not in self._views
+            if outer:
+                self._views[key] = None
         try:
             yield
         finally:
-            with self._views_guard:
-                self._views.pop(key, None)
+            if outer:
+                with self._views_guard:
+                    self._views.pop(key, None)
 
     def refresh(self, release: str, namespace: str) -> None:
         """Make the next read of the release's revisions list them from the cluster again (e.g.

@@ -525,3 +525,21 @@ def test_random_operation_sequences_keep_invariants(
         for secret in used:
             assert secret not in text
             assert base64.b64encode(secret.encode()).decode() not in text
+
+
+def test_finish_within_an_operation_still_sees_a_takeover(
+    store: HistoryStore, backend: Backend
+) -> None:
+    # One operation reads the history once and keeps it up to date with its own writes; a
+    # deployer that took over after the lock expired is still noticed when finishing.
+    ns = backend.namespace
+    other = HistoryStore(backend.driver)
+    with store.operation(RELEASE, ns):
+        assert statuses(store, ns) == []
+        rev = begin(store, ns)
+        assert statuses(store, ns) == [(1, "pending")]
+        other.mark_interrupted(rev)
+        with pytest.raises(HistoryError, match=r"revision 1 of release web .* is already failed"):
+            store.finish(rev, "deployed", "late")
+        assert statuses(store, ns) == [(1, "failed")]
+    assert statuses(other, ns) == [(1, "failed")]
