@@ -1,10 +1,11 @@
 """Simulated controllers and kubelet: turn workload specs into children and statuses.
 
-One `reconcile()` pass looks at everything and writes only what differs from the stored state, so a
-steady cluster costs no writes, no resourceVersion bumps and no watch events. Time-based transitions
-(pods becoming ready, Jobs finishing, progress deadlines) use the injected clock; the instants at
-which objects were first seen live in this instance, so a restarted emulator simply starts counting
-again.
+One `reconcile()` pass looks at the objects that changed since the previous pass (from the store's
+change log), their controllers, and objects whose timed transition is due, and writes only what
+differs from the stored state, so a steady cluster costs no writes, no resourceVersion bumps and no
+watch events. Time-based transitions (pods becoming ready, Jobs finishing, progress deadlines) use
+the injected clock; the instants at which objects were first seen live in this instance, so a
+restarted emulator simply starts counting again.
 
 Simplifications, on purpose: one node; rolling updates surge the new ReplicaSet to its full size at
 once and scale old ones down as new pods become available; deletions of pods are immediate.
@@ -15,10 +16,13 @@ from __future__ import annotations
 import contextlib
 import copy
 import hashlib
+import heapq
+import itertools
 import json
 import random
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from kdeploy.emulator.types import Clock, ControllerKnobs, Obj, StoreAPI
@@ -29,6 +33,21 @@ HOST_IP = "10.89.0.2"
 _ALPHANUMS = "bcdfghjklmnpqrstvwxz2456789"
 _REVISION = "deployment.kubernetes.io/revision"
 _HASH_LABEL = "pod-template-hash"
+_GK = tuple[str, str]
+_NK = tuple[str, str]
+# (group, kind, namespace, name)
+_Key = tuple[str, str, str, str]
+# The kinds the controllers act on or read.
+_KINDS: tuple[_GK, ...] = (
+    ("apps", "Deployment"),
+    ("apps", "StatefulSet"),
+    ("apps", "DaemonSet"),
+    ("batch", "Job"),
+    ("apps", "ReplicaSet"),
+    ("", "Pod"),
+    ("", "PersistentVolumeClaim"),
+    ("", "Service"),
+)
 _REV_HASH_LABEL = "controller-revision-hash"
 
 
@@ -71,11 +90,20 @@ def _deleting(obj: Obj) -> bool:
     return bool(obj.get("metadata", {}).get("deletionTimestamp"))
 
 
-def _controller_uid(obj: Obj) -> str | None:
+def _controller_ref(obj: Obj) -> dict[str, Any] | None:
     for ref in obj.get("metadata", {}).get("ownerReferences") or []:
         if ref.get("controller"):
-            return str(ref.get("uid"))
+            return dict(ref)
     return None
+
+
+def _controller_uid(obj: Obj) -> str | None:
+    ref = _controller_ref(obj)
+    return str(ref.get("uid")) if ref is not None else None
+
+
+def _group_of(api_version: str) -> str:
+    return api_version.split("/", 1)[0] if "/" in api_version else ""
 
 
 def _owner_ref(owner: Obj, api_version: str, kind: str) -> dict[str, Any]:
@@ -192,30 +220,63 @@ class ControllerManager:
         # deployment uid -> (template hash, progress counters, clock time of last progress)
         self._progress: dict[str, tuple[str, tuple[int, ...], float]] = {}
         self._changed = False
-        # One pass reads each kind once: (group, kind) -> {(namespace, name): object}, kept in
-        # step with this manager's own writes; and an index of it by controller uid.
-        self._cache: dict[tuple[str, str], dict[tuple[str, str], Obj]] = {}
-        self._index: dict[tuple[str, str], dict[str, list[Obj]]] = {}
-        # Skipping idle passes: the store's resourceVersion after the last pass that changed
-        # nothing, and the clock time of the next time-based transition (pod ready, restart...).
+        # A read-only mirror of the workload kinds, (group, kind) -> {(namespace, name): object},
+        # kept across passes from the store's change log and this manager's own writes, and an
+        # index of it by controller uid.
+        self._mirror: dict[_GK, dict[_NK, Obj]] = {gk: {} for gk in _KINDS}
+        self._owned: dict[_GK, dict[str, dict[_NK, Obj]]] = {gk: {} for gk in _KINDS}
+        # What this pass must look at: changed objects, their owners, and objects whose timer
+        # is due. Everything else is in a state the controllers already acted on.
+        self._dirty: dict[_GK, set[_NK]] = {gk: set() for gk in _KINDS}
+        self._incremental = hasattr(store, "changes_since") and hasattr(store, "peek_objects")
+        # The store's resourceVersion the mirror reflects; None: re-list everything.
+        self._rv: int | None = None
+        # Skipping idle passes: the store's resourceVersion after the last pass with nothing to
+        # do. Timed transitions (pod ready, restart, deadline): the earliest due time per object
+        # and a heap of (due, sequence, key) entries; stale entries are skipped when popped.
         self._idle_rv: Any = None
-        self._next_due = float("inf")
+        self._timers: dict[_Key | None, float] = {}
+        self._heap: list[tuple[float, int, _Key | None]] = []
+        self._timer_seq = itertools.count()
+        self._hashes: dict[tuple[str, int], str] = {}
+        # The mirror and timers persist between passes: a pass must not interleave with another.
+        self._pass_lock = threading.Lock()
+        # The object whose controller step is running (owner of timers it sets).
+        self._current: _Key | None = None
 
     # ------------------------------------------------------------------ plumbing
 
     def reconcile(self) -> bool:
-        """Run one pass of every controller; return True if anything in the store changed.
+        """Run one pass of every controller over the objects that need it; return True if
+        anything in the store changed.
 
-        A pass is skipped (returns False at once) when the store has not changed since the last
-        pass that changed nothing and no timed transition is due yet; stores without a
-        `resource_version` attribute get a full pass every time."""
+        With a store that has `changes_since`/`peek_objects`, a pass looks only at objects
+        changed since the previous pass (and their owners) and objects whose timed transition is
+        due; others get a full pass over every object each time. A pass is skipped (returns
+        False at once) when the store's `resource_version` has not moved since the last pass and
+        no timer is due. Passes from several threads run one at a time."""
+        with self._pass_lock:
+            return self._reconcile()
+
+    def _reconcile(self) -> bool:
         rv = getattr(self._store, "resource_version", None)
-        if rv is not None and rv == self._idle_rv and self._clock() < self._next_due:
+        if rv is not None and rv == self._idle_rv and self._clock() < self._next_due():
             return False
-        self._next_due = float("inf")
         self._changed = False
-        self._cache = {}
-        self._index = {}
+        self._dirty = {gk: set() for gk in _KINDS}
+        full = not self._incremental
+        if self._incremental:
+            start, changes = self._store.changes_since(self._rv)
+            if changes is None:
+                self._relist(self._store.peek_objects)
+                full = True
+            else:
+                for etype, obj in changes:
+                    self._apply_change(etype, obj)
+            self._rv = start
+        else:
+            self._relist(self._store.list_objects)
+        self._pop_due_timers()
         live: set[str] = set()
         for step in (
             self._sync_deployments,
@@ -233,11 +294,97 @@ class ControllerManager:
             self._status_jobs,
         ):
             live.update(step())
-        self._forget(live)
-        self._cache = {}
-        self._index = {}
-        self._idle_rv = None if self._changed else getattr(self._store, "resource_version", None)
+        if full:
+            self._forget(live)
+        self._current = None
+        if self._incremental:
+            self._idle_rv = self._rv
+        else:
+            self._idle_rv = None if self._changed else rv
         return self._changed
+
+    def _relist(self, read: Callable[[str, str], list[Obj]]) -> None:
+        """Rebuild the mirror from the store and mark every object for this pass."""
+        for gk in _KINDS:
+            self._mirror[gk] = {}
+            self._owned[gk] = {}
+            for obj in read(*gk):
+                self._put(gk, obj)
+            self._dirty[gk] = set(self._mirror[gk])
+
+    def _apply_change(self, etype: str, obj: Obj) -> None:
+        """Bring one change from the store's log into the mirror and mark what it affects."""
+        gk = _group_kind(obj)
+        if gk not in self._mirror:
+            return
+        if etype == "DELETED":
+            self._drop(gk, (_ns(obj), _name(obj)))
+            self._seen.pop(_uid(obj), None)
+            self._progress.pop(_uid(obj), None)
+        else:
+            self._put(gk, obj)
+        self._touch(obj)
+
+    def _put(self, gk: _GK, obj: Obj) -> None:
+        nk = (_ns(obj), _name(obj))
+        self._drop(gk, nk)
+        self._mirror[gk][nk] = obj
+        owner = _controller_uid(obj)
+        if owner:
+            self._owned[gk].setdefault(owner, {})[nk] = obj
+
+    def _drop(self, gk: _GK, nk: _NK) -> None:
+        old = self._mirror[gk].pop(nk, None)
+        owner = _controller_uid(old) if old is not None else None
+        if owner:
+            siblings = self._owned[gk].get(owner, {})
+            siblings.pop(nk, None)
+            if not siblings:
+                self._owned[gk].pop(owner, None)
+
+    def _touch(self, obj: Obj) -> None:
+        """Mark `obj` and its chain of controllers (pod -> ReplicaSet -> Deployment) for this
+        pass: a controller's work depends on its children's state."""
+        current: Obj | None = obj
+        for _ in range(4):  # the longest chain is 3; a cycle of references must not loop
+            if current is None:
+                return
+            gk = _group_kind(current)
+            if gk in self._dirty:
+                self._dirty[gk].add((_ns(current), _name(current)))
+            ref = _controller_ref(current)
+            if ref is None:
+                return
+            owner_gk = (_group_of(str(ref.get("apiVersion", ""))), str(ref.get("kind", "")))
+            owner_nk = (_ns(current), str(ref.get("name", "")))
+            if owner_gk not in self._dirty:
+                return
+            self._dirty[owner_gk].add(owner_nk)
+            current = self._mirror[owner_gk].get(owner_nk)
+
+    def _pending(self, group: str, kind: str) -> Iterator[Obj]:
+        """The objects of a kind this pass must look at, in namespace/name order (the state as
+        of the start of the step); sets the current object for the timers it starts."""
+        gk = (group, kind)
+        bucket = self._mirror[gk]
+        todo = [(nk, bucket[nk]) for nk in sorted(self._dirty[gk]) if nk in bucket]
+        for nk, obj in todo:
+            self._current = (group, kind, nk[0], nk[1])
+            yield obj
+        self._current = None
+
+    def _pop_due_timers(self) -> None:
+        now = self._clock()
+        while self._heap and self._heap[0][0] <= now:
+            due, _, key = heapq.heappop(self._heap)
+            if self._timers.get(key) != due:
+                continue  # superseded by an earlier timer of the same object
+            del self._timers[key]
+            if key is not None and (key[0], key[1]) in self._dirty:
+                self._dirty[(key[0], key[1])].add((key[2], key[3]))
+
+    def _next_due(self) -> float:
+        return self._heap[0][0] if self._heap else float("inf")
 
     def _forget(self, live: set[str]) -> None:
         for uid in [u for u in self._seen if u not in live]:
@@ -263,25 +410,22 @@ class ControllerManager:
         return False
 
     def _wake_in(self, seconds: float) -> None:
-        self._next_due = min(self._next_due, self._clock() + max(seconds, 0.0))
-
-    def _list(self, group: str, kind: str) -> list[Obj]:
-        """All objects of a kind as of this pass (read from the store once per pass)."""
-        bucket = self._cache.get((group, kind))
-        if bucket is None:
-            bucket = {(_ns(o), _name(o)): o for o in self._store.list_objects(group, kind)}
-            self._cache[(group, kind)] = bucket
-        return list(bucket.values())
+        """Look at the current object again `seconds` from now."""
+        due = self._clock() + max(seconds, 0.0)
+        key = self._current
+        if self._timers.get(key, float("inf")) <= due:
+            return
+        self._timers[key] = due
+        heapq.heappush(self._heap, (due, next(self._timer_seq), key))
 
     def _lookup(self, group: str, kind: str, namespace: str, name: str) -> Obj | None:
-        self._list(group, kind)
-        return self._cache[(group, kind)].get((namespace, name))
+        return self._mirror[(group, kind)].get((namespace, name))
 
     def _remember(self, obj: Obj) -> None:
-        key = _group_kind(obj)
-        if key in self._cache:
-            self._cache[key][(_ns(obj), _name(obj))] = obj
-            self._index.pop(key, None)
+        gk = _group_kind(obj)
+        if gk in self._mirror:
+            self._put(gk, obj)
+            self._touch(obj)
 
     def _create(self, obj: Obj) -> Obj | None:
         try:
@@ -295,9 +439,9 @@ class ControllerManager:
     def _delete(self, obj: Obj, group: str, kind: str) -> None:
         self._store.system_delete(group, kind, _ns(obj), _name(obj))
         self._changed = True
-        if (group, kind) in self._cache:
-            self._cache[(group, kind)].pop((_ns(obj), _name(obj)), None)
-            self._index.pop((group, kind), None)
+        if (group, kind) in self._mirror:
+            self._drop((group, kind), (_ns(obj), _name(obj)))
+            self._touch(obj)
 
     def _mutate(self, group: str, kind: str, obj: Obj, change: Callable[[Obj], None]) -> Obj:
         """Apply `change` to a fresh copy of the stored object and write it only if it differs.
@@ -335,20 +479,28 @@ class ControllerManager:
         self._store.record_event(obj, reason, message, event_type)
         self._changed = True
 
+    def _template_hash(self, template: Any, collision_count: int = 0) -> str:
+        """`template_hash`, remembered per template: the same templates are hashed on every
+        look at their Deployment, and the hash is pure Python over every byte."""
+        key = (json.dumps(template, sort_keys=True, separators=(",", ":")), collision_count)
+        found = self._hashes.get(key)
+        if found is None:
+            if len(self._hashes) >= 4096:
+                self._hashes.clear()
+            found = self._hashes[key] = template_hash(template, collision_count)
+        return found
+
     def _suffix(self) -> str:
         return "".join(self._rng.choice(_ALPHANUMS) for _ in range(5))
 
     def _children(self, group: str, kind: str, owner: Obj) -> list[Obj]:
-        """Objects of a kind whose controller ownerReference points at `owner`."""
-        index = self._index.get((group, kind))
-        if index is None:
-            index = {}
-            for o in self._list(group, kind):
-                owner_uid = _controller_uid(o)
-                if owner_uid:
-                    index.setdefault(owner_uid, []).append(o)
-            self._index[(group, kind)] = index
-        return [o for o in index.get(_uid(owner), []) if _ns(o) == _ns(owner)]
+        """Objects of a kind whose controller ownerReference points at `owner`, in
+        namespace/name order."""
+        owned = self._owned[(group, kind)].get(_uid(owner))
+        if not owned:
+            return []
+        ns = _ns(owner)
+        return [owned[nk] for nk in sorted(owned) if nk[0] == ns]
 
     def _new_pod(
         self, owner: Obj, owner_api: str, owner_kind: str, name: str, generated: bool = True
@@ -377,7 +529,7 @@ class ControllerManager:
 
     def _sync_deployments(self) -> Iterable[str]:
         seen = []
-        for dep in self._list("apps", "Deployment"):
+        for dep in self._pending("apps", "Deployment"):
             seen.append(_uid(dep))
             if not _deleting(dep) and not dep.get("spec", {}).get("paused"):
                 self._sync_deployment(dep)
@@ -387,7 +539,7 @@ class ControllerManager:
         spec = dep.get("spec", {})
         desired = _int(spec.get("replicas"), 1)
         template = spec.get("template") or {}
-        hash_ = template_hash(template, _int(dep.get("status", {}).get("collisionCount"), 0))
+        hash_ = self._template_hash(template, _int(dep.get("status", {}).get("collisionCount"), 0))
         owned = self._children("apps", "ReplicaSet", dep)
         new_rs = next(
             (rs for rs in owned if rs["metadata"].get("labels", {}).get(_HASH_LABEL) == hash_),
@@ -503,7 +655,7 @@ class ControllerManager:
 
     def _status_deployments(self) -> Iterable[str]:
         seen = []
-        for dep in self._list("apps", "Deployment"):
+        for dep in self._pending("apps", "Deployment"):
             seen.append(_uid(dep))
             if not _deleting(dep):
                 self._status_deployment(dep)
@@ -512,7 +664,7 @@ class ControllerManager:
     def _status_deployment(self, dep: Obj) -> None:
         spec = dep.get("spec", {})
         desired = _int(spec.get("replicas"), 1)
-        hash_ = template_hash(
+        hash_ = self._template_hash(
             spec.get("template") or {}, _int(dep.get("status", {}).get("collisionCount"), 0)
         )
         owned = self._children("apps", "ReplicaSet", dep)
@@ -629,7 +781,7 @@ class ControllerManager:
 
     def _sync_replicasets(self) -> Iterable[str]:
         seen = []
-        for rs in self._list("apps", "ReplicaSet"):
+        for rs in self._pending("apps", "ReplicaSet"):
             seen.append(_uid(rs))
             if not _deleting(rs):
                 self._sync_replicaset(rs)
@@ -651,7 +803,7 @@ class ControllerManager:
 
     def _status_replicasets(self) -> Iterable[str]:
         seen = []
-        for rs in self._list("apps", "ReplicaSet"):
+        for rs in self._pending("apps", "ReplicaSet"):
             seen.append(_uid(rs))
             if _deleting(rs):
                 continue
@@ -676,14 +828,14 @@ class ControllerManager:
 
     def _sync_statefulsets(self) -> Iterable[str]:
         seen = []
-        for sts in self._list("apps", "StatefulSet"):
+        for sts in self._pending("apps", "StatefulSet"):
             seen.append(_uid(sts))
             if not _deleting(sts):
                 self._sync_statefulset(sts)
         return seen
 
     def _sts_revision(self, sts: Obj) -> str:
-        return f"{_name(sts)}-{template_hash(sts.get('spec', {}).get('template') or {})}"
+        return f"{_name(sts)}-{self._template_hash(sts.get('spec', {}).get('template') or {})}"
 
     def _sync_statefulset(self, sts: Obj) -> None:
         spec = sts.get("spec", {})
@@ -781,7 +933,7 @@ class ControllerManager:
 
     def _status_statefulsets(self) -> Iterable[str]:
         seen = []
-        for sts in self._list("apps", "StatefulSet"):
+        for sts in self._pending("apps", "StatefulSet"):
             seen.append(_uid(sts))
             if _deleting(sts):
                 continue
@@ -831,11 +983,11 @@ class ControllerManager:
 
     def _sync_daemonsets(self) -> Iterable[str]:
         seen = []
-        for ds in self._list("apps", "DaemonSet"):
+        for ds in self._pending("apps", "DaemonSet"):
             seen.append(_uid(ds))
             if _deleting(ds):
                 continue
-            hash_ = template_hash(ds.get("spec", {}).get("template") or {})
+            hash_ = self._template_hash(ds.get("spec", {}).get("template") or {})
             pods = [p for p in self._children("", "Pod", ds) if _pod_active(p)]
             current = [
                 p for p in pods if p["metadata"].get("labels", {}).get(_REV_HASH_LABEL) == hash_
@@ -856,11 +1008,11 @@ class ControllerManager:
 
     def _status_daemonsets(self) -> Iterable[str]:
         seen = []
-        for ds in self._list("apps", "DaemonSet"):
+        for ds in self._pending("apps", "DaemonSet"):
             seen.append(_uid(ds))
             if _deleting(ds):
                 continue
-            hash_ = template_hash(ds.get("spec", {}).get("template") or {})
+            hash_ = self._template_hash(ds.get("spec", {}).get("template") or {})
             pods = [p for p in self._children("", "Pod", ds) if _pod_active(p)]
             ready = sum(1 for p in pods if _pod_ready(p))
             updated = sum(
@@ -888,7 +1040,7 @@ class ControllerManager:
 
     def _sync_jobs(self) -> Iterable[str]:
         seen = []
-        for job in self._list("batch", "Job"):
+        for job in self._pending("batch", "Job"):
             seen.append(_uid(job))
             if _deleting(job) or job.get("spec", {}).get("suspend"):
                 continue
@@ -921,7 +1073,7 @@ class ControllerManager:
 
     def _status_jobs(self) -> Iterable[str]:
         seen = []
-        for job in self._list("batch", "Job"):
+        for job in self._pending("batch", "Job"):
             seen.append(_uid(job))
             if _deleting(job) or _job_finished(job):
                 continue
@@ -996,7 +1148,7 @@ class ControllerManager:
 
     def _sync_pods(self) -> Iterable[str]:
         seen = []
-        for pod in self._list("", "Pod"):
+        for pod in self._pending("", "Pod"):
             seen.append(_uid(pod))
             if _deleting(pod) or pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
                 continue
@@ -1300,7 +1452,7 @@ class ControllerManager:
 
     def _sync_pvcs(self) -> Iterable[str]:
         seen = []
-        for pvc in self._list("", "PersistentVolumeClaim"):
+        for pvc in self._pending("", "PersistentVolumeClaim"):
             seen.append(_uid(pvc))
             if _deleting(pvc) or pvc.get("status", {}).get("phase") == "Bound":
                 continue
@@ -1323,8 +1475,9 @@ class ControllerManager:
 
     def _sync_services(self) -> Iterable[str]:
         seen = []
-        for svc in self._list("", "Service"):
+        for svc in self._pending("", "Service"):
             if svc.get("spec", {}).get("type") != "LoadBalancer" or _deleting(svc):
+                self._seen.pop(_uid(svc), None)
                 continue
             seen.append(_uid(svc))
             if svc.get("status", {}).get("loadBalancer", {}).get("ingress"):

@@ -3,7 +3,8 @@ bounded event log that watches read from.
 
 Stored objects are never mutated in place: every write stores a new dict, so readers inside the
 emulator may hold a stored object without copying it (and must not modify it). Objects handed to
-controllers through the `StoreAPI` methods are deep copies.
+controllers through the `StoreAPI` methods are deep copies, except from `peek_objects` and
+`changes_since`, which hand out the stored instances for reading.
 """
 
 from __future__ import annotations
@@ -372,6 +373,23 @@ class Store:
     def list_objects(self, group: str, kind: str, namespace: str | None = None) -> list[Obj]:
         """StoreAPI: deep copies of the live objects of a kind."""
         return [clone(o) for o in self.objects(group, kind, namespace)]
+
+    def peek_objects(self, group: str, kind: str) -> list[Obj]:
+        """StoreAPI: the stored objects of a kind themselves, not copies (never modify them)."""
+        return self.objects(group, kind)
+
+    def changes_since(self, rv: int | None) -> tuple[int, list[tuple[str, Obj]] | None]:
+        """StoreAPI: the current resourceVersion and every change after `rv` as (event type,
+        object) pairs in order, the objects being stored instances (never modify them); None
+        instead of the list when `rv` is None or older than the retained history."""
+        with self.lock:
+            if rv is None:
+                return self._rv, None
+            try:
+                events = self.events_after(rv)
+            except ExpiredError:
+                return self._rv, None
+            return self._rv, [(ev.type, ev.obj) for ev in events]
 
     def get_object(self, group: str, kind: str, namespace: str, name: str) -> Obj | None:
         """StoreAPI: a deep copy of one object, or None."""

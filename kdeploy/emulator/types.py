@@ -23,7 +23,12 @@ class ControllerKnobs:
 
 class StoreAPI(Protocol):
     """What simulated controllers may do to the store. Every call is atomic and thread-safe; objects
-    passed in and returned are deep copies, never the stored instances."""
+    passed in and returned are deep copies, never the stored instances, except those from
+    `peek_objects` and `changes_since`: stored instances handed out to be read, never modified.
+
+    `peek_objects` and `changes_since` are optional: a store without them gets a full controller
+    pass over copies of every object after each change; with them, a pass reads only what changed
+    since the previous one."""
 
     def list_objects(self, group: str, kind: str, namespace: str | None = None) -> list[Obj]:
         """All live objects of a kind (group '' for core), optionally in one namespace."""
@@ -31,6 +36,18 @@ class StoreAPI(Protocol):
 
     def get_object(self, group: str, kind: str, namespace: str, name: str) -> Obj | None:
         """One object, or None."""
+        ...
+
+    def peek_objects(self, group: str, kind: str) -> list[Obj]:
+        """Optional. All live objects of a kind, sorted by namespace and name: the stored
+        instances (read only)."""
+        ...
+
+    def changes_since(self, rv: int | None) -> tuple[int, list[tuple[str, Obj]] | None]:
+        """Optional. The current resourceVersion, and the changes after resourceVersion `rv` in
+        order as (ADDED | MODIFIED | DELETED, object) pairs: the state after the change, for
+        DELETED the last state (read only). The list is None when `rv` is None or older than
+        the retained history: the caller must re-read everything with `peek_objects`."""
         ...
 
     def system_create(self, obj: Obj) -> Obj:

@@ -37,6 +37,8 @@ class FakeStore:
         # Like the real store's: the last resourceVersion handed out (controllers use it to
         # skip passes when nothing changed).
         self.resource_version = 0
+        # (resourceVersion, event type, state) of every object write, oldest first.
+        self.log: list[tuple[int, str, Obj]] = []
 
     def _next_rv(self) -> str:
         self.resource_version = next(self._rv)
@@ -74,6 +76,7 @@ class FakeStore:
         )
         self.objects[key] = obj
         self.writes += 1
+        self.log.append((self.resource_version, "ADDED", obj))
         return copy.deepcopy(obj)
 
     def system_update(self, obj: Obj) -> Obj:
@@ -84,12 +87,15 @@ class FakeStore:
         obj["metadata"]["resourceVersion"] = self._next_rv()
         self.objects[key] = obj
         self.writes += 1
+        self.log.append((self.resource_version, "MODIFIED", obj))
         return copy.deepcopy(obj)
 
     def system_delete(self, group: str, kind: str, namespace: str, name: str) -> None:
-        if self.objects.pop((group, kind, namespace, name), None) is not None:
+        gone = self.objects.pop((group, kind, namespace, name), None)
+        if gone is not None:
             self.writes += 1
             self._next_rv()
+            self.log.append((self.resource_version, "DELETED", gone))
 
     def record_event(
         self, involved: Obj, reason: str, message: str, event_type: str = "Normal"
@@ -127,3 +133,24 @@ class FakeStore:
 
     def all(self, kind: str, group: str = "") -> list[Obj]:
         return self.list_objects(group, kind)
+
+
+class IncrementalFakeStore(FakeStore):
+    """A FakeStore that also offers the change log, so controllers read only what changed.
+    `history` bounds how far back the log reaches (like the real store's event history)."""
+
+    def __init__(self, history: int | None = None) -> None:
+        super().__init__()
+        self.history = history
+
+    def peek_objects(self, group: str, kind: str) -> list[Obj]:
+        self.list_calls += 1
+        return [o for (g, k, _, _), o in sorted(self.objects.items()) if g == group and k == kind]
+
+    def changes_since(self, rv: int | None) -> tuple[int, list[tuple[str, Obj]] | None]:
+        if rv is None:
+            return self.resource_version, None
+        kept = self.log if self.history is None else self.log[-self.history :]
+        if rv < self.resource_version and (not kept or kept[0][0] > rv + 1):
+            return self.resource_version, None
+        return self.resource_version, [(t, o) for r, t, o in kept if r > rv]

@@ -7,7 +7,7 @@ import random
 from typing import Any
 
 import pytest
-from controller_fakes import FakeClock, FakeStore
+from controller_fakes import FakeClock, FakeStore, IncrementalFakeStore
 
 from kdeploy.emulator.controllers import ControllerManager, template_hash
 from kdeploy.emulator.types import ControllerKnobs
@@ -39,8 +39,11 @@ def deployment(name: str = "web", image: str = "nginx:1.27", replicas: int = 2) 
 
 
 class Cluster:
+    # Set per test by the `store_kind` fixture: both kinds of store must behave the same.
+    store_class: type[FakeStore] = IncrementalFakeStore
+
     def __init__(self, **knobs: Any) -> None:
-        self.store = FakeStore()
+        self.store = self.store_class()
         self.clock = FakeClock()
         self.manager = ControllerManager(
             self.store,
@@ -70,6 +73,15 @@ class Cluster:
 
     def replicasets(self) -> list[Obj]:
         return self.store.all("ReplicaSet", "apps")
+
+
+@pytest.fixture(autouse=True, params=["incremental", "full-pass"])
+def store_kind(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run every test with a store that offers the change log (passes read only what changed)
+    and with one that does not (every pass reads everything)."""
+    kind = IncrementalFakeStore if request.param == "incremental" else FakeStore
+    monkeypatch.setattr(Cluster, "store_class", kind)
+    return str(request.param)
 
 
 def condition(obj: Obj, ctype: str) -> Obj:
@@ -523,3 +535,42 @@ def test_status_computed_before_a_spec_change_is_not_written() -> None:
     dep = store.get("Deployment", "web")
     assert dep["status"]["observedGeneration"] == 2
     assert {p["spec"]["containers"][0]["image"] for p in c.pods("web-")} == {"nginx:1.28"}
+
+
+def test_a_change_is_acted_on_from_the_change_log_without_rereading_everything(
+    store_kind: str,
+) -> None:
+    if store_kind != "incremental":
+        pytest.skip("only a store with a change log can spare the re-reads")
+    c = Cluster()
+    for i in range(5):
+        c.store.user_apply(deployment(f"d{i}", replicas=1))
+    c.run_for(2)
+    reads = c.store.list_calls
+    c.store.user_apply(deployment("d3", replicas=3))
+    c.run_for(2)
+    assert c.store.list_calls == reads
+    assert len(c.pods("d3-")) == 3
+    assert c.store.get("Deployment", "d3")["status"]["availableReplicas"] == 3
+    assert all(len(c.pods(f"d{i}-")) == 1 for i in (0, 1, 2, 4))
+
+
+def test_a_change_log_that_no_longer_reaches_back_means_a_full_reread(store_kind: str) -> None:
+    if store_kind != "incremental":
+        pytest.skip("about the change log")
+    c = Cluster()
+    c.store = IncrementalFakeStore(history=2)
+    c.manager = ControllerManager(
+        c.store, ControllerKnobs(), c.clock, wall=lambda: 1_800_000_000.0, rng=random.Random(7)
+    )
+    c.store.user_apply(deployment("a", replicas=1))
+    c.run_for(2)
+    reads = c.store.list_calls
+    # More changes than the log keeps happen between two passes.
+    c.store.user_apply(deployment("a", replicas=2))
+    c.store.user_apply(deployment("b", replicas=1))
+    c.store.user_apply(deployment("c", replicas=1))
+    c.run_for(2)
+    assert c.store.list_calls > reads
+    assert [len(c.pods(f"{n}-")) for n in "abc"] == [2, 1, 1]
+    assert all(p["status"]["phase"] == "Running" for p in c.pods())
