@@ -311,8 +311,11 @@ def section(rows: list[Row], objects: int, runs: int, load: str) -> str:
         "Reading the table: *raw* LIST is several times *client* LIST because the typed client "
         "builds a model object per item (kdeploy reads lists as plain JSON instead). Dry runs and "
         "no-op applies store nothing; a real write also wakes the simulated controllers, which "
-        "then re-examine the workloads under the store lock, so writes are the slowest row and "
-        "the one most sensitive to how many Deployments are stored.",
+        "look only at what changed since their previous pass (here the written Deployment), "
+        "so a write's cost does not grow with the number of stored workloads. "
+        "(Before incremental controller passes, measured the same way on 2026-11-23: writes "
+        "155/s raw and 150/s client with 1 thread, 462/s and 348/s with 4, while dry runs ran at "
+        "824/s.)",
         "",
         END,
     ]
