@@ -33,7 +33,8 @@ class Emulator:
     changes and at stop. `tls=True` serves HTTPS with a certificate made at start and requires
     a bearer token (`token`, written into the kubeconfig); `tokens`/`allow` add more users and
     restrict their verbs (see `AuthPolicy`). `controllers=False` turns the simulated controllers
-    off (objects keep the status they are written with).
+    off (objects keep the status they are written with). Watches that allow bookmarks get a
+    BOOKMARK event every `bookmark_interval` seconds.
     """
 
     def __init__(
@@ -50,8 +51,10 @@ class Emulator:
         interval: float = 0.05,
         kubeconfig_path: str | os.PathLike[str] | None = None,
         history: int = 10000,
+        bookmark_interval: float = 60.0,
     ) -> None:
         self.port = port
+        self._bookmark_interval = bookmark_interval
         self.knobs = knobs or ControllerKnobs()
         self.state_file = Path(state_file) if state_file else None
         self.tls = tls
@@ -96,7 +99,13 @@ class Emulator:
         if self.tls:
             tokens = {self.token: "admin", **self._tokens}
             auth = AuthPolicy(tokens, self._allow)
-        server = EmulatorHTTPServer(("127.0.0.1", self.port), self.api, self.faults, auth=auth)
+        server = EmulatorHTTPServer(
+            ("127.0.0.1", self.port),
+            self.api,
+            self.faults,
+            auth=auth,
+            bookmark_interval=self._bookmark_interval,
+        )
         scheme = "http"
         if certs is not None:
             from kdeploy.emulator.tls import wrap_server

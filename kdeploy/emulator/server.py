@@ -58,8 +58,12 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         *,
         auth: AuthPolicy | None = None,
         on_write: Callable[[], None] | None = None,
+        bookmark_interval: float = 60.0,
     ) -> None:
         super().__init__(address, Handler)
+        # Watches with allowWatchBookmarks=true get a BOOKMARK this often (a real server sends
+        # one about every minute), so a client can resume from a recent resourceVersion.
+        self.bookmark_interval = bookmark_interval
         self.api = api
         self.store: Store = api.store
         self.registry: Registry = api.registry
@@ -738,6 +742,8 @@ class Handler(BaseHTTPRequestHandler):
             if _truthy(send_initial):
                 bookmark(start, end=True)
             last = start
+            interval = srv.bookmark_interval if bookmarks else float("inf")
+            next_bookmark = time.monotonic() + interval
             while True:
                 try:
                     events = store.events_after(last)
@@ -766,7 +772,13 @@ class Handler(BaseHTTPRequestHandler):
                     return
                 if store.closed:
                     break
-                wait = 0.5 if deadline is None else max(0.0, min(0.5, deadline - time.monotonic()))
+                now = time.monotonic()
+                if now >= next_bookmark:
+                    bookmark(last)
+                    next_bookmark = now + interval
+                wait = min(0.5, max(0.0, next_bookmark - now))
+                if deadline is not None:
+                    wait = max(0.0, min(wait, deadline - now))
                 store.wait_for_change(last, wait)
             if bookmarks:
                 bookmark(last)

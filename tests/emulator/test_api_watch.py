@@ -147,3 +147,34 @@ def test_too_old_resource_version_gives_410_expired(own_emulator: Any, namespace
         status = events[0]["object"]
         assert status["code"] == 410 and status["reason"] == "Expired"
         assert status["message"].startswith(f"too old resource version: {rv}")
+
+
+def test_watch_with_bookmarks_gets_one_every_bookmark_interval() -> None:
+    from kdeploy.emulator.app import Emulator
+
+    with Emulator(controllers=False, bookmark_interval=0.2) as small:
+        kube = client.CoreV1Api(config.new_client_from_config(small.kubeconfig_path))
+        kube.create_namespace({"metadata": {"name": "elsewhere"}})
+        rv = kube.list_namespaced_config_map("default").metadata.resource_version
+        # A change outside the watched namespace: never sent, but bookmarks move past it.
+        other = kube.create_namespaced_config_map("elsewhere", cm("other"))
+        path = f"/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={rv}"
+        events = _raw_watch(small, path + "&allowWatchBookmarks=true&timeoutSeconds=2")
+        assert events and {e["type"] for e in events} == {"BOOKMARK"}
+        # Several periodic ones before the one that ends the watch.
+        assert len(events) >= 3
+        for e in events:
+            assert e["object"]["kind"] == "ConfigMap"
+            assert "annotations" not in e["object"]["metadata"]
+            assert int(e["object"]["metadata"]["resourceVersion"]) >= int(
+                other.metadata.resource_version
+            )
+        assert _raw_watch(small, path + "&timeoutSeconds=1") == []
+
+
+def test_bookmarks_come_about_once_a_minute_by_default(own_emulator: Any, namespace: str) -> None:
+    rv = own_emulator.store.resource_version
+    path = f"/api/v1/namespaces/{namespace}/configmaps?watch=1&resourceVersion={rv}"
+    events = _raw_watch(own_emulator, path + "&allowWatchBookmarks=true&timeoutSeconds=1")
+    # Only the one a watch ends with.
+    assert [e["type"] for e in events] == ["BOOKMARK"]
