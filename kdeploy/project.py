@@ -163,6 +163,7 @@ def load_package(project: Project, name: str) -> Package:
     kube_version = meta.get("kubeVersion")
     if kube_version is not None:
         kube_version = _string(kube_version, f"{shown}: kubeVersion")
+        _check_kube_version(kube_version, shown)
     lint = _mapping(meta.get("lint"), f"{shown}: lint")
     _check_keys(lint, _LINT_KEYS, f"{shown}: lint")
     disable = lint.get("disable") or []
@@ -192,6 +193,19 @@ def load_package(project: Project, name: str) -> Package:
     )
     project._loaded[name] = package
     return package
+
+
+def _check_kube_version(text: str, shown: str) -> None:
+    """Refuse a kubeVersion constraint that cannot be parsed, naming package.yaml."""
+    from kdeploy.kubeversion import ConstraintSyntaxError, parse_constraint
+
+    try:
+        parse_constraint(text)
+    except ConstraintSyntaxError as e:
+        raise ProjectError(
+            f'{shown}: kubeVersion "{text}" is not a valid constraint: {e}',
+            hint='write comparisons such as ">=1.28" or ">=1.27 <1.36"; "||" separates alternatives',
+        ) from e
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+from kdeploy.actions.compat import check_cluster_version
 from kdeploy.actions.deploy import DeployOptions, deploy
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import Prepared, Target, prepare, redacting, show_plan
@@ -42,7 +43,10 @@ def apply_releases(
     """Plan and deploy each target in order, each under its release lock (except a dry run).
     Returns the recorded revisions. With `dry_run`, only shows the diffs. Raises the first failure
     (later releases are not touched), LockHeldError when a release is locked. With `parallel`,
-    all releases run at once and each is attempted (see kdeploy.actions.parallel)."""
+    all releases run at once and each is attempted (see kdeploy.actions.parallel). Raises
+    KubeVersionError before anything is locked or changed when the cluster does not satisfy a
+    package's kubeVersion."""
+    check_cluster_version(deps, targets)
     if parallel and not dry_run and len(targets) > 1:
         return _apply_parallel(deps, targets, options, yes=yes)
     revisions: list[Revision] = []

@@ -36,6 +36,8 @@ class Target:
     environment: str = ""
     description: str = ""
     secret_strings: frozenset[str] = frozenset()
+    # the package's `kubeVersion` constraint, checked against the cluster before any change
+    kube_version: str | None = None
 
     def redactor(self) -> Callable[[str], str]:
         """A function that scrubs this release's secret strings from text."""
@@ -287,7 +289,13 @@ def diff_releases(
     deps: Deps, targets: Iterable[Target], *, show_secrets: bool = False, as_json: bool = False
 ) -> tuple[list[Prepared], dict[str, Any] | None]:
     """Plan every target (in order) and print the diffs, or build the JSON document
-    (`diff --output json`). Returns the prepared releases and the JSON document (or None)."""
+    (`diff --output json`). Returns the prepared releases and the JSON document (or None).
+    Raises KubeVersionError before planning when the cluster does not satisfy a package's
+    kubeVersion."""
+    from kdeploy.actions.compat import check_cluster_version
+
+    targets = list(targets)
+    check_cluster_version(deps, targets)
     prepared_all: list[Prepared] = []
     releases_json: list[dict[str, Any]] = []
     for target in targets:

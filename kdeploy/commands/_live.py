@@ -158,6 +158,7 @@ def rendered_targets(
                 values=rel.values,
                 package=rel.package.name,
                 package_version=rel.package.version,
+                kube_version=rel.package.kube_version,
                 environment=rel.spec.environment,
                 description=description,
                 secret_strings=frozenset(

@@ -78,6 +78,10 @@ class ClusterClient(Protocol):
         """The live object, or None when it does not exist."""
         ...
 
+    def server_version(self) -> str:
+        """The API server's `gitVersion` from `/version`, e.g. `v1.31.2-eks-1234`."""
+        ...
+
     def list_by_labels(
         self,
         api_version: str,

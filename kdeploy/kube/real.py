@@ -121,6 +121,18 @@ class RealCluster:
         )
         return None if code == 404 else doc
 
+    def server_version(self) -> str:
+        """The API server's `gitVersion` from one GET /version."""
+        _, doc = self._request("GET", "/version", action="read", target="the server version")
+        version = doc.get("gitVersion")
+        if not isinstance(version, str) or not version:
+            major, minor = doc.get("major"), doc.get("minor")
+            if not major or not minor:
+                raise ClusterError(f"the API server at {self.host} did not report its version")
+            # some distributions write the minor as "28+"
+            version = f"{major}.{str(minor).rstrip('+')}"
+        return version
+
     def list_by_labels(
         self,
         api_version: str,

@@ -14,6 +14,7 @@ from kdeploy.lint import (
     security,
     values_schema,
 )
+from kdeploy.lint import kube_version as kubever
 from kdeploy.lint.findings import (
     DISABLE_ANNOTATION,
     Check,
@@ -29,6 +30,7 @@ _OBJECT_FAMILIES = (security, resources_rules, probes, images, availability)
 
 ALL_RULES: tuple[Rule, ...] = (
     *values_schema.RULES,
+    *kubever.RULES,
     *schema.RULES,
     *security.RULES,
     *resources_rules.RULES,
@@ -68,6 +70,7 @@ def lint_releases(releases: Sequence[RenderedRelease], kube_version: str | None)
     raw: list[Finding] = []
     for release in releases:
         raw.extend(values_schema.check(release))
+        raw.extend(kubever.check(release, version))
         raw.extend(_unknown_disables(release))
     for obj in objects:
         raw.extend(catalog.check(obj))
@@ -103,6 +106,7 @@ def _disabled_by_object(
     out: dict[tuple[str, str], frozenset[str]] = {}
     for release in releases:
         out[release.spec.name, values_schema.VALUES_OBJECT] = disabled_rules(release, None)
+        out[release.spec.name, kubever.PACKAGE_OBJECT] = disabled_rules(release, None)
         for obj in release.objects:
             out[obj.release, object_label(obj)] = disabled_rules(release, obj)
     return out
@@ -142,6 +146,10 @@ def _checks(
         off = disabled[name, values_schema.VALUES_OBJECT]
         if release.package.schema and values_schema.VALUES_SCHEMA.id not in off:
             yield Check(name, values_schema.VALUES_SCHEMA.id, values_schema.VALUES_OBJECT, "")
+        off = disabled[name, kubever.PACKAGE_OBJECT]
+        if release.package.kube_version and kubever.KUBE_VERSION.id not in off:
+            package_file = f"packages/{release.package.path.name}/package.yaml"
+            yield Check(name, kubever.KUBE_VERSION.id, kubever.PACKAGE_OBJECT, package_file)
         for obj in release.objects:
             key, kind = object_label(obj), str(obj.manifest.get("kind", ""))
             off = disabled[obj.release, key]

@@ -42,6 +42,7 @@ class FakeCluster:
     calls: Counter[str] = field(default_factory=Counter)
     max_parallel: int = 1
     log: list[str] = field(default_factory=list)
+    version: str = "v1.35.0"
     _rv: int = 0
     _crds_served: set[tuple[str, str]] = field(default_factory=set)
 
@@ -75,6 +76,10 @@ class FakeCluster:
         self.resolve(ref.api_version, ref.kind)
         obj = self.objects.get(ref.key)
         return copy.deepcopy(obj) if obj else None
+
+    def server_version(self) -> str:
+        self.calls["version"] += 1
+        return self.version
 
     def list_by_labels(
         self,
