@@ -45,6 +45,8 @@ bench: $(VENV)/.installed-dev tools
 	KDEPLOY_HELM="$(CURDIR)/$(TOOLS)/helm/helm" $(BIN)/python benchmarks/render.py
 	$(BIN)/python benchmarks/emulator.py
 	KDEPLOY_HELM="$(CURDIR)/$(TOOLS)/helm/helm" $(BIN)/python benchmarks/live.py
+	$(BIN)/python benchmarks/apply.py
+	$(BIN)/python benchmarks/lock_contention.py
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache

@@ -3,18 +3,21 @@ against the built-in emulator through the official client. Run once with the rel
 once without it (control), and report applies attempted, revisions recorded, failures, overlapping
 pending→finished windows, wall time and time spent waiting for the lock.
 
-`.venv/bin/python benchmarks/lock_contention.py [--rounds 50]` prints a Markdown table (paste it
-into docs/performance.md).
+`.venv/bin/python benchmarks/lock_contention.py [--rounds 50] [--no-write]` prints a Markdown table
+and writes it to docs/performance.md between this benchmark's markers.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import statistics
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 from kdeploy.actions.apply import apply_releases
@@ -27,6 +30,13 @@ from kdeploy.history.model import Revision
 from kdeploy.history.store import HistoryStore
 from kdeploy.lock import LeaseLocker, Locker, NoLocks
 from kdeploy.resources import stamp_ownership
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.common import load_note, machine, write_section
+
+BEGIN = "<!-- BEGIN lock-benchmark -->"
+END = "<!-- END lock-benchmark -->"
 
 NAMES = ("alice@laptop", "gitlab-ci https://gitlab.example/-/jobs/1")
 
@@ -187,7 +197,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=50)
+    parser.add_argument("--no-write", action="store_true", help="print, do not update the doc")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     rows = []
     with Emulator() as emu:
         api = new_api_client(ClusterTarget(kubeconfig=str(emu.kubeconfig_path)))
@@ -196,18 +208,40 @@ def main() -> None:
             ns = "bench-locked" if locked else "bench-unlocked"
             core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=ns)))
             rows.append(run(str(emu.kubeconfig_path), ns, args.rounds, locked))
-    print(
+    lines = [
+        BEGIN,
+        "## Lock contention: two deployers, one release",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} on {machine()}; "
+        f"{load_note(load_before, os.getloadavg()[0])}. Two deployers in threads apply the same "
+        f"release at the same moment, {args.rounds} rounds each, against the built-in emulator "
+        "through the official client, once holding the release Lease and once without it "
+        "(control). Reproduce with `.venv/bin/python benchmarks/lock_contention.py`; the same "
+        "scenario is the test `tests/lock/test_lock_contention.py`.",
+        "",
         "| lock | applies attempted | revisions recorded | deployed/superseded | failed applies "
-        "| overlapping pending windows | wall time | lock wait median / max |"
-    )
-    print("|---|---|---|---|---|---|---|---|")
+        "| overlapping pending windows | wall time | lock wait median / max |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         kinds = f" ({', '.join(r['failure_kinds'])})" if r["failure_kinds"] else ""
-        print(
+        lines.append(
             f"| {'Lease' if r['locked'] else 'none (control)'} | {r['applies']} | {r['recorded']} "
             f"| {r['deployed_or_superseded']} | {r['failures']}{kinds} | {r['overlaps']} "
             f"| {r['wall']:.1f} s | {r['wait_median'] * 1000:.0f} ms / {r['wait_max'] * 1000:.0f} ms |"
         )
+    locked, control = rows[0], rows[1]
+    lines += [
+        "",
+        f"With the Lease: {locked['failures']} failed applies and {locked['overlaps']} "
+        f"overlapping pending windows in {locked['applies']} applies; without it (control): "
+        f"{control['failures']} failed and {control['overlaps']} overlapping.",
+        END,
+    ]
+    section = "\n".join(lines)
+    print(section)
+    if not args.no_write:
+        write_section(section, BEGIN, END)
 
 
 if __name__ == "__main__":
