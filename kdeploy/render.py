@@ -30,7 +30,7 @@ from kdeploy.errors import RenderError
 from kdeploy.hooks import parse_hook
 from kdeploy.model import Manifest, Package, ReleaseSpec, RenderedObject, RenderedRelease, Values
 from kdeploy.resources import api_group, crd_scopes, install_order, is_namespaced, stamp_ownership
-from kdeploy.validate import describe, manifest_problems
+from kdeploy.validate import describe, manifest_problems, metadata_problems
 from kdeploy.yamlio import dump_fast, load_all_fast
 
 TEMPLATES_DIR = "templates"
@@ -453,6 +453,13 @@ def _render_documents(
                     f"{shown}: document {index} ({describe(doc)}) is not a valid Kubernetes object: "
                     + "; ".join(problems),
                     hint="every document needs apiVersion, kind and metadata.name",
+                )
+            problems = metadata_problems(doc)
+            if problems:
+                raise RenderError(
+                    f"{shown}: document {index} ({describe(doc)}) would be refused by the API "
+                    "server: " + "; ".join(problems),
+                    hint="fix the name, namespace, labels or annotations the template produces",
                 )
             docs.append((shown, doc))
     return docs

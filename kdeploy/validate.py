@@ -4,6 +4,7 @@ schema)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -40,6 +41,149 @@ def manifest_problems(doc: Any) -> list[str]:
         if ns is not None and not isinstance(ns, str):
             problems.append("metadata.namespace must be a string")
     return problems
+
+
+_DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+_DNS_1035_LABEL = r"[a-z]([-a-z0-9]*[a-z0-9])?"
+_DNS_SUBDOMAIN = rf"{_DNS_LABEL}(\.{_DNS_LABEL})*"
+_QUALIFIED_NAME = r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+_LABEL_VALUE = rf"({_QUALIFIED_NAME})?"
+
+# The API server's name rule per kind (apimachinery/pkg/api/validation and each API group's
+# validation): Namespaces are DNS-1123 labels, Services DNS-1035 labels (they become DNS names),
+# RBAC objects only path segments (`system:aggregate-to-edit` is a valid ClusterRole), and
+# every other kind, custom resources included, a DNS-1123 subdomain.
+_LABEL_KINDS = frozenset({"Namespace"})
+_DNS_1035_KINDS = frozenset({"Service"})
+_PATH_SEGMENT_KINDS = frozenset({"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"})
+# Kinds with a shorter limit than their rule's: a CronJob's name plus the 11 characters its Jobs
+# append must stay a DNS-1035 label.
+_MAX_NAME_LENGTH = {"CronJob": 52}
+
+_SUBDOMAIN_RULE = (
+    "a lowercase RFC 1123 subdomain (at most 253 characters: lowercase letters, digits, '-' and "
+    "'.', starting and ending with a letter or digit, e.g. 'my-app.v1')"
+)
+_LABEL_RULE = (
+    "a lowercase RFC 1123 label (at most 63 characters: lowercase letters, digits and '-', "
+    "starting and ending with a letter or digit, no dots, e.g. 'my-app')"
+)
+_DNS_1035_RULE = (
+    "a DNS-1035 label (at most 63 characters: lowercase letters, digits and '-', starting with a "
+    "letter and ending with a letter or digit, no dots, e.g. 'my-app')"
+)
+_PATH_SEGMENT_RULE = "a path segment (not '.' or '..', no '/' or '%')"
+_LABEL_VALUE_RULE = (
+    "a label value (at most 63 characters: letters, digits, '-', '_' and '.', starting and "
+    "ending with a letter or digit, or empty)"
+)
+_QUALIFIED_KEY_RULE = (
+    "a key of the form [prefix/]name: an optional DNS-1123 subdomain prefix (at most 253 "
+    "characters) and a name of at most 63 letters, digits, '-', '_' and '.', starting and "
+    "ending with a letter or digit, e.g. 'app.kubernetes.io/name'"
+)
+
+
+def _full(pattern: str, text: str) -> bool:
+    return re.fullmatch(pattern, text) is not None
+
+
+def _subdomain_ok(text: str) -> bool:
+    return len(text) <= 253 and _full(_DNS_SUBDOMAIN, text)
+
+
+def name_problem(kind: str, name: str) -> str:
+    """Why `name` cannot name an object of `kind` on the API server ("" when it can): the rule it
+    breaks, in words, e.g. `"Web_1" is not a valid Service name: it must be a DNS-1035 label
+    (...)`."""
+    if kind in _PATH_SEGMENT_KINDS:
+        ok = name not in (".", "..") and "/" not in name and "%" not in name
+        rule = _PATH_SEGMENT_RULE
+    elif kind in _LABEL_KINDS:
+        ok = len(name) <= 63 and _full(_DNS_LABEL, name)
+        rule = _LABEL_RULE
+    elif kind in _DNS_1035_KINDS:
+        ok = len(name) <= 63 and _full(_DNS_1035_LABEL, name)
+        rule = _DNS_1035_RULE
+    else:
+        ok = _subdomain_ok(name)
+        rule = _SUBDOMAIN_RULE
+    if not ok:
+        return f'"{name}" is not a valid {kind} name: it must be {rule}'
+    limit = _MAX_NAME_LENGTH.get(kind)
+    if limit is not None and len(name) > limit:
+        return (
+            f'"{name}" is not a valid {kind} name: it is {len(name)} characters long, '
+            f"at most {limit} are allowed"
+        )
+    return ""
+
+
+def qualified_key_problem(key: str) -> str:
+    """Why `key` is not a valid label or annotation key ("" when it is)."""
+    prefix, slash, name = key.rpartition("/")
+    ok = (
+        len(name) <= 63
+        and _full(_QUALIFIED_NAME, name)
+        and (not slash or (prefix != "" and _subdomain_ok(prefix)))
+    )
+    return "" if ok else f'key "{key}" is not {_QUALIFIED_KEY_RULE}'
+
+
+def label_value_problem(key: str, value: Any) -> str:
+    """Why `value` cannot be the value of label `key` ("" when it can)."""
+    if not isinstance(value, str):
+        return (
+            f'label "{key}" has a {_type_name(value)} value ({value!r}); label values must be '
+            "strings: quote it (e.g. with `| quote`)"
+        )
+    if len(value) > 63 or not _full(_LABEL_VALUE, value):
+        return f'label "{key}" has value "{value}", which is not {_LABEL_VALUE_RULE}'
+    return ""
+
+
+def metadata_problems(doc: dict[str, Any]) -> list[str]:
+    """What the API server would refuse in the metadata of `doc` (a document that passed
+    `manifest_problems`): metadata.name and metadata.namespace against the kind's name rule, label
+    keys and values, annotation keys, and non-string annotation values. Returns [] when fine."""
+    meta = doc["metadata"]
+    kind = str(doc["kind"])
+    problems = []
+    problem = name_problem(kind, meta["name"])
+    if problem:
+        problems.append(f"metadata.name {problem}")
+    namespace = meta.get("namespace")
+    if namespace and name_problem("Namespace", namespace):
+        problems.append(
+            f'metadata.namespace "{namespace}" is not a valid namespace name: it must be '
+            + _LABEL_RULE
+        )
+    for key, value in (meta.get("labels") or {}).items():
+        problem = qualified_key_problem(str(key)) or label_value_problem(str(key), value)
+        if problem:
+            problems.append(f"metadata.labels: {problem}")
+    for key, value in (meta.get("annotations") or {}).items():
+        problem = qualified_key_problem(str(key))
+        if not problem and not isinstance(value, str):
+            problem = (
+                f'annotation "{key}" has a {_type_name(value)} value ({value!r}); annotation '
+                "values must be strings: quote it (e.g. with `| quote`)"
+            )
+        if problem:
+            problems.append(f"metadata.annotations: {problem}")
+    return problems
+
+
+def _type_name(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, (list, dict)):
+        return "list" if isinstance(value, list) else "mapping"
+    return type(value).__name__
 
 
 def describe(doc: Any) -> str:
