@@ -441,6 +441,7 @@ def _render_documents(
 ) -> list[tuple[str, dict[str, Any]]]:
     """(template display name, document) for every non-empty document of every template."""
     docs: list[tuple[str, dict[str, Any]]] = []
+    indexes: list[int] = []
     for name in tset.names:
         text = tset.render_text(name, context)
         shown = tset.shown[name]
@@ -454,14 +455,23 @@ def _render_documents(
                     + "; ".join(problems),
                     hint="every document needs apiVersion, kind and metadata.name",
                 )
-            problems = metadata_problems(doc)
-            if problems:
-                raise RenderError(
-                    f"{shown}: document {index} ({describe(doc)}) would be refused by the API "
-                    "server: " + "; ".join(problems),
-                    hint="fix the name, namespace, labels or annotations the template produces",
-                )
             docs.append((shown, doc))
+            indexes.append(index)
+    # Checked once every document is known: these messages quote label and annotation values,
+    # and a value that some rendered Secret holds must not be printed.
+    for (shown, doc), index in zip(docs, indexes, strict=True):
+        problems = metadata_problems(doc)
+        if problems:
+            from kdeploy.secrets import Redactor, collect_secret_strings
+
+            redactor = Redactor(collect_secret_strings(d for _, d in docs))
+            raise RenderError(
+                redactor.text(
+                    f"{shown}: document {index} ({describe(doc)}) would be refused by the API "
+                    "server: " + "; ".join(problems)
+                ),
+                hint="fix the name, namespace, labels or annotations the template produces",
+            )
     return docs
 
 
@@ -495,9 +505,16 @@ def render_release(
     try:
         docs = _render_documents(tset, context)
     except RenderError as e:
+        from kdeploy.secrets import Redactor, collect_secret_strings
+
+        # Errors may quote rendered text; `writeOnly` values must not reach the terminal.
+        redactor = Redactor(collect_secret_strings((), values, package.schema))
         # Releases of one package differ only by their values: say which one failed.
         raise RenderError(
-            f"{e.message}\n  (release {spec.name} of environment {spec.environment})", hint=e.hint
+            redactor.text(
+                f"{e.message}\n  (release {spec.name} of environment {spec.environment})"
+            ),
+            hint=e.hint,
         ) from None
 
     scopes = crd_scopes(doc for _, doc in docs)

@@ -236,11 +236,17 @@ class ValuesValidator:
     def errors(self, values: Values) -> list[str]:
         """Every way `values` breaks the schema, as 'path: problem' lines sorted by path, e.g.
         'replicas: -1 is less than the minimum of 1'. Empty when the values are valid."""
+        from kdeploy.secrets import Redactor, collect_secret_strings
+
+        # jsonschema quotes the offending value; a `writeOnly` one must not reach the terminal
+        schema = self._validator.schema
+        redactor = Redactor(
+            collect_secret_strings((), values, schema if isinstance(schema, dict) else None)
+        )
         found = []
         for error in self._validator.iter_errors(values):
-            found.append(
-                (list(error.absolute_path), f"{value_path(error.absolute_path)}: {error.message}")
-            )
+            message = redactor.text(f"{value_path(error.absolute_path)}: {error.message}")
+            found.append((list(error.absolute_path), message))
         found.sort(key=lambda item: [str(p) for p in item[0]])
         return [message for _, message in found]
 

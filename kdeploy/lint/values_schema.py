@@ -43,9 +43,14 @@ def check(release: RenderedRelease) -> Iterator[Finding]:
             release=release.spec.name,
         )
         return
+    from kdeploy.secrets import Redactor, collect_secret_strings
+
     validator = Draft202012Validator(schema)
+    # jsonschema quotes the offending value; a `writeOnly` one must not reach the report
+    redactor = Redactor(collect_secret_strings((), release.values, schema))
     for error in sorted(validator.iter_errors(release.values), key=error_order):
-        for path, message in describe_error(error):
+        for path, raw_message in describe_error(error):
+            message = redactor.text(raw_message)
             source = value_source(release, list(error.absolute_path))
             yield Finding(
                 rule=VALUES_SCHEMA.id,
