@@ -1,5 +1,6 @@
-"""`kdeploy status`: each object of the current revision, whether it exists, and whether it drifted
-from what was applied (someone's `kubectl edit` or `kubectl scale`)."""
+"""`kdeploy status`: each object of the current revision, whether it exists, whether it drifted
+from what was applied (someone's `kubectl edit` or `kubectl scale`), and whether it is healthy by
+the rules `apply` waits with (kdeploy.health)."""
 
 from __future__ import annotations
 
@@ -9,26 +10,61 @@ from kdeploy import diff as diffmod
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import read_live, with_namespace
 from kdeploy.errors import ClusterError, HistoryError
+from kdeploy.health import container_problem, evaluate
 from kdeploy.history.model import Revision
 from kdeploy.hooks import is_hook
-from kdeploy.model import ObjectKey
+from kdeploy.kube.client import ClusterClient
+from kdeploy.model import Manifest, ObjectKey
 from kdeploy.secrets import Redactor
+from kdeploy.wait import selector_text
+
+HEALTHY = "healthy"
+PROGRESSING = "progressing"
+UNHEALTHY = "unhealthy"
+
+# Kinds whose pods explain why they are not healthy, found through their selector.
+_POD_OWNERS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"})
+
+
+@dataclass(frozen=True)
+class ObjectHealth:
+    """The health of a live object: `state` is healthy, progressing (not ready yet, nothing
+    visibly wrong) or unhealthy (failed for good, or its pods cannot run); `ready` a count such as
+    "2/3" ("" when the kind has none) and `message` why it is not healthy."""
+
+    state: str
+    ready: str = ""
+    message: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.state} {self.ready}".rstrip()
+        return f"{text}: {self.message}" if self.state != HEALTHY and self.message else text
 
 
 @dataclass(frozen=True)
 class ObjectStatus:
-    """One object of the current revision: present in the cluster, drifted, and the drift diff."""
+    """One object of the current revision: present in the cluster, drifted, the drift diff, and
+    its health (None when it is missing)."""
 
     key: ObjectKey
     present: bool
     drifted: bool
     diff: str = ""
+    health: ObjectHealth | None = None
 
     @property
     def state(self) -> str:
         if not self.present:
             return "missing"
         return "drifted" if self.drifted else "in sync"
+
+    @property
+    def healthy(self) -> bool:
+        return self.health is not None and self.health.state == HEALTHY
+
+    def __str__(self) -> str:
+        """`in sync, healthy 3/3`, `drifted, unhealthy 0/1: ...` or `missing`."""
+        return self.state if self.health is None else f"{self.state}, {self.health}"
 
 
 @dataclass(frozen=True)
@@ -40,9 +76,12 @@ class ReleaseStatus:
 
 
 def release_status(deps: Deps, release: str, namespace: str) -> ReleaseStatus:
-    """The status of the current revision (the last deployed one, else the latest). Drift is
-    judged by a forced server-side dry-run apply of the stored manifest: if re-applying would
-    change the live object, it drifted. Raises HistoryError for an unknown release."""
+    """The status of the current revision (the last deployed one, else the latest). Live objects
+    are read with one LIST per kind. Drift is judged by a forced server-side dry-run apply of the
+    stored manifest: if re-applying would change the live object, it drifted. Health follows
+    `kdeploy.health.evaluate`; for a workload that is not healthy, one LIST of its pods finds the
+    container problem that explains it (e.g. ImagePullBackOff). Raises HistoryError for an unknown
+    release."""
     revision = deps.history.last_deployed(release, namespace) or deps.history.last(
         release, namespace
     )
@@ -62,14 +101,56 @@ def release_status(deps: Deps, release: str, namespace: str) -> ReleaseStatus:
         if current_obj is None:
             rows.append(ObjectStatus(key, present=False, drifted=False))
             continue
+        health = object_health(deps.cluster, current_obj)
         try:
             would_be = deps.cluster.apply(manifest, dry_run=True, force=True)
         except ClusterError as e:
-            rows.append(ObjectStatus(key, present=True, drifted=True, diff=f"{e.message}\n"))
+            rows.append(
+                ObjectStatus(key, present=True, drifted=True, diff=f"{e.message}\n", health=health)
+            )
             continue
         change = diffmod.plan({key: would_be}, {key: current_obj}, ()).changes[0]
         text = diffmod.object_diff(change, redact=redact)
-        rows.append(
-            ObjectStatus(key, present=True, drifted=change.action != "unchanged", diff=text)
-        )
+        drifted = change.action != "unchanged"
+        rows.append(ObjectStatus(key, present=True, drifted=drifted, diff=text, health=health))
     return ReleaseStatus(revision=revision, objects=tuple(rows))
+
+
+def object_health(cluster: ClusterClient, live: Manifest) -> ObjectHealth:
+    """The health of `live`. A workload that is not healthy gets the first container problem of
+    its pods (one LIST by its selector) as the reason, and counts as unhealthy when one exists;
+    a pod-listing failure leaves the health rule's own message. Raises nothing."""
+    verdict = evaluate(live)
+    if verdict.ok:
+        return ObjectHealth(HEALTHY, verdict.ready)
+    if verdict.done:
+        return ObjectHealth(UNHEALTHY, verdict.ready, verdict.message)
+    problem = container_problem(live) if live.get("kind") == "Pod" else _pod_problem(cluster, live)
+    if problem:
+        return ObjectHealth(UNHEALTHY, verdict.ready, problem)
+    return ObjectHealth(PROGRESSING, verdict.ready, verdict.message)
+
+
+def _pod_problem(cluster: ClusterClient, live: Manifest) -> str:
+    """`pod NAME: container app: ImagePullBackOff: ...` for the first failing pod of a workload
+    (by name), "" when none fails or the kind has no pods."""
+    kind = str(live.get("kind", ""))
+    meta = live.get("metadata") or {}
+    if kind not in _POD_OWNERS:
+        return ""
+    selector = selector_text((live.get("spec") or {}).get("selector"))
+    if not selector and kind == "Job":
+        selector = f"job-name={meta.get('name', '')}"
+    if not selector:
+        return ""
+    try:
+        pods = cluster.list_by_labels("v1", "Pod", str(meta.get("namespace") or ""), selector)
+    except ClusterError:
+        return ""
+    failing = sorted(
+        (str((pod.get("metadata") or {}).get("name", "")), container_problem(pod)) for pod in pods
+    )
+    for name, problem in failing:
+        if problem:
+            return f"pod {name}: {problem}"
+    return ""

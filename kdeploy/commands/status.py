@@ -1,5 +1,5 @@
 """`kdeploy status`: the objects of a release's current revision, present or missing, in sync or
-drifted."""
+drifted, healthy or not."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import json
 import click
 
 from kdeploy.commands._options import cluster_options, release_location_options
+from kdeploy.errors import EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY
 
 
 @click.command("status")
@@ -29,9 +30,10 @@ def command(
     kubeconfig: str | None,
     context: str | None,
 ) -> int:
-    """Show each object of RELEASE's current revision with its live presence and drift (live
-    differs from what was applied, e.g. after `kubectl edit`). Exits 0 when all objects are present
-    and in sync, 1 otherwise."""
+    """Show each object of RELEASE's current revision with its live presence, drift (live
+    differs from what was applied, e.g. after `kubectl edit`) and health. Exits 0 when all objects
+    are present, in sync and healthy; 1 when an object is missing or drifted; 4 when all are
+    present and in sync but one is not healthy."""
     from kdeploy.actions.status import release_status
     from kdeploy.commands._live import build_deps, locate_release
 
@@ -53,6 +55,13 @@ def command(
                     "name": o.key.name,
                     "state": o.state,
                     "diff": o.diff,
+                    "health": None
+                    if o.health is None
+                    else {
+                        "state": o.health.state,
+                        "ready": o.health.ready,
+                        "message": o.health.message,
+                    },
                 }
                 for o in status.objects
             ],
@@ -62,11 +71,12 @@ def command(
         lines = [f"Release {release} in namespace {ns}: revision {rev.number} ({rev.status})"]
         width = max((len(str(o.key)) for o in status.objects), default=0)
         for o in status.objects:
-            lines.append(f"  {str(o.key).ljust(width)}  {o.state}")
+            lines.append(f"  {str(o.key).ljust(width)}  {o}")
         deps.output.result("\n".join(lines) + "\n")
         if show_diff:
             for o in status.objects:
                 if o.drifted and o.diff:
                     deps.output.diff(o.diff)
-    healthy = all(o.present and not o.drifted for o in status.objects)
-    return 0 if healthy else 1
+    if not all(o.present and not o.drifted for o in status.objects):
+        return EXIT_ERROR
+    return EXIT_OK if all(o.healthy for o in status.objects) else EXIT_UNHEALTHY

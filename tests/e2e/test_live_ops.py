@@ -415,10 +415,11 @@ def test_status_shows_drift_and_missing(project: Path, live: Live) -> None:
     live.cluster.delete(ObjectRef("v1", "ConfigMap", live.ns, "web-extra"))
     drift = kd(project, "status", "web", "-e", "dev")
     assert drift.code == 1
-    lines = {ln.split()[1]: ln.split()[-1] for ln in drift.stdout.splitlines()[1:]}
-    assert lines[f"{live.ns}/web-config"] == "drifted"
+    # `  Kind ns/name  drifted, healthy`: presence and drift first, then health
+    lines = {ln.split()[1]: ln.rsplit("  ", 1)[-1] for ln in drift.stdout.splitlines()[1:]}
+    assert lines[f"{live.ns}/web-config"] == "drifted, healthy"
     assert lines[f"{live.ns}/web-extra"] == "missing"
-    assert lines[f"{live.ns}/web-secret"] == "sync"
+    assert lines[f"{live.ns}/web-secret"] == "in sync, healthy"
 
 
 def test_without_terminal_apply_requires_yes(project: Path, live: Live) -> None:
