@@ -58,6 +58,12 @@ class LockHeldError(KdeployError):
     exit_code = EXIT_LOCKED
 
 
+class LockLostError(KdeployError):
+    """This deployer's release lock was broken or taken over while its operation ran."""
+
+    exit_code = EXIT_LOCKED
+
+
 class WaitError(KdeployError):
     """Objects did not become healthy in time, or failed."""
 

@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from kdeploy.durations import format_duration
-from kdeploy.errors import ClusterError, LockHeldError
+from kdeploy.errors import ClusterError, LockHeldError, LockLostError
 from kdeploy.history.identity import format_time, utc_now
 from kdeploy.kube.client import FIELD_MANAGER
 
@@ -188,6 +188,7 @@ class ReleaseLock:
         host: str | None = None,
         alive: Callable[[int], bool] = pid_alive,
         token: str | None = None,
+        verify_after: float | None = None,
     ) -> None:
         self.api_client = api_client
         self.release_name = release
@@ -205,8 +206,13 @@ class ReleaseLock:
         self.host = socket.gethostname() if host is None else host
         self.alive = alive
         self.token = token or uuid.uuid4().hex
+        self.verify_after = verify_after
         self.deferred = False
         self.lost: str | None = None
+        # who took the lock from us (None: the Lease was deleted) and when we noticed
+        self.lost_to: LeaseState | None = None
+        self.lost_at: datetime | None = None
+        self._renewed_at: datetime | None = None
         self._rv: str | None = None
         self._acquired_at: datetime | None = None
         self._guard = threading.Lock()
@@ -338,8 +344,11 @@ class ReleaseLock:
         with self._guard:
             self._rv = str(lease.metadata.resource_version)
         self._acquired_at = now
+        self._renewed_at = now
         self.deferred = False
         self.lost = None
+        self.lost_to = None
+        self.lost_at = None
 
     # -- renew
 
@@ -385,26 +394,74 @@ class ReleaseLock:
                 )
             except _Clash:
                 # a repeated replace whose first attempt went through: the Lease is still ours
-                done = self._ours_after_clash()
+                done, other = self._ours_after_clash()
             except _Missing:
-                done = None
+                done, other = None, None
             if done is not None:
                 self._rv = str(done.metadata.resource_version)
+                self._renewed_at = now
                 return
             self._rv = None
-        self.lost = "the Lease was deleted or taken over (kdeploy unlock --force?)"
+            self.lost_to = other
+            self.lost_at = now
+        self.lost = (
+            f"it was taken over by {describe_holder(other)}"
+            if other is not None
+            else "the Lease was deleted (kdeploy unlock --force?)"
+        )
         self.notify(
             f"warning: lost the lock of release {self.release_name} in namespace {self.namespace}: "
             f"{self.lost}"
         )
 
-    def _ours_after_clash(self) -> Any:
-        """The Lease when it still carries our token (our own write won), else None."""
+    def _ours_after_clash(self) -> tuple[Any, LeaseState | None]:
+        """(the Lease, None) when it still carries our token (our own write won), else (None, the
+        new holder's state, or None when the Lease is gone)."""
         try:
             lease = self._read()
         except _Missing:
-            return None
-        return lease if _state_of(lease).token == self.token else None
+            return None, None
+        state = _state_of(lease)
+        return (lease, None) if state.token == self.token else (None, state)
+
+    # -- check
+
+    def check(self, stage: str) -> None:
+        """Raise LockLostError when the lock is no longer ours, saying we stopped before `stage`.
+
+        Costs no request when the lease was renewed less than `verify_after` seconds ago
+        (default: a tenth of the lease, at least 1 s): then only `kdeploy unlock --force` can
+        have taken it, and the background renewal notices that soon. Otherwise renew now, which
+        finds out whether the lease was deleted or taken over, e.g. after the process was paused
+        (a suspended laptop, a stopped CI runner) longer than the lease. A lock that expired but
+        that nobody took is simply ours again."""
+        if self.lost is None and self.held and self._stale():
+            try:
+                self.renew()
+            except ClusterError as e:
+                if not self._may_have_expired():
+                    return  # unconfirmed, but nobody can have taken an unexpired lease
+                # cannot tell: carrying on could interleave with a new holder, so stop
+                raise LockLostError(
+                    f"cannot confirm the release lock of release {self.release_name} in "
+                    f"namespace {self.namespace} is still ours: {e.message}; stopped before {stage}",
+                    hint="run the command again once the API server answers",
+                ) from e
+        if self.lost is not None:
+            raise LockLostError(lost_message(self, stage))
+
+    def _may_have_expired(self) -> bool:
+        renewed = self._renewed_at
+        return renewed is None or (self.clock() - renewed).total_seconds() >= self.duration
+
+    def _stale(self) -> bool:
+        renewed = self._renewed_at
+        if renewed is None:
+            return False
+        limit = self.verify_after
+        if limit is None:
+            limit = max(1.0, self.duration / 10)
+        return (self.clock() - renewed).total_seconds() > limit
 
     # -- release
 
@@ -536,6 +593,21 @@ def call_lease_api(
         ) from e
 
 
+def lost_message(lock: ReleaseLock, stage: str) -> str:
+    """`lost the release lock of release web in namespace prod to bob@ci (pid 7 on ci-3, apply)
+    at 2026-01-01T12:00:00Z; stopped before <stage>`: what an operation that lost its lock says.
+    The time is when the new holder took the Lease, or when we found it deleted."""
+    where = f"the release lock of release {lock.release_name} in namespace {lock.namespace}"
+    other = lock.lost_to
+    when = (other.acquired if other is not None else None) or lock.lost_at
+    at = f" at {format_time(when)}" if when is not None else ""
+    if other is not None:
+        return f"lost {where} to {describe_holder(other)}{at}; stopped before {stage}"
+    return (
+        f"lost {where}{at}: its Lease was deleted (kdeploy unlock --force?); stopped before {stage}"
+    )
+
+
 def _state_of(lease: Any) -> LeaseState:
     spec = lease.spec
     annotations = lease.metadata.annotations or {}
@@ -621,6 +693,11 @@ class Locker(Protocol):
         creating it). Raises LockHeldError when another deployer got it first."""
         ...
 
+    def check(self, release: str, namespace: str, stage: str) -> None:
+        """Raise LockLostError when the held lock of `release` was broken or taken over (the
+        message says the operation stopped before `stage`); call before every write batch."""
+        ...
+
 
 class NoLocks:
     """A Locker that locks nothing (action tests with an in-memory cluster)."""
@@ -631,6 +708,27 @@ class NoLocks:
 
     def ensure(self, release: str, namespace: str) -> None:
         """Nothing to take."""
+
+    def check(self, release: str, namespace: str, stage: str) -> None:
+        """Nothing can be lost."""
+
+
+@dataclass
+class AlreadyHeld:
+    """A Locker for an action nested in one that holds the lock (apply --atomic rolling back):
+    takes nothing, but still checks the outer operation's lock."""
+
+    outer: Locker
+
+    @contextmanager
+    def hold(self, release: str, namespace: str) -> Iterator[None]:
+        yield
+
+    def ensure(self, release: str, namespace: str) -> None:
+        """Nothing to take: the outer operation holds the lock."""
+
+    def check(self, release: str, namespace: str, stage: str) -> None:
+        self.outer.check(release, namespace, stage)
 
 
 @dataclass
@@ -675,3 +773,9 @@ class LeaseLocker:
             lock = self._held.get((namespace, release))
         if lock is not None and lock.deferred:
             lock.acquire()
+
+    def check(self, release: str, namespace: str, stage: str) -> None:
+        with self._guard:
+            lock = self._held.get((namespace, release))
+        if lock is not None:
+            lock.check(stage)

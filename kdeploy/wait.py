@@ -154,12 +154,14 @@ def wait_for(
     *,
     sleep: Callable[[float], None] = time.sleep,
     monotonic: Callable[[], float] = time.monotonic,
+    check: Callable[[], None] | None = None,
 ) -> float:
     """Poll the live state of `manifests` until all are healthy; returns the seconds waited.
     Objects of kinds without a health rule count as healthy (they were just applied). Raises
     WaitError when an object fails for good (e.g. a Job fails, a Deployment exceeds its progress
     deadline) or `options.timeout` passes, with the evidence gathered from the cluster; raises
-    ClusterError when the cluster cannot be read."""
+    ClusterError when the cluster cannot be read. `check` runs before every poll and stops the
+    wait by raising (the release lock was lost: waiting on would only delay the error)."""
     rows = [
         Tracked(
             ObjectRef.of(m), Health(False, False, "Waiting for status..."), _release_selector(m)
@@ -173,6 +175,8 @@ def wait_for(
     interval = 0.2
     try:
         while True:
+            if check is not None:
+                check()
             found = _read(cluster, [r for r in rows if not r.health.done])
             for row in rows:
                 if row.health.done:

@@ -16,9 +16,9 @@ import dataclasses
 from kdeploy.actions.deploy import DeployOptions, deploy
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import Prepared
-from kdeploy.errors import KdeployError, WaitError
+from kdeploy.errors import KdeployError, LockLostError, WaitError
 from kdeploy.history.model import Revision
-from kdeploy.lock import NoLocks
+from kdeploy.lock import AlreadyHeld
 
 
 def deploy_atomic(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
@@ -30,6 +30,9 @@ def deploy_atomic(deps: Deps, prepared: Prepared, options: DeployOptions) -> Rev
     before = _newest(deps, target.release, target.namespace)
     try:
         return deploy(deps, prepared, options)
+    except LockLostError:
+        # another deployer holds the release now: rolling back would interleave with it
+        raise
     except KdeployError as e:
         failure = e
     revisions = deps.history.revisions(target.release, target.namespace)
@@ -60,9 +63,9 @@ def deploy_atomic(deps: Deps, prepared: Prepared, options: DeployOptions) -> Rev
     from kdeploy.actions.rollback import rollback
 
     try:
-        # The caller already holds the release lock; the rollback runs under it.
+        # The caller already holds the release lock; the rollback runs under it (and checks it).
         restored = rollback(
-            dataclasses.replace(deps, locks=NoLocks()),
+            dataclasses.replace(deps, locks=AlreadyHeld(deps.locks)),
             target.release,
             target.namespace,
             to=number,

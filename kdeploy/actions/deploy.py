@@ -4,16 +4,21 @@ ownership check → record revision N+1 `pending` → server-side apply in insta
 CRDs to be Established, then refreshing discovery) → prune what the release no longer renders →
 wait until the release's objects are healthy (unless waiting is off) → mark `deployed` (or
 `failed`, with the error) → trim history.
+
+Before every write batch (each hook, each install or prune phase, each health poll, marking the
+revision deployed) the release lock is checked: a deployer whose lock was broken or taken over
+stops there instead of interleaving its writes with the new holder's (see `_lock_lost`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import Prepared, previous_manifests
 from kdeploy.actions.phases import DEFAULT_CONCURRENCY, run_phase, split_phases
-from kdeploy.errors import KdeployError
+from kdeploy.errors import KdeployError, LockLostError
 from kdeploy.history.model import Revision
 from kdeploy.hooks import Operation, When, hooks_for, phase
 from kdeploy.kube.client import ObjectRef
@@ -48,7 +53,8 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
 
     Raises ConflictError before any change when objects are owned by someone else and not
     `options.adopt`; on any failure after the pending revision is recorded, marks it `failed`
-    with the error and re-raises."""
+    with the error and re-raises. Raises LockLostError (exit 3) when the release lock was lost,
+    before the next write."""
     error = prepared.ownership_error()
     if error is not None and not options.adopt:
         raise error
@@ -69,6 +75,11 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
         # The history was read before the lock existed: another deployer may have recorded
         # revisions in the namespace meanwhile, so read it again now that we hold the lock.
         deps.history.refresh(target.release, target.namespace)
+
+    def guard(stage: str) -> None:
+        deps.locks.check(target.release, target.namespace, stage)
+
+    guard("recording a new revision")
     _mark_interrupted(deps, target.release, target.namespace)
     revision = deps.history.begin(
         target.release,
@@ -82,19 +93,22 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
         secret_strings=set(target.secret_strings),
     )
     try:
-        ran = _run_hooks(deps, prepared, options, "pre")
-        counts = _apply_all(deps, prepared, options, early)
-        deleted, kept = _prune(deps, prepared, options)
+        ran = _run_hooks(deps, prepared, options, "pre", guard)
+        counts = _apply_all(deps, prepared, options, early, guard)
+        deleted, kept = _prune(deps, prepared, options, guard)
         counts["deleted"] = deleted
         result = ", ".join(f"{n} {what}" for what, n in counts.items())
         if kept:
             result += f"; kept {kept} no longer rendered (--no-prune)"
         if options.wait.enabled:
-            result += f"; healthy after {_wait(deps, prepared, options.wait)}"
-        ran += _run_hooks(deps, prepared, options, "post")
+            result += f"; healthy after {_wait(deps, prepared, options.wait, guard)}"
+        ran += _run_hooks(deps, prepared, options, "post", guard)
         if ran:
             result += f"; {ran} hook{'s' if ran != 1 else ''} succeeded"
+        guard(f"marking revision {revision.number} deployed")
         revision = deps.history.finish(revision, "deployed", result)
+    except LockLostError as e:
+        raise _lock_lost(deps, revision, e, options.operation) from e
     except KdeployError as e:
         deps.history.finish(revision, "failed", target.redactor()(e.format_message()))
         raise
@@ -110,7 +124,36 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
     return revision
 
 
-def _run_hooks(deps: Deps, prepared: Prepared, options: DeployOptions, when: When) -> int:
+def _lock_lost(
+    deps: Deps, revision: Revision, error: LockLostError, operation: Operation
+) -> LockLostError:
+    """Record our revision `failed` after losing the lock, and return the error to raise.
+
+    This one history write is safe although another deployer may hold the lock and be writing:
+    revision numbers are unique per deployer (each records its revision with a create that fails
+    on an existing number), so the new holder never records under our number; the only write it
+    makes to our record is marking it `failed` ("interrupted") when it finds it pending, and
+    `finish` only writes a record that is still pending, so either way the outcome is the same
+    `failed`. Nothing else is written: no superseding, no history trimming, no cluster change."""
+    number = revision.number
+    try:
+        deps.history.finish(revision, "failed", error.message)
+        marked = f"revision {number} marked failed"
+    except KdeployError as e:
+        # typically: the new holder already marked it failed ("interrupted")
+        marked = f"revision {number} not marked failed here ({e.message})"
+    return LockLostError(
+        f"{error.message}; {marked}; run {operation} again",
+        hint=(
+            "another deployer may be running now; the next run waits for it (--wait-for-lock) "
+            "and deploys on top of what it leaves"
+        ),
+    )
+
+
+def _run_hooks(
+    deps: Deps, prepared: Prepared, options: DeployOptions, when: When, guard: Callable[[str], None]
+) -> int:
     """Run the release's hooks of the operation's pre or post phase; returns how many ran.
     Raises the first hook's failure (see kdeploy.actions.hooks.run_hooks)."""
     name = phase(options.operation, when)
@@ -126,10 +169,13 @@ def _run_hooks(deps: Deps, prepared: Prepared, options: DeployOptions, when: Whe
         timeout=options.wait.timeout,
         force_conflicts=options.force_conflicts,
         adopted={h.key for h in hooks if h.key in prepared.foreign},
+        check=guard,
     )
 
 
-def _wait(deps: Deps, prepared: Prepared, options: WaitOptions) -> str:
+def _wait(
+    deps: Deps, prepared: Prepared, options: WaitOptions, guard: Callable[[str], None]
+) -> str:
     """Wait until every object of the release is healthy; returns the time taken ("3.2s").
     Raises WaitError naming the release, with the evidence."""
     from kdeploy.errors import WaitError
@@ -139,7 +185,13 @@ def _wait(deps: Deps, prepared: Prepared, options: WaitOptions) -> str:
     deps.output.info(f"Waiting for release {target.release} to become healthy...")
     progress = terminal_progress(deps.output, f"release {target.release}")
     try:
-        waited = wait_for(deps.cluster, prepared.desired.values(), options, progress)
+        waited = wait_for(
+            deps.cluster,
+            prepared.desired.values(),
+            options,
+            progress,
+            check=lambda: guard("the next health check"),
+        )
     except WaitError as e:
         raise WaitError(
             f"release {target.release} in namespace {target.namespace} is not healthy: {e.message}",
@@ -173,7 +225,11 @@ def _create_release_namespace(deps: Deps, prepared: Prepared) -> set[ObjectKey]:
 
 
 def _apply_all(
-    deps: Deps, prepared: Prepared, options: DeployOptions, done: set[ObjectKey]
+    deps: Deps,
+    prepared: Prepared,
+    options: DeployOptions,
+    done: set[ObjectKey],
+    guard: Callable[[str], None],
 ) -> dict[str, int]:
     """SSA every created or changed (or adopted) object, except those already `done`, phase by
     phase in install order (each phase's objects concurrently, see kdeploy.actions.phases); at
@@ -197,6 +253,7 @@ def _apply_all(
         return "adopted" if adopted else actions.get(key, "create") + "d"
 
     for group in split_phases(todo):
+        guard(f"applying phase {group.name!r}")
         verbs = run_phase(group, apply_one, concurrency=_concurrency(deps, options), verb="apply")
         for manifest, verb in zip(group.objects, verbs, strict=True):
             key = ObjectKey.of(manifest)
@@ -225,7 +282,9 @@ def _settle_crds(deps: Deps, names: list[str]) -> None:
     names.clear()
 
 
-def _prune(deps: Deps, prepared: Prepared, options: DeployOptions) -> tuple[int, int]:
+def _prune(
+    deps: Deps, prepared: Prepared, options: DeployOptions, guard: Callable[[str], None]
+) -> tuple[int, int]:
     """Delete (or, with --no-prune, keep and report) the objects planned for deletion, in reverse
     install order. Returns (deleted, kept)."""
     doomed = [prepared.live[c.key] for c in prepared.plan.of("delete") if c.key in prepared.live]
@@ -237,15 +296,23 @@ def _prune(deps: Deps, prepared: Prepared, options: DeployOptions) -> tuple[int,
         for m in ordered:
             deps.output.info(f"  kept {ObjectKey.of(m)} (no longer rendered; --no-prune)")
         return 0, len(ordered)
-    return delete_objects(deps, ordered, concurrency=_concurrency(deps, options)), 0
+    return delete_objects(deps, ordered, concurrency=_concurrency(deps, options), check=guard), 0
 
 
-def delete_objects(deps: Deps, ordered: list[Manifest], *, concurrency: int = 1) -> int:
+def delete_objects(
+    deps: Deps,
+    ordered: list[Manifest],
+    *,
+    concurrency: int = 1,
+    check: Callable[[str], None] | None = None,
+) -> int:
     """Delete live objects phase by phase in reverse install order (each phase's objects
     `concurrency` at a time); returns how many existed. Raises at the first phase with a failure,
-    naming every failed object."""
+    naming every failed object; `check(stage)` runs before each phase and stops by raising."""
     deleted = 0
     for group in split_phases(ordered, reverse=True):
+        if check is not None:
+            check(f"pruning phase {group.name!r}")
         gone = run_phase(
             group,
             lambda m: deps.cluster.delete(ObjectRef.of(m)),

@@ -27,6 +27,7 @@ def run_hooks(
     force_conflicts: bool = False,
     adopted: Collection[ObjectKey] = (),
     sleep: Callable[[float], None] = time.sleep,
+    check: Callable[[str], None] | None = None,
 ) -> int:
     """Run `hooks` (already in run order) for `phase`; returns how many ran. Hooks in `adopted`
     (existing objects another owner held, taken over with --adopt) are applied with forced
@@ -34,10 +35,13 @@ def run_hooks(
 
     Raises WaitError when a hook fails or is not healthy within `timeout` seconds (or an old hook
     object is not gone in time), ClusterError when the server refuses a hook; both messages start
-    with "<phase> hook <Kind ns/name>"."""
+    with "<phase> hook <Kind ns/name>". `check(stage)` runs before each hook and while waiting for
+    it, and stops the run by raising (the release lock was lost: see kdeploy.lock)."""
+    guard = check or (lambda _stage: None)
     for hook in hooks:
         force = force_conflicts or hook.key in adopted
-        _run_one(deps, hook, phase, timeout, force, sleep)
+        guard(f"running {phase} hook {hook.label}")
+        _run_one(deps, hook, phase, timeout, force, sleep, guard)
     return len(hooks)
 
 
@@ -48,6 +52,7 @@ def _run_one(
     timeout: float,
     force_conflicts: bool,
     sleep: Callable[[float], None],
+    guard: Callable[[str], None],
 ) -> None:
     ref = ObjectRef.of(hook.manifest)
     name = f"{phase} hook {hook.label}"
@@ -56,10 +61,15 @@ def _run_one(
         if hook.delete_policy == "before-run":
             # A Job's template is immutable: the old run must be gone before this one is created.
             _delete_and_wait(deps, ref, timeout, sleep)
+            guard(f"creating {name}")
         deps.cluster.apply(hook.manifest, dry_run=False, force=force_conflicts)
         progress = terminal_progress(deps.output, name)
         waited = wait_for(
-            deps.cluster, [hook.manifest], WaitOptions(enabled=True, timeout=timeout), progress
+            deps.cluster,
+            [hook.manifest],
+            WaitOptions(enabled=True, timeout=timeout),
+            progress,
+            check=lambda: guard(f"the next health check of {name}"),
         )
     except WaitError as e:
         raise WaitError(f"{name} failed: {e.message}", hint=_hint(phase)) from e
@@ -67,6 +77,7 @@ def _run_one(
         raise type(e)(f"{name} failed: {e.message}", hint=e.hint or _hint(phase)) from e
     deps.output.info(f"  {name} succeeded after {waited:.1f}s")
     if hook.delete_policy == "on-success":
+        guard(f"deleting {name} (hook-delete-policy on-success)")
         deps.cluster.delete(ref, "Background")
         deps.output.info(f"  deleted {hook.label} (hook-delete-policy on-success)")
 
