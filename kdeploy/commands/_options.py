@@ -142,6 +142,18 @@ def release_options(f: F) -> F:
     )
 
 
+def _check_duration(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """`value` unchanged when it is a duration (or absent); a usage error (exit 64) otherwise."""
+    if value is not None:
+        from kdeploy.durations import DurationError, parse_duration
+
+        try:
+            parse_duration(value, what=f"--{(param.name or '').replace('_', '-')}")
+        except DurationError as e:
+            raise click.BadParameter(e.format_message(), ctx, param) from None
+    return value
+
+
 def wait_for_lock_option(f: F) -> F:
     """--wait-for-lock[=DURATION] for the commands that take the release lock."""
     return click.option(
@@ -151,6 +163,7 @@ def wait_for_lock_option(f: F) -> F:
         flag_value="5m",
         default=None,
         metavar="DURATION",
+        callback=_check_duration,
         help="When another deployer holds the release lock, wait for it (default 5m when given "
         "without a value, e.g. --wait-for-lock=10m) instead of failing with exit code 3.",
     )(f)

@@ -37,7 +37,7 @@ def _load_faults(path: str) -> list[Any]:
 @click.command("emulator")
 @click.option(
     "--port",
-    type=int,
+    type=click.IntRange(0, 65535),
     default=0,
     show_default=True,
     help="Port on 127.0.0.1 to listen on (0 picks a free one).",
@@ -130,6 +130,14 @@ def command(
             f"cannot start the emulator on 127.0.0.1:{port}: {e}",
             hint="choose another --port, or --port 0 for a free one",
         ) from e
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        # only the state file feeds start() with outside data
+        detail = f"line {e.lineno}: {e.msg}" if isinstance(e, json.JSONDecodeError) else repr(e)
+        raise KdeployError(
+            f"--state {state_file}: not a kdeploy emulator state file ({detail})",
+            hint="give a file written by `kdeploy emulator --state`, or a path that does not "
+            "exist yet to start empty",
+        ) from None
     for rule in rules:
         emu.add_fault(rule)
     done = threading.Event()

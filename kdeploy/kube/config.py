@@ -83,6 +83,8 @@ def new_api_client(target: ClusterTarget, *, pool_size: int = DEFAULT_POOL_SIZE)
             raise ClusterError(f"kubeconfig {path}: {e}") from e
         except (OSError, ValueError) as e:
             raise ClusterError(f"kubeconfig {path} cannot be read: {e}") from e
+        except Exception as e:  # the client raises YAML and type errors as they come
+            raise _malformed(path, e) from e
     _harden(cfg)
     cfg.connection_pool_maxsize = max(1, pool_size)
     return _timeout_api_client(cfg)
@@ -126,6 +128,8 @@ def _check_context(path: str, context: str) -> None:
         )
     except ConfigException as e:
         raise ClusterError(f"kubeconfig {path}: {e}") from e
+    except Exception as e:  # the client raises YAML and type errors as they come
+        raise _malformed(path, e) from e
     names = sorted(str(c.get("name")) for c in contexts or [])
     if context not in names:
         raise ClusterError(
@@ -147,3 +151,19 @@ def _harden(cfg: Any) -> None:
         cfg.api_key = {}
         cfg.api_key_prefix = {}
         cfg.refresh_api_key_hook = None
+
+
+def _malformed(path: str, error: Exception) -> ClusterError:
+    """The error for a kubeconfig the client cannot parse: invalid YAML (with its line) or YAML
+    that is not a kubeconfig mapping."""
+    import yaml
+
+    if isinstance(error, yaml.MarkedYAMLError) and error.problem_mark is not None:
+        mark = error.problem_mark
+        detail = f"kubeconfig {mark.name}:{mark.line + 1}: invalid YAML: {error.problem}"
+    else:
+        detail = f"kubeconfig {path} is not a valid kubeconfig ({type(error).__name__}: {error})"
+    return ClusterError(
+        detail.replace("\n", " "),
+        hint="fix the file, or point --kubeconfig / KUBECONFIG at another one",
+    )
