@@ -5,6 +5,8 @@ codes of kdeploy/errors.py."""
 from __future__ import annotations
 
 import re
+import shlex
+import shutil
 from pathlib import Path
 
 import click
@@ -12,6 +14,7 @@ import pytest
 
 from kdeploy import errors
 from kdeploy.cli import cli
+from tests.helpers import run_kdeploy
 
 CLI_MD = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 # sections that document options shared by several commands
@@ -97,3 +100,45 @@ def test_exit_code_table_matches_errors_module() -> None:
     }
     assert defined <= documented, f"exit codes not in docs/cli.md: {sorted(defined - documented)}"
     assert documented - defined <= {130}, f"undefined codes documented: {documented - defined}"
+
+
+def test_console_examples_use_existing_options() -> None:
+    """Every `$ kdeploy CMD ...` example in docs/ uses options CMD has."""
+    commands = _commands()
+    bad = []
+    for doc in sorted(CLI_MD.parent.glob("*.md")):
+        for line in doc.read_text(encoding="utf-8").splitlines():
+            if not line.startswith("$ kdeploy "):
+                continue
+            words = shlex.split(line[2:].split(" #")[0].split(" | ")[0].split(" > ")[0])
+            words = words[1:]
+            if words[:1] == ["-C"]:
+                words = words[2:]
+            command = commands.get(words[0]) if words else None
+            if command is None:
+                bad.append(f"{doc.name}: {line} (unknown command)")
+                continue
+            known = set(_options(command)) | {"-h", "--help"}
+            for word in words[1:]:
+                option = word.split("=")[0]
+                if option.startswith("-") and option not in known:
+                    bad.append(f"{doc.name}: {line} ({option})")
+    assert not bad, "\n".join(bad)
+
+
+def test_readme_commands_run_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's example commands work on the example project (a copy of it)."""
+    root = CLI_MD.parent.parent
+    monkeypatch.chdir(tmp_path)  # output files (--junit) land in the copy
+    for folder in ("packages", "environments"):
+        shutil.copytree(root / folder, tmp_path / folder)
+    block = re.search(r"```sh\n(\.venv/bin/kdeploy .*?)```", (root / "README.md").read_text(), re.S)
+    assert block, "README.md lost its example commands"
+    lines = [line.split("#")[0].strip() for line in block[1].splitlines() if line.strip()]
+    assert len(lines) >= 3
+    for line in lines:
+        args = shlex.split(line)
+        assert args[0] == ".venv/bin/kdeploy", line
+        result = run_kdeploy("-C", str(tmp_path), *args[1:])
+        assert result.code == 0, f"{line}: exit {result.code}\n{result.stderr}"
+    assert (tmp_path / "lint.xml").is_file() and (tmp_path / "rendered" / "web.yaml").is_file()
