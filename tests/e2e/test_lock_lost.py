@@ -67,9 +67,11 @@ def take_over(live: LiveCluster, holder: str) -> None:
 
 
 def wait_for_request(emu: Any, method: str, fragment: str, since: int) -> None:
+    """Return once the emulator saw a real (not dry-run) request `method` with `fragment`."""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        if any(m == method and fragment in p for m, p in emu.request_log[since:]):
+        log = emu.request_log[since:]
+        if any(m == method and fragment in p and "dryRun" not in p for m, p in log):
             return
         time.sleep(0.02)
     pytest.fail(f"the apply never sent {method} ...{fragment}")
@@ -183,5 +185,78 @@ def test_apply_that_loses_its_lock_stops_and_the_next_apply_succeeds(
             3: "deployed",
         }
         assert read_lock(live.api, "web", namespace) is None
+    finally:
+        live.api.close()
+
+
+def test_waiting_for_a_hook_stops_when_the_lock_is_broken(
+    own_emulator: Any, namespace: str, tmp_path: Path
+) -> None:
+    import yaml
+
+    from tests.e2e.test_hooks import HOOKS
+
+    kubeconfig = str(own_emulator.kubeconfig_path)
+    root = live_project(
+        tmp_path,
+        kubeconfig,
+        namespace,
+        templates={"deployment.yaml": IMAGE_DEPLOYMENT_TEMPLATE, "hooks.yaml": HOOKS},
+        values={"image": "nginx:1.26", "hooks": []},
+    )
+    live = LiveCluster(kubeconfig, namespace)
+    # a migration that never finishes (suspended), waited for up to 10 minutes
+    stuck = root / "stuck.yaml"
+    stuck.write_text(
+        yaml.safe_dump(
+            {
+                "image": "nginx:1.27",
+                "hooks": [{"name": "migrate", "phase": "pre-apply", "suspend": True}],
+            }
+        )
+    )
+    try:
+        assert kd(root, "apply", "-e", "dev", "--yes", "--no-wait").code == 0
+        since = len(own_emulator.request_log)
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "kdeploy.cli",
+                "-C",
+                str(root),
+                "apply",
+                "-e",
+                "dev",
+                "--yes",
+                "--timeout",
+                "10m",
+                "-f",
+                str(stuck),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_for_request(own_emulator, "PATCH", f"/namespaces/{namespace}/jobs/migrate?", since)
+            broken = kd(root, "unlock", "web", "-e", "dev", "--force")
+            assert broken.code == 0, broken.stderr
+            _, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == EXIT_LOCKED, err
+        assert "its Lease was deleted (kdeploy unlock --force?)" in err
+        assert (
+            f"stopped before the next health check of pre-apply hook Job {namespace}/migrate; "
+            "revision 2 marked failed; run apply again" in err
+        ), err
+        assert live.image() == "nginx:1.26"  # the main apply never started
+        assert history(live)[2][0] == "failed"
+
+        again = kd(root, "apply", "-e", "dev", "--yes", "--no-wait", "--set", "image=nginx:1.27")
+        assert again.code == 0, again.stderr
+        assert live.image() == "nginx:1.27"
     finally:
         live.api.close()
