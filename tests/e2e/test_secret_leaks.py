@@ -26,7 +26,9 @@ HOOK_SECRET = "Hook-Golf-2290-mn"  # secret in a failing hook Job
 WAIT_SECRET = "Wait-Hotel-1187-rt"  # secret in a Deployment that never becomes ready
 JOB_SECRET = "Job-India-6604-ue"  # secret in a Job's template, which the API server keeps immutable
 JOB_SECRET_2 = "Job-Juliet-9931-ka"  # changing it: Invalid, quoting the whole template
+HAND_SECRET = "Hand-Kilo-7402-ol"  # written into the live Secret by hand (kubectl edit)
 ALL = [
+    HAND_SECRET,
     PASSWORD,
     TOKEN,
     API_KEY,
@@ -195,6 +197,17 @@ def _configmap_texts(kubeconfig: str) -> list[tuple[str, str]]:
         api.close()
 
 
+def _edit_live_secret(kubeconfig: str, namespace: str, value: str) -> None:
+    from kubernetes import client, config
+
+    api = config.new_client_from_config(kubeconfig)
+    try:
+        body = {"data": {"password": base64.b64encode(value.encode()).decode()}}
+        client.CoreV1Api(api).patch_namespaced_secret("web-creds", namespace, body)
+    finally:
+        api.close()
+
+
 def _assert_no_configmap_holds_secrets(kubeconfig: str) -> None:
     for where, text in _configmap_texts(kubeconfig):
         for secret in ALL:
@@ -286,6 +299,23 @@ def test_secrets_never_leak_through_a_whole_lifecycle(
         ("status", *rel),
     ):
         run(" ".join(args[:2]), *args)
+
+    # someone edits the live Secret by hand: drift and diff must not show the live value
+    _edit_live_secret(kubeconfig, namespace, HAND_SECRET)
+    drift = run("status drift", "status", *rel, "--show-diff", code=None)
+    assert "drifted" in drift.stdout
+    run("status drift json", "status", *rel, "-o", "json", "--show-diff", code=None)
+    run(
+        "diff of drift",
+        "diff",
+        "-e",
+        "dev",
+        "--set",
+        f"password={SET_PASSWORD}",
+        "--set",
+        "mode=two",
+    )
+    run("diff json of drift", "diff", "-e", "dev", "-o", "json")
 
     # a secret that is not a valid label value: refused before anything is sent
     bad_label = run(
