@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from kdeploy.lint import (
     availability,
@@ -78,11 +78,34 @@ def lint_releases(releases: Sequence[RenderedRelease], kube_version: str | None)
         raw.extend(family.check(objects))
 
     kept = [f for f in raw if f.rule not in disabled.get((f.release, f.obj), frozenset())]
+    kept = list(_redacted(kept, releases))
     return LintResult(
         findings=tuple(sort_findings(kept)),
         checks=tuple(_checks(releases, disabled)),
         kube_version=version,
     )
+
+
+def _redacted(
+    findings: Iterable[Finding], releases: Sequence[RenderedRelease]
+) -> Iterator[Finding]:
+    """`findings` with each release's secret strings replaced in their messages: schema errors
+    quote the offending value, and a report is printed and stored by CI."""
+    from kdeploy.secrets import Redactor, collect_secret_strings
+
+    redactors = {
+        release.spec.name: Redactor(
+            collect_secret_strings(
+                (o.manifest for o in release.objects), release.values, release.package.schema
+            )
+        )
+        for release in releases
+    }
+    for finding in findings:
+        redactor = redactors.get(finding.release)
+        if redactor:
+            finding = replace(finding, message=redactor.text(finding.message))
+        yield finding
 
 
 def disabled_rules(release: RenderedRelease, obj: RenderedObject | None) -> frozenset[str]:
