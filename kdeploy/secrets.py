@@ -88,7 +88,9 @@ def collect_secret_strings(
         # A number written unquoted (`pin: 1234`) is refused by the API server, and the error
         # quotes it: it is still a secret.
         for field in ("data", "stringData"):
-            found.update(_scalar_strings(manifest.get(field) or {}))
+            for value in (manifest.get(field) or {}).values():
+                if not isinstance(value, str):
+                    found.update(_scalar_strings(value))
     if schema is not None and values is not None:
         found.update(_write_only_strings(values, schema, schema, depth=0))
     return {s for s in found if len(s) >= MIN_SECRET_LENGTH}
