@@ -75,11 +75,13 @@ def project_dir(ctx: click.Context) -> Path:
     return Path(obj.get("project_dir") or os.getcwd())
 
 
-def load_env_cluster(ctx: click.Context, env: str) -> tuple[Any, ClusterRef]:
-    """The environment `env` of the project and its cluster reference."""
+def load_env_cluster(ctx: click.Context, env: str | None) -> tuple[Any, ClusterRef]:
+    """The environment `env` of the project (None: the only one) and its cluster reference."""
+    from kdeploy.actions.render import pick_environment
     from kdeploy.project import load_environment, load_project
 
-    environment = load_environment(load_project(project_dir(ctx)), env)
+    project = load_project(project_dir(ctx))
+    environment = load_environment(project, pick_environment(project, env))
     return environment, environment.cluster
 
 
@@ -132,7 +134,7 @@ def build_deps(
 
 def rendered_targets(
     ctx: click.Context,
-    env: str,
+    env: str | None,
     releases: Sequence[str],
     value_files: Sequence[str],
     sets: Sequence[str],

@@ -16,7 +16,7 @@ from kdeploy.commands._wait import wait_options, wait_settings
 
 
 @click.command("apply")
-@env_option("Environment to deploy.", required=True)
+@env_option("Environment to deploy (optional if only one).", metavar="ENV")
 @releases_argument()
 @click.option(
     "--yes", "-y", is_flag=True, help="Do not ask for confirmation (required without a terminal)."
@@ -59,7 +59,7 @@ from kdeploy.commands._wait import wait_options, wait_settings
 @click.pass_context
 def command(
     ctx: click.Context,
-    env: str,
+    env: str | None,
     releases: tuple[str, ...],
     yes: bool,
     dry_run: bool,

@@ -16,7 +16,7 @@ from kdeploy.errors import EXIT_CHANGES, EXIT_OK
 
 
 @click.command("diff")
-@env_option("Environment to compare with its cluster.", required=True)
+@env_option("Environment to compare with its cluster (optional if only one).", metavar="ENV")
 @releases_argument()
 @click.option(
     "--detailed-exitcode",
@@ -37,7 +37,7 @@ from kdeploy.errors import EXIT_CHANGES, EXIT_OK
 @click.pass_context
 def command(
     ctx: click.Context,
-    env: str,
+    env: str | None,
     releases: tuple[str, ...],
     detailed_exitcode: bool,
     output: str,

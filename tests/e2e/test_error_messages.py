@@ -213,3 +213,14 @@ def test_forbidden_and_unauthorized_name_the_object(tmp_path: Path, tls_emulator
     assert history.code == 1
     assert "namespace shop: Unauthorized" in history.stderr, history.stderr
     assert "credentials" in history.stderr
+
+
+def test_env_may_be_omitted_only_when_there_is_one(project: Path) -> None:
+    single = kd(project, "diff")
+    assert single.code == 0, single.stderr
+    assert "1 to create" in single.stdout
+    ProjectBuilder(project).environment("prod", {"namespace": "p", "releases": {}})
+    several = kd(project, "apply", "--yes")
+    _clean(several)
+    assert several.code == 1
+    assert "choose one with -e ENV" in several.stderr and "dev, prod" in several.stderr

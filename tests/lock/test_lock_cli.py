@@ -162,7 +162,7 @@ def test_wait_for_lock_without_value_waits_until_released(
 
 def test_bad_wait_duration_is_quoted(project: Path) -> None:
     result = kd(project, "apply", "-e", "dev", "--yes", "--wait-for-lock=5x")
-    assert result.code == 1
+    assert result.code == 64  # a bad option value is a usage error, as for --timeout
     assert "--wait-for-lock '5x' is not a duration" in result.stderr
 
 
