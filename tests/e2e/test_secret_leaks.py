@@ -27,7 +27,9 @@ WAIT_SECRET = "Wait-Hotel-1187-rt"  # secret in a Deployment that never becomes 
 JOB_SECRET = "Job-India-6604-ue"  # secret in a Job's template, which the API server keeps immutable
 JOB_SECRET_2 = "Job-Juliet-9931-ka"  # changing it: Invalid, quoting the whole template
 HAND_SECRET = "Hand-Kilo-7402-ol"  # written into the live Secret by hand (kubectl edit)
+ATOMIC_SECRET = "Atom-Lima-3356-qe"  # in a release that fails and is rolled back by --atomic
 ALL = [
+    ATOMIC_SECRET,
     HAND_SECRET,
     PASSWORD,
     TOKEN,
@@ -369,6 +371,22 @@ def test_secrets_never_leak_through_a_whole_lifecycle(
     run("history after failures", "history", *rel)
     run("status after failures", "status", *rel, code=None)
 
+    atomic = run(
+        "apply --atomic",
+        "apply",
+        "-e",
+        "dev",
+        "--yes",
+        "--atomic",
+        "--timeout",
+        "20s",
+        "--set",
+        "image=nginx:never-ready",
+        "--set-string",
+        f"password={ATOMIC_SECRET}",
+        code=4,
+    )
+    assert "roll" in atomic.stderr.lower(), atomic.stderr
     run("rollback", "rollback", *rel, "--to", "1", "--yes", "--timeout", "60s")
     run("history after rollback", "history", *rel, "-o", "json")
     _assert_no_configmap_holds_secrets(kubeconfig)
