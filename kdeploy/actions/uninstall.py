@@ -48,7 +48,10 @@ def uninstall(
         if not confirm_or_refuse(deps, what, yes):
             deps.output.info("Uninstall not done.")
             return None
-        deleted = delete_objects(deps, doomed)
+        # Stop before each phase of deletions if the lock was broken or taken over meanwhile.
+        deleted = delete_objects(
+            deps, doomed, check=lambda stage: deps.locks.check(release, namespace, stage)
+        )
         if keep_history:
             deps.output.info(f"Release {release}: deleted {deleted} objects; history kept.")
         else:

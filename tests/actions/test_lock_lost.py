@@ -216,3 +216,17 @@ def test_atomic_apply_does_not_roll_back_without_the_lock(deps: Deps, cluster: F
         apply_releases(deps, [target(*changed)], DeployOptions(atomic=True), yes=True)
     assert cluster.log[written:] == ["apply ConfigMap shop/conf"]
     assert statuses(deps) == [(1, "deployed"), (2, "failed")]
+
+
+def test_uninstall_stops_deleting_once_the_lock_is_lost(deps: Deps, cluster: FakeCluster) -> None:
+    from kdeploy.actions.uninstall import uninstall
+
+    apply_releases(deps, [target(*RELEASE)], DeployOptions(), yes=True)
+    writes = len(cluster.log)
+    locks = lose(deps, cluster, after=writes + 1)  # taken over after the first deletion
+    with pytest.raises(LockLostError, match="stopped before pruning phase"):
+        uninstall(deps, "web", NS, yes=True)
+    assert len(cluster.log) == writes + 1  # no deletion after noticing
+    assert cluster.find("ConfigMap", "conf") is not None
+    assert [n for n, _ in statuses(deps)] == [1]  # history kept for the next attempt
+    assert locks.stages[0].startswith("pruning phase")
