@@ -8,7 +8,9 @@ kubeconfig exists and `KUBERNETES_SERVICE_HOST` is set, the in-cluster service a
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,18 +75,26 @@ def new_api_client(target: ClusterTarget, *, pool_size: int = DEFAULT_POOL_SIZE)
         if target.context:
             _check_context(path, target.context)
         try:
-            config.load_kube_config(  # type: ignore[no-untyped-call]
-                config_file=path,
-                context=target.context,
-                client_configuration=cfg,
-                persist_config=False,
-            )
+            with _logged_errors() as logged:
+                config.load_kube_config(  # type: ignore[no-untyped-call]
+                    config_file=path,
+                    context=target.context,
+                    client_configuration=cfg,
+                    persist_config=False,
+                )
         except ConfigException as e:
             raise ClusterError(f"kubeconfig {path}: {e}") from e
         except (OSError, ValueError) as e:
             raise ClusterError(f"kubeconfig {path} cannot be read: {e}") from e
         except Exception as e:  # the client raises YAML and type errors as they come
             raise _malformed(path, e) from e
+        if logged:
+            # The client only logs a failing exec credential plugin and goes on without
+            # credentials; every request would then fail with a misleading 401.
+            raise ClusterError(
+                f"kubeconfig {path}: cannot get credentials for the context: {logged[0]}",
+                hint="check the context's users[].user.exec command (installed and on PATH?)",
+            )
     _harden(cfg)
     cfg.connection_pool_maxsize = max(1, pool_size)
     return _timeout_api_client(cfg)
@@ -167,3 +177,24 @@ def _malformed(path: str, error: Exception) -> ClusterError:
         detail.replace("\n", " "),
         hint="fix the file, or point --kubeconfig / KUBECONFIG at another one",
     )
+
+
+@contextlib.contextmanager
+def _logged_errors() -> Iterator[list[str]]:
+    """Collect the messages of ERROR records logged (to the root logger) inside the block instead
+    of printing them; the kubernetes client reports credential plugin failures only that way."""
+    import logging
+
+    messages: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            messages.append(record.getMessage())
+
+    root = logging.getLogger()
+    handler = Collect(level=logging.ERROR)
+    root.addHandler(handler)
+    try:
+        yield messages
+    finally:
+        root.removeHandler(handler)

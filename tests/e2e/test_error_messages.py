@@ -224,3 +224,31 @@ def test_env_may_be_omitted_only_when_there_is_one(project: Path) -> None:
     _clean(several)
     assert several.code == 1
     assert "choose one with -e ENV" in several.stderr and "dev, prod" in several.stderr
+
+
+def test_missing_credential_plugin_is_named(tmp_path: Path, project: Path) -> None:
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:6443"}}],
+        "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+        "users": [
+            {
+                "name": "u",
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1",
+                        "command": "kdeploy-no-such-plugin",
+                    }
+                },
+            }
+        ],
+        "current-context": "c",
+    }
+    path = tmp_path / "exec.kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    result = kd(project, "history", "web", "-n", "shop", "--kubeconfig", str(path))
+    _clean(result)
+    assert result.code == 1
+    assert f"kubeconfig {path}: cannot get credentials" in result.stderr
+    assert "kdeploy-no-such-plugin" in result.stderr and "ERROR:root" not in result.stderr
