@@ -58,17 +58,23 @@ class Quiet:
         return True
 
 
+# (revision number, pending at, finished at, status), monotonic clock
+Span = tuple[int, float, float, str]
+
+
 @dataclass
 class Figures:
-    spans: list[tuple[float, float]] = field(default_factory=list)
+    spans: list[Span] = field(default_factory=list)
     waits: list[float] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
 
 class TimedHistory(HistoryStore):
-    def __init__(self, driver: Any, figures: Figures, who: str) -> None:
+    """Appends a Span to `spans` for each revision it finishes (tests/lock uses it too)."""
+
+    def __init__(self, driver: Any, spans: list[Span], who: str) -> None:
         super().__init__(driver, identity=lambda: Identity(who=who))
-        self._figures = figures
+        self._spans = spans
         self._started: dict[int, float] = {}
 
     def begin(self, release: str, namespace: str, **kw: Any) -> Revision:
@@ -80,7 +86,9 @@ class TimedHistory(HistoryStore):
         self, revision: Revision, status: Literal["deployed", "failed"], result: str
     ) -> Revision:
         done = super().finish(revision, status, result)
-        self._figures.spans.append((self._started[revision.number], time.monotonic()))
+        self._spans.append(
+            (revision.number, self._started[revision.number], time.monotonic(), status)
+        )
         return done
 
 
@@ -105,6 +113,9 @@ class TimedLocks:
 
     def ensure(self, release: str, namespace: str) -> None:
         self._inner.ensure(release, namespace)
+
+    def check(self, release: str, namespace: str, stage: str) -> None:
+        self._inner.check(release, namespace, stage)
 
 
 def target(namespace: str, who: str, n: int) -> Target:
@@ -141,7 +152,7 @@ def run(kubeconfig: str, namespace: str, rounds: int, locked: bool) -> dict[str,
         all_deps.append(
             Deps(
                 cluster=RealCluster(api),
-                history=TimedHistory(ConfigMapDriver(api), figures, who),
+                history=TimedHistory(ConfigMapDriver(api), figures.spans, who),
                 output=Quiet(),
                 identity=Identity(who=who),
                 locks=TimedLocks(inner, figures),
@@ -169,7 +180,7 @@ def run(kubeconfig: str, namespace: str, rounds: int, locked: bool) -> dict[str,
         t.join()
     wall = time.monotonic() - start
     revisions = all_deps[0].history.revisions("web", namespace)
-    spans = sorted(figures.spans)
+    spans = sorted((start, end) for _, start, end, _ in figures.spans)
     overlaps = sum(1 for a, b in itertools.pairwise(spans) if b[0] < a[1])
     numbers = [r.number for r in revisions]
     for api in apis:

@@ -6,21 +6,19 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import pytest
 
+from benchmarks.lock_contention import TimedHistory
 from kdeploy.actions.apply import apply_releases
 from kdeploy.actions.deploy import DeployOptions
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import Target
 from kdeploy.history.configmap import ConfigMapDriver
 from kdeploy.history.identity import Identity
-from kdeploy.history.model import Revision
-from kdeploy.history.store import HistoryStore
 from kdeploy.lock import LeaseLocker, read_lock
 from kdeploy.resources import stamp_ownership
 
@@ -43,29 +41,6 @@ class Quiet:
 
     def confirm(self, question: str) -> bool:
         return True
-
-
-class TimedHistory(HistoryStore):
-    """Records when each revision became pending and when it was finished (monotonic clock)."""
-
-    def __init__(self, driver: Any, spans: list[tuple[int, float, float, str]], who: str) -> None:
-        super().__init__(driver, identity=lambda: Identity(who=who))
-        self._spans = spans
-        self._started: dict[int, float] = {}
-
-    def begin(self, release: str, namespace: str, **kw: Any) -> Revision:
-        revision = super().begin(release, namespace, **kw)
-        self._started[revision.number] = time.monotonic()
-        return revision
-
-    def finish(
-        self, revision: Revision, status: Literal["deployed", "failed"], result: str
-    ) -> Revision:
-        done = super().finish(revision, status, result)
-        self._spans.append(
-            (revision.number, self._started[revision.number], time.monotonic(), status)
-        )
-        return done
 
 
 @pytest.fixture
