@@ -195,6 +195,12 @@ class LiveCluster:
         assert dep is not None
         return str(dep["spec"]["template"]["spec"]["containers"][0]["image"])
 
+    def job(self, name: str) -> dict[str, Any] | None:
+        """Job `name` in this namespace, or None when there is none."""
+        from kdeploy.kube.client import ObjectRef
+
+        return self.cluster.get(ObjectRef("batch/v1", "Job", self.ns, name))
+
     def create_namespace(self, name: str) -> None:
         """Create namespace `name` (outside this one)."""
         from kubernetes import client

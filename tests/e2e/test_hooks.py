@@ -16,6 +16,7 @@ from kdeploy.kube.client import ObjectRef
 from tests.helpers import IMAGE_DEPLOYMENT_TEMPLATE as DEPLOYMENT
 from tests.helpers import LiveCluster, kd, live_project
 
+NS_PREFIX = "hooks"
 _counter = itertools.count()
 
 HOOKS = """\
@@ -46,23 +47,6 @@ spec:
         image: {{ h.image | default("busybox:1.36") }}
 {% endfor %}
 """
-
-
-class Live(LiveCluster):
-    def job(self, name: str) -> dict[str, Any] | None:
-        return self.cluster.get(ObjectRef("batch/v1", "Job", self.ns, name))
-
-
-@pytest.fixture
-def ns(emulator: Any) -> str:
-    name = f"hooks-{next(_counter)}"
-    Live(str(emulator.kubeconfig_path), "default").create_namespace(name)
-    return name
-
-
-@pytest.fixture
-def live(emulator: Any, ns: str) -> Live:
-    return Live(str(emulator.kubeconfig_path), ns)
 
 
 @pytest.fixture
@@ -110,7 +94,7 @@ def writes(log: list[tuple[str, str]], ns: str) -> list[tuple[str, str]]:
 
 
 def test_pre_apply_hook_runs_before_the_deployment_is_changed(
-    project: Path, ns: str, live: Live, own_emulator: Any
+    project: Path, ns: str, live: LiveCluster, own_emulator: Any
 ) -> None:
     migrate = {"name": "migrate", "phase": "pre-apply"}
     start = len(own_emulator.request_log)
@@ -182,7 +166,7 @@ def test_hooks_run_in_weight_order_and_diff_lists_them_apart(
     assert "3 hooks succeeded" in history_results(project)[1]
 
 
-def test_failing_pre_apply_hook_stops_the_apply(project: Path, ns: str, live: Live) -> None:
+def test_failing_pre_apply_hook_stops_the_apply(project: Path, ns: str, live: LiveCluster) -> None:
     assert apply(project, "nginx:1.27", []).code == 0
     result = apply(
         project, "nginx:1.28", [{"name": "migrate", "phase": "pre-apply", "image": "x:job-fails"}]
@@ -199,7 +183,7 @@ def test_failing_pre_apply_hook_stops_the_apply(project: Path, ns: str, live: Li
 
 
 def test_failing_post_apply_hook_marks_the_revision_failed(
-    project: Path, ns: str, live: Live
+    project: Path, ns: str, live: LiveCluster
 ) -> None:
     result = apply(
         project, "nginx:1.28", [{"name": "smoke", "phase": "post-apply", "image": "x:job-fails"}]
@@ -210,7 +194,9 @@ def test_failing_post_apply_hook_marks_the_revision_failed(
     assert statuses(project) == {1: "failed"}
 
 
-def test_on_success_deletes_the_hook_and_never_keeps_it(project: Path, ns: str, live: Live) -> None:
+def test_on_success_deletes_the_hook_and_never_keeps_it(
+    project: Path, ns: str, live: LiveCluster
+) -> None:
     hooks = [
         {"name": "gone", "phase": "pre-apply", "policy": "on-success"},
         {"name": "kept", "phase": "post-apply", "policy": "never"},
@@ -236,7 +222,7 @@ def test_on_success_deletes_the_hook_and_never_keeps_it(project: Path, ns: str, 
 
 
 def test_a_changed_hook_alone_is_applied_and_an_unchanged_one_is_not_rerun(
-    project: Path, ns: str, live: Live, own_emulator: Any
+    project: Path, ns: str, live: LiveCluster, own_emulator: Any
 ) -> None:
     migrate = {"name": "migrate", "phase": "pre-apply"}
     assert apply(project, "nginx:1.27", [migrate]).code == 0
@@ -254,7 +240,7 @@ def test_a_changed_hook_alone_is_applied_and_an_unchanged_one_is_not_rerun(
 
 
 def test_rollback_runs_the_pre_rollback_hooks_of_the_restored_revision(
-    project: Path, ns: str, live: Live, own_emulator: Any
+    project: Path, ns: str, live: LiveCluster, own_emulator: Any
 ) -> None:
     undo = {"name": "undo-v1", "phase": "pre-rollback"}
     assert apply(project, "nginx:1.27", [undo]).code == 0
@@ -271,7 +257,7 @@ def test_rollback_runs_the_pre_rollback_hooks_of_the_restored_revision(
     assert statuses(project)[3] == "deployed"
 
 
-def test_dry_run_runs_no_hooks(project: Path, live: Live) -> None:
+def test_dry_run_runs_no_hooks(project: Path, live: LiveCluster) -> None:
     result = apply(project, "nginx:1.27", [{"name": "migrate", "phase": "pre-apply"}], "--dry-run")
     assert result.code == 0, result.stderr
     assert live.job("migrate") is None
@@ -304,7 +290,7 @@ def test_render_marks_hooks(project: Path) -> None:
 
 
 def test_a_hook_never_replaces_an_object_the_release_does_not_own(
-    project: Path, ns: str, live: Live
+    project: Path, ns: str, live: LiveCluster
 ) -> None:
     from kubernetes import client
 
@@ -328,7 +314,7 @@ def test_a_hook_never_replaces_an_object_the_release_does_not_own(
 
 
 def test_rollback_runs_post_rollback_hooks_and_apply_does_not(
-    project: Path, ns: str, live: Live
+    project: Path, ns: str, live: LiveCluster
 ) -> None:
     after = {"name": "after-rollback", "phase": "post-rollback,post-apply", "weight": 1}
     assert apply(project, "nginx:1.27", [after]).code == 0
@@ -344,7 +330,7 @@ def test_rollback_runs_post_rollback_hooks_and_apply_does_not(
 
 
 def test_a_pre_apply_hook_that_never_finishes_times_out_and_changes_nothing(
-    project: Path, ns: str, live: Live, own_emulator: Any
+    project: Path, ns: str, live: LiveCluster, own_emulator: Any
 ) -> None:
     assert apply(project, "nginx:1.27", []).code == 0
     stuck = {"name": "migrate", "phase": "pre-apply", "suspend": True}

@@ -3,23 +3,13 @@ changing anything (the built-in emulator reports v1.35.0)."""
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from kdeploy.kube.client import ObjectRef
 from tests.helpers import LiveCluster, ProjectBuilder, kd
 
-_counter = itertools.count()
-
-
-@pytest.fixture
-def ns(emulator: Any) -> str:
-    name = f"kubever-{next(_counter)}"
-    LiveCluster(str(emulator.kubeconfig_path), "default").create_namespace(name)
-    return name
+NS_PREFIX = "kubever"
 
 
 def _project(root: Path, kubeconfig: str, ns: str, constraint: str) -> Path:

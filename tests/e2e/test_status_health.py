@@ -4,7 +4,6 @@ something is unhealthy (1 when something is missing or drifted), end to end agai
 
 from __future__ import annotations
 
-import itertools
 import json
 import time
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 
 from tests.helpers import CliResult, LiveCluster, kd, live_project
 
-_counter = itertools.count()
+NS_PREFIX = "status"
 
 CONFIGMAP = """\
 apiVersion: v1
@@ -41,13 +40,6 @@ spec:
       - name: app
         image: {{ values.image }}
 """
-
-
-@pytest.fixture
-def ns(emulator: Any) -> str:
-    name = f"status-{next(_counter)}"
-    LiveCluster(str(emulator.kubeconfig_path), "default").create_namespace(name)
-    return name
 
 
 @pytest.fixture

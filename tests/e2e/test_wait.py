@@ -5,7 +5,6 @@ image patterns ask for `own_emulator`, so they are skipped against a real cluste
 
 from __future__ import annotations
 
-import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ import pytest
 
 from tests.helpers import LiveCluster, kd, live_project
 
-_counter = itertools.count()
+NS_PREFIX = "wait"
 
 CONFIGMAP = """\
 apiVersion: v1
@@ -58,21 +57,6 @@ spec:
         image: {{ values.job }}
 {% endif %}
 """
-
-
-Live = LiveCluster
-
-
-@pytest.fixture
-def ns(emulator: Any) -> str:
-    name = f"wait-{next(_counter)}"
-    Live(str(emulator.kubeconfig_path), "default").create_namespace(name)
-    return name
-
-
-@pytest.fixture
-def live(emulator: Any, ns: str) -> Live:
-    return Live(str(emulator.kubeconfig_path), ns)
 
 
 @pytest.fixture
@@ -194,7 +178,7 @@ def test_no_wait_returns_at_once(project: Path, ns: str) -> None:
 
 
 def test_atomic_restores_the_previous_revision(
-    project: Path, ns: str, live: Live, own_emulator: Any
+    project: Path, ns: str, live: LiveCluster, own_emulator: Any
 ) -> None:
     assert kd(project, "apply", "-e", "dev", "--yes").code == 0
     assert live.image() == "nginx:1.27"
