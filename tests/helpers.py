@@ -64,6 +64,37 @@ spec:
       - name: app
         image: {{ values.image }}
 """
+# the image in use, for a ConfigMap that changes whenever the Deployment's image does
+IMAGE_CONFIGMAP_TEMPLATE = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ release.name }}-config
+data:
+  image: {{ values.image | quote }}
+"""
+# `values.replicas` replicas of `values.image`; `values.deadline`, when given, is the
+# progressDeadlineSeconds
+REPLICAS_DEPLOYMENT_TEMPLATE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ release.name }}
+spec:
+  replicas: {{ values.replicas }}
+{% if values.deadline is defined %}
+  progressDeadlineSeconds: {{ values.deadline }}
+{% endif %}
+  selector:
+    matchLabels: {app: {{ release.name }}}
+  template:
+    metadata:
+      labels: {app: {{ release.name }}}
+    spec:
+      containers:
+      - name: app
+        image: {{ values.image }}
+"""
 
 
 def _text(content: str | dict[str, Any] | list[Any]) -> str:

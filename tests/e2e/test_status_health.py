@@ -11,35 +11,11 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import IMAGE_CONFIGMAP_TEMPLATE as CONFIGMAP
+from tests.helpers import REPLICAS_DEPLOYMENT_TEMPLATE as DEPLOYMENT
 from tests.helpers import CliResult, LiveCluster, kd, live_project
 
 NS_PREFIX = "status"
-
-CONFIGMAP = """\
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: {{ release.name }}-config
-data:
-  image: {{ values.image | quote }}
-"""
-DEPLOYMENT = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ release.name }}
-spec:
-  replicas: {{ values.replicas }}
-  selector:
-    matchLabels: {app: {{ release.name }}}
-  template:
-    metadata:
-      labels: {app: {{ release.name }}}
-    spec:
-      containers:
-      - name: app
-        image: {{ values.image }}
-"""
 
 
 @pytest.fixture

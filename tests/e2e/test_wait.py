@@ -11,36 +11,12 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import IMAGE_CONFIGMAP_TEMPLATE as CONFIGMAP
+from tests.helpers import REPLICAS_DEPLOYMENT_TEMPLATE as DEPLOYMENT
 from tests.helpers import LiveCluster, kd, live_project
 
 NS_PREFIX = "wait"
 
-CONFIGMAP = """\
-apiVersion: v1
-kind: ConfigMap
-metadata:
-  name: {{ release.name }}-config
-data:
-  image: {{ values.image | quote }}
-"""
-DEPLOYMENT = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ release.name }}
-spec:
-  replicas: {{ values.replicas }}
-  progressDeadlineSeconds: {{ values.deadline }}
-  selector:
-    matchLabels: {app: {{ release.name }}}
-  template:
-    metadata:
-      labels: {app: {{ release.name }}}
-    spec:
-      containers:
-      - name: app
-        image: {{ values.image }}
-"""
 JOB = """\
 {% if values.job %}
 apiVersion: batch/v1
