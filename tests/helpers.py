@@ -183,6 +183,17 @@ def kd(project: Path, *args: str) -> CliResult:
     return run_kdeploy("-C", str(project), *args)
 
 
+def revisions(project: Path, release: str = "web", env: str = "dev") -> list[dict[str, Any]]:
+    """The revisions `kdeploy history RELEASE -e ENV -o json` lists for PROJECT, oldest first;
+    fails the test when that command does not exit 0."""
+    import json
+
+    result = kd(project, "history", release, "-e", env, "-o", "json")
+    assert result.code == 0, result.stderr
+    listed: list[dict[str, Any]] = json.loads(result.stdout)["revisions"]
+    return listed
+
+
 def live_project(
     root: Path,
     kubeconfig: str,

@@ -14,7 +14,7 @@ import yaml
 
 from kdeploy.kube.client import ObjectRef
 from tests.helpers import IMAGE_DEPLOYMENT_TEMPLATE as DEPLOYMENT
-from tests.helpers import LiveCluster, kd, live_project
+from tests.helpers import LiveCluster, kd, live_project, revisions
 
 NS_PREFIX = "hooks"
 _counter = itertools.count()
@@ -68,15 +68,11 @@ def apply(project: Path, image: str, hooks: list[dict[str, Any]], *extra: str) -
 
 
 def statuses(project: Path) -> dict[int, str]:
-    result = kd(project, "history", "web", "-e", "dev", "-o", "json")
-    assert result.code == 0, result.stderr
-    return {r["revision"]: r["status"] for r in json.loads(result.stdout)["revisions"]}
+    return {r["revision"]: r["status"] for r in revisions(project)}
 
 
 def history_results(project: Path) -> dict[int, str]:
-    result = kd(project, "history", "web", "-e", "dev", "-o", "json")
-    assert result.code == 0, result.stderr
-    return {r["revision"]: r["result"] for r in json.loads(result.stdout)["revisions"]}
+    return {r["revision"]: r["result"] for r in revisions(project)}
 
 
 def writes(log: list[tuple[str, str]], ns: str) -> list[tuple[str, str]]:

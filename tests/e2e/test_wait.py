@@ -5,7 +5,6 @@ image patterns ask for `own_emulator`, so they are skipped against a real cluste
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 
 from tests.helpers import IMAGE_CONFIGMAP_TEMPLATE as CONFIGMAP
 from tests.helpers import REPLICAS_DEPLOYMENT_TEMPLATE as DEPLOYMENT
-from tests.helpers import LiveCluster, kd, live_project
+from tests.helpers import LiveCluster, kd, live_project, revisions
 
 NS_PREFIX = "wait"
 
@@ -46,15 +45,8 @@ def project(tmp_path: Path, emulator: Any, ns: str) -> Path:
     )
 
 
-def history(project: Path, ns: str) -> list[dict[str, Any]]:
-    result = kd(project, "history", "web", "-e", "dev", "-o", "json")
-    assert result.code == 0, result.stderr
-    revisions: list[dict[str, Any]] = json.loads(result.stdout)["revisions"]
-    return revisions
-
-
 def statuses(project: Path, ns: str) -> dict[int, str]:
-    return {r["revision"]: r["status"] for r in history(project, ns)}
+    return {r["revision"]: r["status"] for r in revisions(project)}
 
 
 def test_apply_waits_until_healthy_and_records_deployed(project: Path, ns: str) -> None:
@@ -65,7 +57,7 @@ def test_apply_waits_until_healthy_and_records_deployed(project: Path, ns: str) 
     assert "all 1 healthy after" in result.stderr
     # Without a terminal: plain lines, no escape codes anywhere.
     assert "\x1b" not in result.stderr + result.stdout
-    (rev,) = history(project, ns)
+    (rev,) = revisions(project)
     assert rev["status"] == "deployed"
     assert "healthy after" in rev["result"]
 
@@ -94,7 +86,7 @@ def test_image_pull_backoff_fails_with_pod_evidence(
     assert 'Back-off pulling image "nginx:never-ready"' in err
     assert "event Failed on Pod web-" in err and "Error: ImagePullBackOff" in err
     assert "\x1b" not in err
-    (rev,) = history(project, ns)
+    (rev,) = revisions(project)
     assert rev["status"] == "failed"
     # The first line stands alone in `kdeploy history`.
     assert "ImagePullBackOff" in rev["result"].splitlines()[0]
@@ -177,7 +169,7 @@ def test_atomic_restores_the_previous_revision(
     assert "ImagePullBackOff" in err
     assert "--atomic: rolled back to revision 1 (recorded as revision 3)" in err
     assert live.image() == "nginx:1.27"
-    revs = history(project, ns)
+    revs = revisions(project)
     assert [(r["revision"], r["status"]) for r in revs] == [
         (1, "superseded"),
         (2, "failed"),
