@@ -201,17 +201,20 @@ def live_project(
     *,
     templates: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
+    schema: dict[str, Any] | None = None,
+    package: str = "webapp",
 ) -> Path:
-    """A project at `root` with package `webapp` (`templates`, `values`) and an environment `dev`
-    deploying it as release `web` to `namespace` of the cluster in `kubeconfig`. Returns root."""
+    """A project at `root` with package `package` (`templates`, `values`, `schema`) and an
+    environment `dev` deploying it as release `web` to `namespace` of the cluster in
+    `kubeconfig`. Returns root."""
     proj = ProjectBuilder(root)
-    proj.package("webapp", templates=templates, values=values)
+    proj.package(package, templates=templates, values=values, schema=schema)
     proj.environment(
         "dev",
         {
             "cluster": {"kubeconfig": kubeconfig},
             "namespace": namespace,
-            "releases": {"web": {"package": "webapp"}},
+            "releases": {"web": {"package": package}},
         },
     )
     return root

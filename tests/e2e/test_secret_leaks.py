@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import CliResult, ProjectBuilder, kd
+from tests.helpers import CliResult, kd, live_project
 
 PASSWORD = "Pw-Alpha-7731-zq"  # Secret stringData, from values.yaml
 TOKEN = "Tok-Bravo-4402-xk"  # Secret data (b64encode), from values.yaml
@@ -135,9 +135,11 @@ SCHEMA = {
 
 @pytest.fixture
 def project(tmp_path: Path, emulator: Any, namespace: str) -> Path:
-    proj = ProjectBuilder(tmp_path)
-    proj.package(
-        "vault",
+    return live_project(
+        tmp_path,
+        str(emulator.kubeconfig_path),
+        namespace,
+        package="vault",
         templates={
             "secret.yaml": SECRET,
             "configmap.yaml": CONFIGMAP,
@@ -159,15 +161,6 @@ def project(tmp_path: Path, emulator: Any, namespace: str) -> Path:
         },
         schema=SCHEMA,
     )
-    proj.environment(
-        "dev",
-        {
-            "cluster": {"kubeconfig": str(emulator.kubeconfig_path)},
-            "namespace": namespace,
-            "releases": {"web": {"package": "vault"}},
-        },
-    )
-    return tmp_path
 
 
 def _assert_clean(what: str, result: CliResult) -> None:
