@@ -12,7 +12,7 @@ import pytest
 
 from tests.helpers import IMAGE_CONFIGMAP_TEMPLATE as CONFIGMAP
 from tests.helpers import REPLICAS_DEPLOYMENT_TEMPLATE as DEPLOYMENT
-from tests.helpers import LiveCluster, kd, live_project, revisions
+from tests.helpers import CliResult, LiveCluster, kd, live_project, revisions
 
 NS_PREFIX = "wait"
 
@@ -45,12 +45,17 @@ def project(tmp_path: Path, emulator: Any, ns: str) -> Path:
     )
 
 
+def apply(project: Path, *args: str) -> CliResult:
+    """`kdeploy apply -e dev --yes ARGS`."""
+    return kd(project, "apply", "-e", "dev", "--yes", *args)
+
+
 def statuses(project: Path, ns: str) -> dict[int, str]:
     return {r["revision"]: r["status"] for r in revisions(project)}
 
 
 def test_apply_waits_until_healthy_and_records_deployed(project: Path, ns: str) -> None:
-    result = kd(project, "apply", "-e", "dev", "--yes")
+    result = apply(project)
     assert result.code == 0, result.stderr
     assert "Waiting for release web to become healthy" in result.stderr
     assert "Deployment/web: ready 2/2" in result.stderr
@@ -65,12 +70,8 @@ def test_apply_waits_until_healthy_and_records_deployed(project: Path, ns: str) 
 def test_image_pull_backoff_fails_with_pod_evidence(
     project: Path, ns: str, own_emulator: Any
 ) -> None:
-    result = kd(
+    result = apply(
         project,
-        "apply",
-        "-e",
-        "dev",
-        "--yes",
         "--timeout",
         "3s",
         "--set",
@@ -95,12 +96,8 @@ def test_image_pull_backoff_fails_with_pod_evidence(
 def test_crash_loop_fails_at_the_progress_deadline_with_exit_code(
     project: Path, ns: str, own_emulator: Any
 ) -> None:
-    result = kd(
+    result = apply(
         project,
-        "apply",
-        "-e",
-        "dev",
-        "--yes",
         "--set",
         "image=busybox:crashloop",
         "--set",
@@ -119,7 +116,7 @@ def test_crash_loop_fails_at_the_progress_deadline_with_exit_code(
 
 
 def test_failing_job_fails_the_wait(project: Path, ns: str, own_emulator: Any) -> None:
-    result = kd(project, "apply", "-e", "dev", "--yes", "--set", "job=busybox:job-fails")
+    result = apply(project, "--set", "job=busybox:job-fails")
     assert result.code == 4, result.stderr
     err = result.stderr
     assert (
@@ -132,14 +129,14 @@ def test_failing_job_fails_the_wait(project: Path, ns: str, own_emulator: Any) -
 
 
 def test_successful_job_is_waited_for(project: Path, ns: str) -> None:
-    result = kd(project, "apply", "-e", "dev", "--yes", "--set", "job=busybox:1.36")
+    result = apply(project, "--set", "job=busybox:1.36")
     assert result.code == 0, result.stderr
     assert "Job/web-migrate: ready 1/1" in result.stderr
     assert statuses(project, ns) == {1: "deployed"}
 
 
 def test_no_wait_returns_at_once(project: Path, ns: str) -> None:
-    result = kd(project, "apply", "-e", "dev", "--yes", "--no-wait", "--set", "image=x:never-ready")
+    result = apply(project, "--no-wait", "--set", "image=x:never-ready")
     assert result.code == 0, result.stderr
     assert "Waiting for" not in result.stderr
     assert statuses(project, ns) == {1: "deployed"}
@@ -148,14 +145,10 @@ def test_no_wait_returns_at_once(project: Path, ns: str) -> None:
 def test_atomic_restores_the_previous_revision(
     project: Path, ns: str, live: LiveCluster, own_emulator: Any
 ) -> None:
-    assert kd(project, "apply", "-e", "dev", "--yes").code == 0
+    assert apply(project).code == 0
     assert live.image() == "nginx:1.27"
-    result = kd(
+    result = apply(
         project,
-        "apply",
-        "-e",
-        "dev",
-        "--yes",
         "--atomic",
         "--timeout",
         "2s",
@@ -182,12 +175,8 @@ def test_atomic_restores_the_previous_revision(
 def test_atomic_first_install_leaves_the_failed_revision(
     project: Path, ns: str, own_emulator: Any
 ) -> None:
-    result = kd(
+    result = apply(
         project,
-        "apply",
-        "-e",
-        "dev",
-        "--yes",
         "--atomic",
         "--timeout",
         "1s",
@@ -204,8 +193,8 @@ def test_atomic_first_install_leaves_the_failed_revision(
 
 
 def test_rollback_waits_too(project: Path, ns: str) -> None:
-    assert kd(project, "apply", "-e", "dev", "--yes").code == 0
-    bad = kd(project, "apply", "-e", "dev", "--yes", "--no-wait", "--set", "image=b:never-ready")
+    assert apply(project).code == 0
+    bad = apply(project, "--no-wait", "--set", "image=b:never-ready")
     assert bad.code == 0, bad.stderr
     result = kd(project, "rollback", "web", "-e", "dev", "--yes", "--timeout", "30s")
     assert result.code == 0, result.stderr
@@ -216,6 +205,6 @@ def test_rollback_waits_too(project: Path, ns: str) -> None:
 
 @pytest.mark.parametrize("value", ["5", "fast", "1m5h", "0s"])
 def test_bad_timeout_is_a_usage_error(project: Path, value: str) -> None:
-    result = kd(project, "apply", "-e", "dev", "--yes", "--timeout", value)
+    result = apply(project, "--timeout", value)
     assert result.code == 64, result.stderr
     assert "--timeout" in result.stderr
