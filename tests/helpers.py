@@ -46,14 +46,18 @@ kind: Namespace
 metadata:
   name: {{ release.namespace }}
 """
-# one replica of the image `values.image`
+# `values.replicas` (default 1) replicas of the image `values.image`; `values.deadline`, when
+# given, is the progressDeadlineSeconds
 IMAGE_DEPLOYMENT_TEMPLATE = """\
 apiVersion: apps/v1
 kind: Deployment
 metadata:
   name: {{ release.name }}
 spec:
-  replicas: 1
+  replicas: {{ values.replicas | default(1) }}
+{% if values.deadline is defined %}
+  progressDeadlineSeconds: {{ values.deadline }}
+{% endif %}
   selector:
     matchLabels: {app: {{ release.name }}}
   template:
@@ -72,28 +76,6 @@ metadata:
   name: {{ release.name }}-config
 data:
   image: {{ values.image | quote }}
-"""
-# `values.replicas` replicas of `values.image`; `values.deadline`, when given, is the
-# progressDeadlineSeconds
-REPLICAS_DEPLOYMENT_TEMPLATE = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {{ release.name }}
-spec:
-  replicas: {{ values.replicas }}
-{% if values.deadline is defined %}
-  progressDeadlineSeconds: {{ values.deadline }}
-{% endif %}
-  selector:
-    matchLabels: {app: {{ release.name }}}
-  template:
-    metadata:
-      labels: {app: {{ release.name }}}
-    spec:
-      containers:
-      - name: app
-        image: {{ values.image }}
 """
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.helpers import IMAGE_CONFIGMAP_TEMPLATE as CONFIGMAP
-from tests.helpers import REPLICAS_DEPLOYMENT_TEMPLATE as DEPLOYMENT
+from tests.helpers import IMAGE_DEPLOYMENT_TEMPLATE as DEPLOYMENT
 from tests.helpers import CliResult, LiveCluster, kd, live_project, revisions
 
 NS_PREFIX = "wait"
