@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
+from types import FrameType
 from typing import Any
 
 import click
@@ -76,10 +78,21 @@ def cli(ctx: click.Context, project_dir: str | None, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a cancelled CI job, `kill`): unwinds like Ctrl-C, so locks are released and a
+    pending revision is marked failed before the process exits."""
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and map every outcome to an exit code; never show a traceback unless --debug."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    # GitLab cancels a job with SIGTERM (then SIGKILL after a grace period): clean up on it.
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         rv: Any = cli.main(args=args, prog_name="kdeploy", standalone_mode=False)
     except click.exceptions.Exit as e:
@@ -94,10 +107,13 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as e:
         e.show()
         sys.exit(e.exit_code)
-    except click.Abort:
+    except click.Abort as e:
+        # click turns a KeyboardInterrupt (Ctrl-C, or our SIGTERM) into Abort
+        _interrupted(e.__cause__)
         click.echo("Aborted.", err=True)
         sys.exit(130)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
+        _interrupted(e)
         click.echo("Interrupted.", err=True)
         sys.exit(130)
     except Exception as e:  # unexpected: one line, traceback only with --debug
@@ -107,6 +123,13 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("Run again with --debug for the traceback.", err=True)
         sys.exit(EXIT_INTERNAL)
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _interrupted(cause: BaseException | None) -> None:
+    """Exit 143 (128 + SIGTERM) when the interruption was SIGTERM."""
+    if isinstance(cause, Terminated):
+        click.echo("Terminated.", err=True)
+        sys.exit(128 + signal.SIGTERM)
 
 
 if __name__ == "__main__":

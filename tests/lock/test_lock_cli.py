@@ -227,8 +227,11 @@ def test_lock_released_when_the_apply_fails(
     assert kd(project, "apply", "-e", "dev", "--yes").code == 0
 
 
+@pytest.mark.parametrize(
+    ("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)], ids=["ctrl-c", "sigterm"]
+)
 def test_lock_released_when_interrupted_by_ctrl_c(
-    project: Path, own_emulator: Any, namespace: str, api: Any
+    project: Path, own_emulator: Any, namespace: str, api: Any, sig: int, code: int
 ) -> None:
     from kdeploy.emulator.types import FaultRule
 
@@ -248,6 +251,9 @@ def test_lock_released_when_interrupted_by_ctrl_c(
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        # a shell that starts the suite in the background ignores SIGINT for its children, and
+        # Python keeps an inherited SIG_IGN: restore the default so Ctrl-C reaches kdeploy
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 60
@@ -257,13 +263,13 @@ def test_lock_released_when_interrupted_by_ctrl_c(
             time.sleep(0.05)
         state = read_lock(api, "web", namespace)
         assert state is not None and state.pid == proc.pid
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(sig)
         _, err = proc.communicate(timeout=60)
     finally:
         own_emulator.clear_faults()
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
     assert read_lock(api, "web", namespace) is None
     assert kd(project, "apply", "-e", "dev", "--yes").code == 0
 
