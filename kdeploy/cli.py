@@ -16,7 +16,13 @@ from typing import Any
 import click
 
 from kdeploy import __version__
-from kdeploy.errors import EXIT_INTERNAL, EXIT_USAGE, KdeployError
+from kdeploy.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    EXIT_USAGE,
+    KdeployError,
+)
 
 # name -> (module under kdeploy.commands, short help shown by `kdeploy --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -111,11 +117,11 @@ def main(argv: list[str] | None = None) -> None:
         # click turns a KeyboardInterrupt (Ctrl-C, or our SIGTERM) into Abort
         _interrupted(e.__cause__)
         click.echo("Aborted.", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except KeyboardInterrupt as e:
         _interrupted(e)
         click.echo("Interrupted.", err=True)
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
     except Exception as e:  # unexpected: one line, traceback only with --debug
         if debug:
             raise
@@ -129,7 +135,7 @@ def _interrupted(cause: BaseException | None) -> None:
     """Exit 143 (128 + SIGTERM) when the interruption was SIGTERM."""
     if isinstance(cause, Terminated):
         click.echo("Terminated.", err=True)
-        sys.exit(128 + signal.SIGTERM)
+        sys.exit(EXIT_TERMINATED)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ EXIT_LOCKED = 3
 EXIT_UNHEALTHY = 4
 EXIT_USAGE = 64
 EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130  # Ctrl-C, or a confirmation aborted
+EXIT_TERMINATED = 143  # SIGTERM, e.g. a cancelled CI job
 
 
 class KdeployError(click.ClickException):
