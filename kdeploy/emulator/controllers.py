@@ -373,6 +373,14 @@ class ControllerManager:
             yield obj
         self._current = None
 
+    def _live(self, group: str, kind: str, seen: list[str]) -> Iterator[Obj]:
+        """`_pending` objects that are not being deleted; records every pending uid in `seen`
+        (deleting ones too: they were looked at)."""
+        for obj in self._pending(group, kind):
+            seen.append(_uid(obj))
+            if not _deleting(obj):
+                yield obj
+
     def _pop_due_timers(self) -> None:
         now = self._clock()
         while self._heap and self._heap[0][0] <= now:
@@ -528,10 +536,9 @@ class ControllerManager:
     # ------------------------------------------------------------------ Deployment
 
     def _sync_deployments(self) -> Iterable[str]:
-        seen = []
-        for dep in self._pending("apps", "Deployment"):
-            seen.append(_uid(dep))
-            if not _deleting(dep) and not dep.get("spec", {}).get("paused"):
+        seen: list[str] = []
+        for dep in self._live("apps", "Deployment", seen):
+            if not dep.get("spec", {}).get("paused"):
                 self._sync_deployment(dep)
         return seen
 
@@ -654,11 +661,9 @@ class ControllerManager:
             self._delete(rs, "apps", "ReplicaSet")
 
     def _status_deployments(self) -> Iterable[str]:
-        seen = []
-        for dep in self._pending("apps", "Deployment"):
-            seen.append(_uid(dep))
-            if not _deleting(dep):
-                self._status_deployment(dep)
+        seen: list[str] = []
+        for dep in self._live("apps", "Deployment", seen):
+            self._status_deployment(dep)
         return seen
 
     def _status_deployment(self, dep: Obj) -> None:
@@ -780,11 +785,9 @@ class ControllerManager:
     # ------------------------------------------------------------------ ReplicaSet
 
     def _sync_replicasets(self) -> Iterable[str]:
-        seen = []
-        for rs in self._pending("apps", "ReplicaSet"):
-            seen.append(_uid(rs))
-            if not _deleting(rs):
-                self._sync_replicaset(rs)
+        seen: list[str] = []
+        for rs in self._live("apps", "ReplicaSet", seen):
+            self._sync_replicaset(rs)
         return seen
 
     def _sync_replicaset(self, rs: Obj) -> None:
@@ -802,11 +805,8 @@ class ControllerManager:
                 self._event(rs, "SuccessfulDelete", f"Deleted pod: {_name(pod)}")
 
     def _status_replicasets(self) -> Iterable[str]:
-        seen = []
-        for rs in self._pending("apps", "ReplicaSet"):
-            seen.append(_uid(rs))
-            if _deleting(rs):
-                continue
+        seen: list[str] = []
+        for rs in self._live("apps", "ReplicaSet", seen):
             pods = [p for p in self._children("", "Pod", rs) if _pod_active(p)]
             ready = sum(1 for p in pods if _pod_ready(p))
 
@@ -827,11 +827,9 @@ class ControllerManager:
     # ------------------------------------------------------------------ StatefulSet
 
     def _sync_statefulsets(self) -> Iterable[str]:
-        seen = []
-        for sts in self._pending("apps", "StatefulSet"):
-            seen.append(_uid(sts))
-            if not _deleting(sts):
-                self._sync_statefulset(sts)
+        seen: list[str] = []
+        for sts in self._live("apps", "StatefulSet", seen):
+            self._sync_statefulset(sts)
         return seen
 
     def _sts_revision(self, sts: Obj) -> str:
@@ -932,11 +930,8 @@ class ControllerManager:
             )
 
     def _status_statefulsets(self) -> Iterable[str]:
-        seen = []
-        for sts in self._pending("apps", "StatefulSet"):
-            seen.append(_uid(sts))
-            if _deleting(sts):
-                continue
+        seen: list[str] = []
+        for sts in self._live("apps", "StatefulSet", seen):
             desired = _int(sts.get("spec", {}).get("replicas"), 1)
             revision = self._sts_revision(sts)
             pods = [p for p in self._children("", "Pod", sts) if _pod_active(p)]
@@ -982,11 +977,8 @@ class ControllerManager:
     # ------------------------------------------------------------------ DaemonSet
 
     def _sync_daemonsets(self) -> Iterable[str]:
-        seen = []
-        for ds in self._pending("apps", "DaemonSet"):
-            seen.append(_uid(ds))
-            if _deleting(ds):
-                continue
+        seen: list[str] = []
+        for ds in self._live("apps", "DaemonSet", seen):
             hash_ = self._template_hash(ds.get("spec", {}).get("template") or {})
             pods = [p for p in self._children("", "Pod", ds) if _pod_active(p)]
             current = [
@@ -1007,11 +999,8 @@ class ControllerManager:
         return seen
 
     def _status_daemonsets(self) -> Iterable[str]:
-        seen = []
-        for ds in self._pending("apps", "DaemonSet"):
-            seen.append(_uid(ds))
-            if _deleting(ds):
-                continue
+        seen: list[str] = []
+        for ds in self._live("apps", "DaemonSet", seen):
             hash_ = self._template_hash(ds.get("spec", {}).get("template") or {})
             pods = [p for p in self._children("", "Pod", ds) if _pod_active(p)]
             ready = sum(1 for p in pods if _pod_ready(p))
@@ -1039,10 +1028,9 @@ class ControllerManager:
     # ------------------------------------------------------------------ Job
 
     def _sync_jobs(self) -> Iterable[str]:
-        seen = []
-        for job in self._pending("batch", "Job"):
-            seen.append(_uid(job))
-            if _deleting(job) or job.get("spec", {}).get("suspend"):
+        seen: list[str] = []
+        for job in self._live("batch", "Job", seen):
+            if job.get("spec", {}).get("suspend"):
                 continue
             if _job_finished(job):
                 continue
@@ -1072,10 +1060,9 @@ class ControllerManager:
         return seen
 
     def _status_jobs(self) -> Iterable[str]:
-        seen = []
-        for job in self._pending("batch", "Job"):
-            seen.append(_uid(job))
-            if _deleting(job) or _job_finished(job):
+        seen: list[str] = []
+        for job in self._live("batch", "Job", seen):
+            if _job_finished(job):
                 continue
             spec = job.get("spec", {})
             completions = _int(spec.get("completions"), 1)
@@ -1147,10 +1134,9 @@ class ControllerManager:
     # ------------------------------------------------------------------ Pods (the kubelet)
 
     def _sync_pods(self) -> Iterable[str]:
-        seen = []
-        for pod in self._pending("", "Pod"):
-            seen.append(_uid(pod))
-            if _deleting(pod) or pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
+        seen: list[str] = []
+        for pod in self._live("", "Pod", seen):
+            if pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
                 continue
             self._sync_pod(pod)
         return seen
@@ -1451,10 +1437,9 @@ class ControllerManager:
     # ------------------------------------------------------------------ PVC, Service
 
     def _sync_pvcs(self) -> Iterable[str]:
-        seen = []
-        for pvc in self._pending("", "PersistentVolumeClaim"):
-            seen.append(_uid(pvc))
-            if _deleting(pvc) or pvc.get("status", {}).get("phase") == "Bound":
+        seen: list[str] = []
+        for pvc in self._live("", "PersistentVolumeClaim", seen):
+            if pvc.get("status", {}).get("phase") == "Bound":
                 continue
 
             def bind(o: Obj) -> None:
@@ -1474,7 +1459,7 @@ class ControllerManager:
         return seen
 
     def _sync_services(self) -> Iterable[str]:
-        seen = []
+        seen: list[str] = []
         for svc in self._pending("", "Service"):
             if svc.get("spec", {}).get("type") != "LoadBalancer" or _deleting(svc):
                 self._seen.pop(_uid(svc), None)
