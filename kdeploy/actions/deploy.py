@@ -120,8 +120,22 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
         f"Release {target.release} revision {revision.number}{why} deployed in namespace "
         f"{target.namespace}: {result}"
     )
-    deps.history.prune(target.release, target.namespace, keep=options.history_max)
+    _trim_history(deps, target.release, target.namespace, options.history_max)
     return revision
+
+
+def _trim_history(deps: Deps, release: str, namespace: str, keep: int) -> None:
+    """Delete old revisions beyond `keep` (and orphaned revision parts). The deploy has succeeded
+    and is recorded: a failure here (e.g. no permission to delete ConfigMaps) is only a warning."""
+    try:
+        deps.history.prune(release, namespace, keep=keep)
+    except KdeployError as e:
+        deps.output.info(
+            f"warning: could not trim the history of release {release} in namespace {namespace} "
+            f"(the deploy succeeded and is recorded): {e.message}\n"
+            f"  hint: old revisions stay until a deployer who may delete ConfigMaps and Secrets "
+            f"in namespace {namespace} applies again (or use --history-max 0 to keep them all)"
+        )
 
 
 def _lock_lost(
