@@ -5,9 +5,13 @@ schema marks the value `writeOnly: true`. Secrets shorter than `MIN_SECRET_LENGT
 empty string and single characters) are not redacted: replacing every "a" or "1" in a manifest would
 destroy the output and hide nothing.
 
-Every secret is replaced, also inside longer strings and in its base64 form, by
-`<redacted:sha256:abcd1234>`: the first 8 hex digits of the SHA-256 of the secret, so that a diff can
-still show that a value changed without showing the value.
+Every secret is replaced, also inside longer strings and in its base64 form (whole, or inside the
+base64 of a longer text at any of the three byte alignments, e.g. a `Basic` auth header built from
+`user:password`), by `<redacted:sha256:abcd1234>`: the first 8 hex digits of a keyed HMAC-SHA256 of
+the secret, so that a diff can still show that a value changed without showing the value. The key
+is derived from `KDEPLOY_HISTORY_KEY` when it is set (equal values give equal markers across runs),
+else random per process (equal within one command's output only); either way, a marker cannot be
+used to confirm a guessed password offline (docs/history.md).
 
 Everything here is pure: plain dicts and lists in, new plain dicts and lists out.
 """
@@ -18,6 +22,8 @@ import base64
 import binascii
 import copy
 import hashlib
+import hmac
+import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -29,10 +35,28 @@ _FALLBACK_TOKEN = "<redacted>"
 Manifest = dict[str, Any]
 
 
+HISTORY_KEY_ENV = "KDEPLOY_HISTORY_KEY"
+_DIGEST_CONTEXT = b"kdeploy secret digest v1"
+_process_key: bytes | None = None
+
+
+def digest_key(env: Mapping[str, str] | None = None) -> bytes:
+    """The key of the secret digests: derived from KDEPLOY_HISTORY_KEY when set (a different key
+    than the one that signs history records), else random, made once per process."""
+    global _process_key
+    configured = (os.environ if env is None else env).get(HISTORY_KEY_ENV, "")
+    if configured:
+        return hmac.new(configured.encode(), _DIGEST_CONTEXT, hashlib.sha256).digest()
+    if _process_key is None:
+        _process_key = os.urandom(32)
+    return _process_key
+
+
 def short_hash(secret: str | bytes) -> str:
-    """The first 8 hex digits of the SHA-256 of `secret` (UTF-8 when a str)."""
+    """The first 8 hex digits of the keyed HMAC-SHA256 of `secret` (UTF-8 when a str), see
+    `digest_key`: equal secrets give equal digests, a guessed one cannot be confirmed offline."""
     raw = secret.encode() if isinstance(secret, str) else secret
-    return hashlib.sha256(raw).hexdigest()[:8]
+    return hmac.new(digest_key(), raw, hashlib.sha256).hexdigest()[:8]
 
 
 def redaction_token(secret: str | bytes) -> str:
@@ -242,20 +266,48 @@ class Redactor:
         return self._pattern.search(text) is not None
 
 
+# Base64 characters of a fragment shorter than this are not searched for: they would match by
+# chance in any longer base64 text.
+MIN_BASE64_FRAGMENT = 4
+
+
 def _base64_forms(secret: str) -> list[str]:
     raw = secret.encode()
     forms = [base64.b64encode(raw).decode()]
-    url = base64.urlsafe_b64encode(raw).decode()
-    if url != forms[0]:
-        forms.append(url)
     # Without padding too: the same bytes often appear unpadded inside longer tokens.
-    forms += [f.rstrip("=") for f in forms if f.endswith("=") and len(f.rstrip("=")) >= 4]
-    return forms
+    if forms[0].endswith("=") and len(forms[0].rstrip("=")) >= MIN_BASE64_FRAGMENT:
+        forms.append(forms[0].rstrip("="))
+    forms += _shifted_base64(raw)
+    forms += [f.replace("+", "-").replace("/", "_") for f in forms]  # URL-safe alphabet
+    return list(dict.fromkeys(forms))
+
+
+def shifted_base64_fragment(raw: bytes, shift: int) -> str:
+    """The base64 characters that `raw` alone determines when it starts `shift` bytes (0, 1, 2)
+    after a 3-byte group boundary inside a longer text: the characters mixing in bits of the
+    bytes before or after it are left out."""
+    encoded = base64.b64encode(b"\0" * shift + raw).decode()
+    start = (0, 2, 3)[shift]
+    end = (shift + len(raw)) // 3 * 4
+    # the first character of a trailing partial group holds 6 bits of `raw` alone
+    if (shift + len(raw)) % 3:
+        end += 1
+    return encoded[start:end] if end > start else ""
+
+
+def _shifted_base64(raw: bytes) -> list[str]:
+    """The secret's fragments inside the base64 of a longer text, at each byte alignment."""
+    out = []
+    for shift in range(3):
+        fragment = shifted_base64_fragment(raw, shift)
+        if len(fragment) >= MIN_BASE64_FRAGMENT:
+            out.append(fragment)
+    return out
 
 
 def redact(obj: Any, secrets: Iterable[str]) -> Any:
     """A deep copy of `obj` with every secret string (raw or base64, also as a substring) replaced by
-    `<redacted:sha256:abcd1234>`."""
+    `<redacted:sha256:abcd1234>` (see `short_hash`)."""
     return Redactor(secrets).obj(obj)
 
 

@@ -389,3 +389,99 @@ def test_secrets_never_leak_through_a_whole_lifecycle(
     assert f"{namespace}/kdeploy.web.v1" in names, names  # the history is there, and clean
     _assert_no_configmap_holds_secrets(kubeconfig)
     assert all(r.code != 70 for _, r, _ in results)
+
+
+BASIC_USER = "svc-web"
+BASIC_PASSWORD = "Basic-Mike-5521-xo"  # a Secret's value, also inside a `Basic` auth header
+BASIC_TEMPLATES = {
+    "secret.yaml": """\
+        apiVersion: v1
+        kind: Secret
+        metadata:
+          name: {{ release.name }}-creds
+        stringData:
+          password: {{ values.password | quote }}
+        """,
+    "configmap.yaml": """\
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: {{ release.name }}-proxy
+        data:
+          auth: {{ ("Basic " ~ ((values.user ~ ":" ~ values.password) | b64encode)) | quote }}
+        """,
+}
+
+
+def _base64_fragments(secret: str) -> list[str]:
+    """What identifies `secret` inside the base64 of a longer text, at each of the three byte
+    alignments: the characters that depend on the secret's bytes alone."""
+    out = []
+    for shift in range(3):
+        encoded = base64.b64encode(b"\0" * shift + secret.encode()).decode()
+        start = (0, 2, 3)[shift]
+        end = (shift + len(secret)) // 3 * 4
+        out.append(encoded[start:end])
+    return out
+
+
+def test_a_secret_inside_longer_base64_is_redacted_at_every_alignment(
+    tmp_path: Path, emulator: Any, namespace: str
+) -> None:
+    import textwrap
+
+    header = base64.b64encode(f"{BASIC_USER}:{BASIC_PASSWORD}".encode()).decode()
+    fragments = _base64_fragments(BASIC_PASSWORD)
+    assert any(f in header for f in fragments)  # the header really holds the secret
+    project = live_project(
+        tmp_path,
+        str(emulator.kubeconfig_path),
+        namespace,
+        templates={k: textwrap.dedent(v) for k, v in BASIC_TEMPLATES.items()},
+        values={"user": BASIC_USER, "password": BASIC_PASSWORD},
+    )
+    diff = kd(project, "diff", "-e", "dev")
+    apply = kd(project, "apply", "-e", "dev", "--yes")
+    assert apply.code == 0, apply.stderr
+    changed = kd(project, "diff", "-e", "dev", "--set", f"user={BASIC_USER}x")
+    for what, result in (("diff", diff), ("apply", apply), ("diff of a change", changed)):
+        for form in (BASIC_PASSWORD, header, *fragments):
+            assert form not in result.stdout + result.stderr, f"{what} shows {form!r}"
+    assert "auth: Basic <redacted" in changed.stdout or "Basic " in changed.stdout
+    for name, text in _configmap_texts(str(emulator.kubeconfig_path)):
+        if name.startswith(f"{namespace}/kdeploy."):
+            for form in (BASIC_PASSWORD, *fragments):
+                assert form not in text, f"{name} holds {form!r}"
+
+
+def test_redaction_marker_does_not_confirm_a_guessed_password(
+    tmp_path: Path, emulator: Any, namespace: str
+) -> None:
+    import hashlib
+
+    project = live_project(
+        tmp_path,
+        str(emulator.kubeconfig_path),
+        namespace,
+        templates={"secret.yaml": SECRET_ONLY},
+        values={"password": "summer2026"},
+    )
+    apply = kd(project, "apply", "-e", "dev", "--yes")
+    assert apply.code == 0, apply.stderr
+    guess = hashlib.sha256(b"summer2026").hexdigest()[:8]
+    history = kd(project, "history", "web", "-e", "dev", "-o", "json")
+    got = kd(project, "get", "manifest", "web", "-e", "dev")
+    texts = [history.stdout, got.stdout, *(t for _, t in _configmap_texts(str(emulator.kubeconfig_path)))]
+    assert "<redacted:" in got.stdout
+    for text in texts:
+        assert guess not in text
+
+
+SECRET_ONLY = """\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ release.name }}-creds
+stringData:
+  password: {{ values.password | quote }}
+"""

@@ -129,11 +129,52 @@ def test_redact_nested_substring_and_base64() -> None:
     assert obj["a"][0] == "x hunter2-pass y"  # input untouched
 
 
-def test_redact_text_uses_short_sha256() -> None:
+def test_redaction_marker_is_keyed_not_a_plain_sha256() -> None:
     import hashlib
 
-    digest = hashlib.sha256(b"s3cr3t-value").hexdigest()[:8]
-    assert redact_text("pw=s3cr3t-value;", {"s3cr3t-value"}) == f"pw=<redacted:sha256:{digest}>;"
+    plain = hashlib.sha256(b"s3cr3t-value").hexdigest()[:8]
+    out = redact_text("pw=s3cr3t-value;", {"s3cr3t-value"})
+    assert out == f"pw={redaction_token('s3cr3t-value')};"
+    assert plain not in out
+    # equal values give equal markers (within one process), different values different ones
+    assert redaction_token("s3cr3t-value") == redaction_token(b"s3cr3t-value")
+    assert redaction_token("s3cr3t-value") != redaction_token("s3cr3t-valuf")
+
+
+def test_digest_key_comes_from_the_history_key_when_set() -> None:
+    from kdeploy.secrets import digest_key
+
+    one = digest_key({"KDEPLOY_HISTORY_KEY": "k1"})
+    assert one == digest_key({"KDEPLOY_HISTORY_KEY": "k1"})
+    assert one != digest_key({"KDEPLOY_HISTORY_KEY": "k2"})
+    assert digest_key({}) == digest_key({})  # random, but one per process
+    assert b"k1" not in one
+
+
+@pytest.mark.parametrize("prefix", ["", "u:", "us:", "use:", "user:", "x" * 7 + ":"])
+@pytest.mark.parametrize("suffix", ["", "!", "!!", "!!!"])
+@pytest.mark.parametrize("urlsafe", [False, True])
+def test_secret_inside_longer_base64_is_redacted_at_every_alignment(
+    prefix: str, suffix: str, urlsafe: bool
+) -> None:
+    secret = "pa?ss>word-1234~"
+    encode = base64.urlsafe_b64encode if urlsafe else base64.b64encode
+    header = "Basic " + encode(f"{prefix}{secret}{suffix}".encode()).decode()
+    out = redact_text(header, {secret})
+    assert "<redacted:sha256:" in out
+    # nothing that decodes to 3 consecutive bytes of the secret is left
+    for shift in range(3):
+        from kdeploy.secrets import shifted_base64_fragment
+
+        fragment = shifted_base64_fragment(secret.encode(), shift)
+        if urlsafe:
+            fragment = fragment.replace("+", "-").replace("/", "_")
+        assert fragment not in out
+
+
+def test_short_base64_fragments_are_not_searched() -> None:
+    # a 2-byte secret has no fragment of 4 characters at a shifted alignment: plain text stays
+    assert redact_text(base64.b64encode(b"xxab").decode(), {"ab"}) == "eHhhYg=="
 
 
 def test_longer_secret_containing_shorter_one_is_replaced_whole() -> None:
