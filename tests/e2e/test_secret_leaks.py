@@ -471,7 +471,11 @@ def test_redaction_marker_does_not_confirm_a_guessed_password(
     guess = hashlib.sha256(b"summer2026").hexdigest()[:8]
     history = kd(project, "history", "web", "-e", "dev", "-o", "json")
     got = kd(project, "get", "manifest", "web", "-e", "dev")
-    texts = [history.stdout, got.stdout, *(t for _, t in _configmap_texts(str(emulator.kubeconfig_path)))]
+    texts = [
+        history.stdout,
+        got.stdout,
+        *(t for _, t in _configmap_texts(str(emulator.kubeconfig_path))),
+    ]
     assert "<redacted:" in got.stdout
     for text in texts:
         assert guess not in text
