@@ -245,3 +245,24 @@ def run_kdeploy_process(*args: str, cwd: Path | None = None) -> CliResult:
         timeout=120,
     )
     return CliResult(code=proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
+
+
+def git(repo: Path, *args: str) -> str:
+    """`git -C REPO ARGS` with a fixed committer; returns stdout stripped (raises on failure)."""
+    done = subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+def commit_all(repo: Path, message: str) -> str:
+    """Commit every file of the work tree REPO (made a repository first if needed); returns the
+    new HEAD commit."""
+    if not (repo / ".git").exists():
+        git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--allow-empty", "-m", message)
+    return git(repo, "rev-parse", "HEAD")

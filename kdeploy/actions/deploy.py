@@ -91,6 +91,7 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
         environment=target.environment,
         description=target.description,
         secret_strings=set(target.secret_strings),
+        restores=target.restores,
     )
     try:
         ran = _run_hooks(deps, prepared, options, "pre", guard)

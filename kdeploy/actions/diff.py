@@ -14,6 +14,7 @@ from typing import Any
 from kdeploy import diff as diffmod
 from kdeploy.actions.deps import Deps
 from kdeploy.errors import ClusterError, ConflictError, HistoryError, KdeployError
+from kdeploy.history.model import Revision
 from kdeploy.hooks import Hook, hook_lines, hooks_json, is_hook
 from kdeploy.hooks import split as split_hooks
 from kdeploy.kube.client import ObjectRef
@@ -38,6 +39,8 @@ class Target:
     secret_strings: frozenset[str] = frozenset()
     # the package's `kubeVersion` constraint, checked against the cluster before any change
     kube_version: str | None = None
+    # a rollback's source revision: recorded as `rollback_to`, with its git commit
+    restores: Revision | None = None
 
     def redactor(self) -> Callable[[str], str]:
         """A function that scrubs this release's secret strings from text."""

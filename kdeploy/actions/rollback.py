@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 from kdeploy.actions.apply import confirm_or_refuse
 from kdeploy.actions.deploy import DeployOptions, deploy
 from kdeploy.actions.deps import Deps
@@ -15,9 +17,11 @@ from kdeploy.wait import WaitOptions
 
 
 def choose_revision(revisions: list[Revision], to: int | None) -> int:
-    """The revision number to roll back to: `to` when given (it must exist), else the newest
-    deployed or superseded revision before the current one (the latest revision when it failed or
-    is pending, the one before the deployed one otherwise). Raises HistoryError."""
+    """The revision number to roll back to: `to` when given (it must exist); else, when the latest
+    revision is a rollback that did not finish (interrupted or failed), the revision it was
+    restoring, so a re-run finishes it instead of reversing direction; else the newest deployed or
+    superseded revision before the current one (the latest revision when it failed or is pending,
+    the one before the deployed one otherwise). Raises HistoryError."""
     if not revisions:
         raise HistoryError("the release has no recorded revisions")
     numbers = [r.number for r in revisions]
@@ -27,6 +31,9 @@ def choose_revision(revisions: list[Revision], to: int | None) -> int:
             raise HistoryError(f"revision {to} does not exist; existing revisions: {existing}")
         return to
     latest = max(revisions, key=lambda r: r.number)
+    unfinished = unfinished_rollback(latest)
+    if unfinished is not None and unfinished in numbers:
+        return unfinished
     good = [r.number for r in revisions if r.status in ("deployed", "superseded")]
     if latest.status == "deployed":
         good = [n for n in good if n < latest.number]
@@ -36,6 +43,21 @@ def choose_revision(revisions: list[Revision], to: int | None) -> int:
             hint="pass --to N to choose one",
         )
     return max(good)
+
+
+_ROLLBACK_DESCRIPTION = re.compile(r"rollback to (\d+)")
+
+
+def unfinished_rollback(revision: Revision) -> int | None:
+    """The revision that `revision` was rolling back to when it is a rollback that did not finish
+    (`pending` or `failed`), else None. Records written before `rollback_to` was stored are
+    recognised by their description `rollback to N`."""
+    if revision.status not in ("pending", "failed"):
+        return None
+    if revision.rollback_to is not None:
+        return revision.rollback_to
+    match = _ROLLBACK_DESCRIPTION.fullmatch(revision.description)
+    return int(match.group(1)) if match else None
 
 
 def rollback(
@@ -70,6 +92,13 @@ def rollback(
             raise HistoryError(
                 f"release {release} in namespace {namespace}: {e.message}", hint=e.hint
             ) from e
+        latest = revisions[-1]
+        if to is None and unfinished_rollback(latest) == number:
+            deps.output.info(
+                f"Revision {latest.number} of release {release} (rollback to {number}) did not "
+                f"finish ({latest.result or latest.status}); finishing it: rolling back to "
+                f"revision {number} again"
+            )
         source = deps.history.get(release, namespace, number)
         if source.has_secrets and not source.secrets_restored:
             raise HistoryError(
@@ -86,6 +115,7 @@ def rollback(
             environment=source.environment,
             description=f"rollback to {number}",
             secret_strings=source.secret_strings,
+            restores=source,
         )
         options = DeployOptions(
             force_conflicts=force_conflicts,

@@ -46,6 +46,9 @@ class Revision:
     finished_at: str | None = None
     description: str = ""
     result: str = ""
+    # the revision a rollback restores (None for an apply): an unfinished rollback is finished
+    # by the next `kdeploy rollback` (see kdeploy.actions.rollback.choose_revision)
+    rollback_to: int | None = None
     # "Secret ns/name" -> {key: short sha256 of the value}: which secret keys a revision set.
     secret_keys: dict[str, dict[str, str]] = field(default_factory=dict)
     has_secrets: bool = False
@@ -77,6 +80,7 @@ def encode_meta(rev: Revision) -> dict[str, Any]:
         "who": rev.who,
         "startedAt": rev.started_at,
         "description": rev.description,
+        "rollbackTo": rev.rollback_to,
         "secretKeys": rev.secret_keys,
         "hasSecrets": rev.has_secrets,
     }
@@ -109,6 +113,7 @@ def decode_revision(
             hint="use the kdeploy version that recorded it",
         )
     dirty = meta.get("gitDirty")
+    rollback_to = meta.get("rollbackTo")
     return Revision(
         release=release,
         namespace=namespace,
@@ -124,6 +129,7 @@ def decode_revision(
         finished_at=state.get("finishedAt") or None,
         description=str(meta.get("description", "")),
         result=state.get("result", ""),
+        rollback_to=rollback_to if type(rollback_to) is int else None,
         secret_keys=dict(meta.get("secretKeys") or {}),
         has_secrets=bool(meta.get("hasSecrets")),
     )

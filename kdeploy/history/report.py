@@ -70,6 +70,7 @@ def revision_json(rev: Revision) -> dict[str, Any]:
         "gitCommit": rev.git_commit,
         "gitDirty": rev.git_dirty,
         "description": rev.description,
+        "rollbackTo": rev.rollback_to,
         "result": rev.result,
         "secretKeys": rev.secret_keys,
     }

@@ -174,8 +174,13 @@ class HistoryStore:
         environment: str,
         description: str,
         secret_strings: set[str],
+        restores: Revision | None = None,
     ) -> Revision:
         """Record revision N+1 as `pending` (call it before changing anything in the cluster).
+
+        A rollback passes the revision it `restores`: the new revision records its number
+        (`rollback_to`) and its git commit, which describes the manifests being applied; the
+        directory the rollback runs in has nothing to do with them.
 
         Secret strings (those given, plus every rendered Secret's data) are redacted from the stored
         manifests, values and description; the originals needed for a rollback go into the companion
@@ -199,11 +204,12 @@ class HistoryStore:
             package=package,
             package_version=package_version,
             environment=environment,
-            git_commit=who.git_commit,
-            git_dirty=who.git_dirty,
+            git_commit=restores.git_commit if restores is not None else who.git_commit,
+            git_dirty=restores.git_dirty if restores is not None else who.git_dirty,
             who=redactor.text(who.who),
             started_at=format_time(self._clock()),
             description=redactor.text(description),
+            rollback_to=restores.number if restores is not None else None,
             secret_keys=secret_key_hashes(manifests),
             has_secrets=has_secrets,
             payload_loaded=True,

@@ -192,7 +192,8 @@ def test_history_json_shape(cluster: Cluster, capsys: pytest.CaptureFixture[str]
     first = data["revisions"][0]
     assert set(first) == {
         "revision", "status", "startedAt", "finishedAt", "who", "package", "packageVersion",
-        "environment", "gitCommit", "gitDirty", "description", "result", "secretKeys",
+        "environment", "gitCommit", "gitDirty", "description", "rollbackTo", "result",
+        "secretKeys",
     }  # fmt: skip
     assert first["gitCommit"] == "0123456789abcdef0123" and first["gitDirty"] is True
     assert list(first["secretKeys"]) == [f"Secret {cluster.namespace}/db"]

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import shutil
 import socket
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from kdeploy.history.identity import detect_identity, git_state, who_from_env
+from tests.helpers import git
 
 
 def test_gitlab_ci_records_user_and_job_url() -> None:
@@ -36,25 +36,15 @@ def test_outside_ci_records_user_at_host() -> None:
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
 
-def _git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
 @needs_git
 def test_git_commit_and_dirty_flag(tmp_path: Path) -> None:
     repo = tmp_path / "proj"
     repo.mkdir()
-    _git(repo, "init", "-q")
+    git(repo, "init", "-q")
     (repo / "a.txt").write_text("a")
-    _git(repo, "add", "a.txt")
-    _git(repo, "commit", "-q", "-m", "one")
-    head = _git(repo, "rev-parse", "HEAD")
+    git(repo, "add", "a.txt")
+    git(repo, "commit", "-q", "-m", "one")
+    head = git(repo, "rev-parse", "HEAD")
     assert git_state(repo, {}) == (head, False)
     (repo / "a.txt").write_text("changed")
     assert git_state(repo, {}) == (head, True)
