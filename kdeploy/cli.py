@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from kdeploy import __version__
+from kdeploy.commands._options import bind_envvars
 from kdeploy.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -52,7 +53,7 @@ class LazyGroup(click.Group):
             return None
         module = importlib.import_module(f"kdeploy.commands.{entry[0]}")
         command: click.Command = module.command
-        return command
+        return bind_envvars(command, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
@@ -73,9 +74,17 @@ def _module_exists(mod: str) -> bool:
     "project_dir",
     type=click.Path(file_okay=False),
     default=None,
+    envvar="KDEPLOY_PROJECT_DIR",
+    show_envvar=True,
     help="Run as if started in DIR (the project holding packages/ and environments/).",
 )
-@click.option("--debug", is_flag=True, help="Show tracebacks for unexpected errors.")
+@click.option(
+    "--debug",
+    is_flag=True,
+    envvar="KDEPLOY_DEBUG",
+    show_envvar=True,
+    help="Show tracebacks for unexpected errors.",
+)
 @click.pass_context
 def cli(ctx: click.Context, project_dir: str | None, debug: bool) -> None:
     """kdeploy: declarative Kubernetes deployments with diff, history and rollback."""
@@ -96,7 +105,7 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and map every outcome to an exit code; never show a traceback unless --debug."""
     args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args
+    debug = "--debug" in args or _truthy(os.environ.get("KDEPLOY_DEBUG", ""))
     # GitLab cancels a job with SIGTERM (then SIGKILL after a grace period): clean up on it.
     signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -129,6 +138,11 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("Run again with --debug for the traceback.", err=True)
         sys.exit(EXIT_INTERNAL)
     sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _truthy(text: str) -> bool:
+    """Whether an environment variable's text means 'on', as click reads a flag's variable."""
+    return text.strip().lower() in ("1", "true", "t", "yes", "y", "on")
 
 
 def _interrupted(cause: BaseException | None) -> None:

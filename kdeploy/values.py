@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -24,6 +25,19 @@ SET_SYNTAX_HINT = (
 )
 
 PathSegment = str | int
+
+# `--set web:image.tag=1.2` and `-f web:values.yaml` apply to release `web` only. The scope is a
+# release name (a DNS label) directly followed by ':'; a key that itself holds ':' escapes it.
+_RELEASE_SCOPE = re.compile(r"^([a-z0-9](?:[-a-z0-9]{0,61}[a-z0-9])?):")
+
+
+def split_release_scope(expr: str) -> tuple[str | None, str]:
+    """(release, rest) for a release-scoped `RELEASE:REST` command-line value (`--set`,
+    `--set-string`, `-f`), (None, expr) for one that applies to every release. Pure."""
+    match = _RELEASE_SCOPE.match(expr)
+    if match is None:
+        return None, expr
+    return match.group(1), expr[match.end() :]
 
 
 def _without_nulls(value: Any) -> Any:

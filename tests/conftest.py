@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+from tests.helpers import option_envvars
+
 # Property tests check laws, not speed: a loaded CI machine must not fail them on timing.
 settings.register_profile(
     "kdeploy", deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=100
@@ -58,6 +60,10 @@ def _no_user_kubeconfig(
     monkeypatch.setenv("KUBECONFIG", str(missing))
     # compiled templates go to a per-run cache, never the user's ~/.cache/kdeploy
     monkeypatch.setenv("KDEPLOY_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "jinja-cache"))
+    # an option's variable set in the developer's shell (KDEPLOY_ENV, KDEPLOY_TIMEOUT...) must not
+    # change what the tests run
+    for name in option_envvars():
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="session")

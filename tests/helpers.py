@@ -12,14 +12,17 @@ assert result.code == 0, result.stderr
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
 import yaml
 
 CONFIGMAP_TEMPLATE = """\
@@ -143,6 +146,40 @@ class CliResult:
     def docs(self) -> list[Any]:
         """The YAML documents printed on stdout (empty ones dropped)."""
         return [d for d in yaml.safe_load_all(self.stdout) if d is not None]
+
+
+def cli_options() -> Iterator[tuple[str, click.Option]]:
+    """(top-level command name, option) for every option of every kdeploy command and subcommand,
+    the global options under the name ''."""
+    from kdeploy.cli import cli
+
+    ctx = click.Context(cli)
+
+    def walk(command: click.Command, top: str) -> Iterator[tuple[str, click.Option]]:
+        if isinstance(command, click.Group) and command is not cli:
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                assert sub is not None
+                yield from walk(sub, top)
+        for param in command.params:
+            if isinstance(param, click.Option):
+                yield top, param
+
+    yield from walk(cli, "")
+    for name in cli.list_commands(ctx):
+        command = cli.get_command(ctx, name)
+        assert command is not None
+        yield from walk(command, name)
+
+
+@functools.cache
+def option_envvars() -> frozenset[str]:
+    """The environment variables that kdeploy's options read (KDEPLOY_TIMEOUT, ...)."""
+    names = set()
+    for _, option in cli_options():
+        envvars = [option.envvar] if isinstance(option.envvar, str) else option.envvar or []
+        names.update(envvars)
+    return frozenset(names)
 
 
 def run_kdeploy(*args: str) -> CliResult:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kdeploy.errors import KdeployError, ProjectError
 from kdeploy.model import Environment, Package, ReleaseSpec, RenderedRelease, Values, ValuesLayer
@@ -18,7 +19,7 @@ from kdeploy.project import (
     load_package,
     load_project,
 )
-from kdeploy.values import merge_layers, parse_set_path, set_path
+from kdeploy.values import PathSegment, merge_layers, parse_set_path, set_path, split_release_scope
 from kdeploy.yamlio import load_user_file
 
 
@@ -63,18 +64,69 @@ def select_releases(environment: Environment, names: Sequence[str]) -> list[Rele
     return [r for r in environment.releases if r.name in wanted]
 
 
-def _command_line_layers(project_dir: Path, value_files: Sequence[Path]) -> list[ValuesLayer]:
-    layers = []
-    for path in value_files:
+@dataclass(frozen=True)
+class CommandLineValues:
+    """The values given on the command line, each for every release (`release` None) or for one
+    release (`RELEASE:` before it), in the order they apply."""
+
+    files: list[tuple[str | None, ValuesLayer]]
+    assignments: list[tuple[str | None, list[PathSegment], Any]]
+
+    def layers_for(self, release: str) -> list[Values]:
+        """The -f layers that apply to `release`, in command-line order."""
+        return [layer.values for scope, layer in self.files if scope in (None, release)]
+
+    def apply_sets(self, release: str, values: Values) -> Values:
+        """`values` with every --set/--set-string that applies to `release`, in order."""
+        for scope, path, value in self.assignments:
+            if scope in (None, release):
+                values = set_path(values, path, value)
+        return values
+
+
+def _check_scope(environment: Environment, scope: str | None, flag: str, expr: str) -> None:
+    if scope is None or any(r.name == scope for r in environment.releases):
+        return
+    valid = ", ".join(r.name for r in environment.releases) or "(none)"
+    raise KdeployError(
+        f'{flag} "{expr}": environment {environment.name} has no release "{scope}"',
+        hint=f"releases in {environment.name}: {valid}; a key holding ':' is written with a "
+        f"backslash before it ({scope}\\:...)",
+    )
+
+
+def command_line_values(
+    project_dir: Path,
+    environment: Environment,
+    value_files: Sequence[Path],
+    sets: Sequence[str],
+    set_strings: Sequence[str],
+) -> CommandLineValues:
+    """Read the -f files and parse the --set/--set-string expressions, each optionally scoped to
+    one release (`web:values.yaml`, `web:image.tag=1.2`). Parsed once, before any release, so a
+    malformed one fails fast whatever is selected. Raises KdeployError naming the flag for an
+    unknown release or a malformed expression, ProjectError for a file."""
+    files = []
+    for given in value_files:
+        scope, name = split_release_scope(str(given))
+        _check_scope(environment, scope, "-f", str(given))
+        path = Path(name)
         # relative to the project directory, as if kdeploy had been started there (like git -C)
         full = path if path.is_absolute() else project_dir / path
-        data = load_user_file(full, str(path))
+        data = load_user_file(full, name)
         if data is None:
             data = {}
         if not isinstance(data, dict):
-            raise ProjectError(f"{path}: a values file must hold a mapping at the top")
-        layers.append(ValuesLayer(source=f"-f {path}", values=data))
-    return layers
+            raise ProjectError(f"{name}: a values file must hold a mapping at the top")
+        files.append((scope, ValuesLayer(source=f"-f {given}", values=data)))
+    assignments = []
+    for exprs, as_string, flag in ((sets, False, "--set"), (set_strings, True, "--set-string")):
+        for expr in exprs:
+            scope, rest = split_release_scope(expr)
+            _check_scope(environment, scope, flag, expr)
+            path_, value = parse_set_path(rest, as_string=as_string)
+            assignments.append((scope, path_, value))
+    return CommandLineValues(files=files, assignments=assignments)
 
 
 def prepare_releases(
@@ -87,15 +139,13 @@ def prepare_releases(
 ) -> tuple[Project, Environment, list[ReleaseInput]]:
     """Load the project and the environment and merge each selected release's values, lowest
     precedence first: package defaults, environment layers (ReleaseSpec.layers), `-f` files in
-    order, `--set` in order, `--set-string` in order. Raises KdeployError (ProjectError for files)
-    for anything wrong in the project or the command-line values."""
+    order, `--set` in order, `--set-string` in order; a `RELEASE:` prefix limits a -f, --set or
+    --set-string to that release. Raises KdeployError (ProjectError for files) for anything wrong
+    in the project or the command-line values."""
     project = load_project(project_dir)
     environment = load_environment(project, pick_environment(project, env))
     selected = select_releases(environment, releases)
-    extra = _command_line_layers(project.root, value_files)
-    # parsed once, before any release, so a malformed one fails fast whatever is selected
-    assignments = [parse_set_path(e) for e in sets]
-    assignments += [parse_set_path(e, as_string=True) for e in set_strings]
+    extra = command_line_values(project.root, environment, value_files, sets, set_strings)
     inputs = []
     for spec in selected:
         package = load_package(project, spec.package)
@@ -103,11 +153,10 @@ def prepare_releases(
             [
                 package.defaults,
                 *(layer.values for layer in spec.layers),
-                *(layer.values for layer in extra),
+                *extra.layers_for(spec.name),
             ]
         )
-        for path, value in assignments:
-            values = set_path(values, path, value)
+        values = extra.apply_sets(spec.name, values)
         inputs.append(ReleaseInput(spec=spec, package=package, values=values))
     return project, environment, inputs
 

@@ -20,9 +20,12 @@ class Decorator(Protocol):
     def __call__(self, f: F, /) -> F: ...
 
 
-VALUES_FILE_HELP = "Extra values file, applied after the environment's (repeatable, in order)."
-SET_HELP = "Set a value (YAML scalar)."
-SET_STRING_HELP = "Set a string value."
+VALUES_FILE_HELP = (
+    "Extra values file, applied after the environment's (repeatable, in order); "
+    "RELEASE:FILE for one release only."
+)
+SET_HELP = "Set a value (YAML scalar); RELEASE:PATH=VALUE for one release only."
+SET_STRING_HELP = "Set a string value; RELEASE:PATH=VALUE for one release only."
 
 
 def _stack(f: F, decorators: list[Callable[[Any], Any]]) -> F:
@@ -167,3 +170,51 @@ def wait_for_lock_option(f: F) -> F:
         help="When another deployer holds the release lock, wait for it (default 5m when given "
         "without a value, e.g. --wait-for-lock=10m) instead of failing with exit code 3.",
     )(f)
+
+
+ENVVAR_PREFIX = "KDEPLOY_"
+# Options that never come from the environment. A --set value may hold spaces (a variable is split
+# on whitespace into several values). The rest must be deliberate on each command line: a variable
+# left set in a CI project would silently print secrets, take over objects, override other field
+# managers, break a lock or roll back to a fixed revision on every later run.
+NO_ENVVAR = frozenset(
+    {
+        "--set",
+        "--set-string",
+        "--show-secrets",
+        "--adopt",
+        "--force-conflicts",
+        "--force",
+        "--to",
+        "--help",
+        "--version",
+    }
+)
+
+
+def option_envvar(command_name: str, option: click.Option) -> str | None:
+    """The environment variable that gives `option` of `command_name` its value when the flag is
+    not on the command line: KDEPLOY_ and the long flag in capitals (--wait-for-lock:
+    KDEPLOY_WAIT_FOR_LOCK), shared by every command that has the flag; the emulator's own
+    options take KDEPLOY_EMULATOR_. None for the flags in NO_ENVVAR."""
+    longest = max(option.opts, key=len)
+    if longest in NO_ENVVAR or not longest.startswith("--"):
+        return None
+    name = longest[2:].upper().replace("-", "_")
+    prefix = f"{ENVVAR_PREFIX}EMULATOR_" if command_name == "emulator" else ENVVAR_PREFIX
+    return prefix + name
+
+
+def bind_envvars(command: click.Command, command_name: str) -> click.Command:
+    """`command` (and a group's subcommands) with each option reading its variable (see
+    option_envvar) and `--help` showing it. Idempotent: commands are module-level objects."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            bind_envvars(sub, command_name)
+    for param in command.params:
+        if isinstance(param, click.Option) and param.envvar is None:
+            envvar = option_envvar(command_name, param)
+            if envvar is not None:
+                param.envvar = envvar
+                param.show_envvar = True
+    return command

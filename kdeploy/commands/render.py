@@ -20,8 +20,9 @@ from kdeploy.model import RenderedRelease
 @releases_argument("[RELEASE]...")
 @values_options(
     file_metavar="FILE",
-    set_help="Set a value, read as YAML (repeatable).",
-    set_string_help="Set a value, kept as a string (repeatable).",
+    set_help="Set a value, read as YAML (repeatable); RELEASE:PATH=VALUE for one release only.",
+    set_string_help="Set a value, kept as a string (repeatable); RELEASE:PATH=VALUE for one "
+    "release only.",
 )
 @click.option(
     "--out",

@@ -86,6 +86,57 @@ def test_values_flags_reach_the_templates(proj: ProjectBuilder) -> None:
     assert yaml.safe_load(out)["data"]["greeting"] == "007"
 
 
+def greetings(out: str) -> dict[str, str]:
+    return {d["metadata"]["name"]: d["data"]["greeting"] for d in yaml.safe_load_all(out)}
+
+
+def test_release_scoped_set_changes_only_that_release(proj: ProjectBuilder) -> None:
+    code, out, err = render(proj, "-e", "dev", "--set", "api:greeting=scoped")
+    assert code == 0, err
+    assert greetings(out) == {"web-config": "hello", "api-config": "scoped"}
+
+
+def test_release_scoped_set_string_and_file(proj: ProjectBuilder) -> None:
+    proj.write("web-only.yaml", {"greeting": "from-web-file"})
+    code, out, err = render(
+        proj, "-e", "dev", "-f", "web:web-only.yaml", "--set-string", "api:greeting=007"
+    )
+    assert code == 0, err
+    assert greetings(out) == {"web-config": "from-web-file", "api-config": "007"}
+
+
+def test_scoped_and_unscoped_overrides_apply_in_command_line_order(proj: ProjectBuilder) -> None:
+    code, out, err = render(
+        proj, "-e", "dev", "--set", "greeting=all", "--set", "web:greeting=web", "--set", "x=1"
+    )
+    assert code == 0, err
+    assert greetings(out) == {"web-config": "web", "api-config": "all"}
+    code, out, err = render(proj, "-e", "dev", "--set", "web:greeting=web", "--set", "greeting=all")
+    assert greetings(out) == {"web-config": "all", "api-config": "all"}
+
+
+def test_scoped_override_for_a_release_not_selected_is_ignored(proj: ProjectBuilder) -> None:
+    code, out, err = render(proj, "-e", "dev", "web", "--set", "api:greeting=scoped")
+    assert code == 0, err
+    assert greetings(out) == {"web-config": "hello"}
+
+
+def test_scoped_override_for_an_unknown_release_is_an_error(proj: ProjectBuilder) -> None:
+    code, _, err = render(proj, "-e", "dev", "--set", "wbe:greeting=x")
+    assert_user_error(
+        code, err, '--set "wbe:greeting=x": environment dev has no release "wbe"', "web, api"
+    )
+    code, _, err = render(proj, "-e", "dev", "-f", "wbe:x.yaml")
+    assert_user_error(code, err, '-f "wbe:x.yaml": environment dev has no release "wbe"')
+
+
+def test_a_key_holding_a_colon_is_escaped(proj: ProjectBuilder) -> None:
+    code, out, err = render(proj, "-e", "dev", "web", "--set", "greeting\\:x=1")
+    assert code == 0, err
+    (doc,) = yaml.safe_load_all(out)
+    assert doc["data"]["greeting"] == "hello"
+
+
 def test_out_writes_one_file_per_release(proj: ProjectBuilder, tmp_path: Path) -> None:
     out_dir = tmp_path / "out"
     code, out, err = render(proj, "-e", "dev", "--out", str(out_dir))

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kdeploy.errors import KdeployError
-from kdeploy.values import apply_set, merge, merge_layers, parse_set
+from kdeploy.values import apply_set, merge, merge_layers, parse_set, split_release_scope
 
 keys = st.sampled_from(["a", "b", "c", "image", "tag", "replicas"])
 scalars = st.one_of(st.integers(), st.text(max_size=5), st.booleans(), st.floats(allow_nan=False))
@@ -236,3 +236,20 @@ def test_the_merge_example_in_the_docs() -> None:
         },
         "podAnnotations": "none",
     }
+
+
+@pytest.mark.parametrize(
+    ("expr", "expected"),
+    [
+        ("web:image.tag=1", ("web", "image.tag=1")),
+        ("web-2:values.yaml", ("web-2", "values.yaml")),
+        ("image.tag=1", (None, "image.tag=1")),
+        ("url=http://x", (None, "url=http://x")),
+        ("a.b:c=1", (None, "a.b:c=1")),
+        ("config\\:x=1", (None, "config\\:x=1")),
+        ("Web:x=1", (None, "Web:x=1")),
+        ("./web:x.yaml", (None, "./web:x.yaml")),
+    ],
+)
+def test_split_release_scope(expr: str, expected: tuple[str | None, str]) -> None:
+    assert split_release_scope(expr) == expected
