@@ -294,3 +294,90 @@ def test_lock_of_a_dead_process_on_this_machine_is_taken_over_at_once(
     )
     assert f"its process {proc.pid} on this machine is gone" in result.stderr
     assert read_lock(api, "web", namespace) is None
+
+
+def boot_id() -> str:
+    return Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+
+
+def pid_namespace() -> str:
+    return str(os.stat("/proc/self/ns/pid").st_ino)
+
+
+@pytest.mark.skipif(not Path("/proc/self/ns/pid").exists(), reason="needs /proc")
+@pytest.mark.parametrize("elsewhere", ["boot", "pid-namespace"])
+def test_lock_of_a_dead_pid_in_another_container_with_our_host_name_is_not_taken(
+    project: Path, api: Any, namespace: str, elsewhere: str
+) -> None:
+    """Host-network containers (and hostNetwork pods) share the node's host name, but each has its
+    own PID namespace: a pid that does not exist here may be a live deployer there. The Lease is
+    written as such a deployer writes it (its own boot id and PID namespace)."""
+    import socket
+    from datetime import UTC, datetime
+
+    from kubernetes import client
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    host = socket.gethostname()
+    now = datetime.now(UTC)
+    annotations = {
+        "kdeploy.dev/lock-pid": str(proc.pid),
+        "kdeploy.dev/lock-host": host,
+        "kdeploy.dev/lock-token": "other-container",
+        "kdeploy.dev/lock-operation": "apply",
+        "kdeploy.dev/lock-boot-id": "9a1c0000-another-boot" if elsewhere == "boot" else boot_id(),
+        "kdeploy.dev/lock-pid-namespace": (
+            "4026599999" if elsewhere == "pid-namespace" else pid_namespace()
+        ),
+    }
+    lease = client.V1Lease(
+        metadata=client.V1ObjectMeta(
+            name="kdeploy-lock.web", namespace=namespace, annotations=annotations
+        ),
+        spec=client.V1LeaseSpec(
+            holder_identity="bob@ci-container",
+            lease_duration_seconds=30,
+            acquire_time=now,
+            renew_time=now,
+        ),
+    )
+    client.CoordinationV1Api(api).create_namespaced_lease(namespace, lease)
+    before = read_lock(api, "web", namespace)
+
+    result = kd(project, "apply", "-e", "dev", "--yes")
+
+    assert result.code == 3, result.stderr
+    assert "Took over" not in result.stderr
+    assert (
+        f"release web in namespace {namespace} is locked by bob@ci-container "
+        f"(pid {proc.pid} on {host}, apply)"
+    ) in result.stderr
+    assert read_lock(api, "web", namespace) == before
+    assert kd(project, "history", "web", "-e", "dev").code != 0  # nothing was deployed
+
+
+def test_lock_of_a_dead_process_of_an_older_kdeploy_waits_for_expiry(
+    project: Path, api: Any, namespace: str
+) -> None:
+    """A Lease without boot id and PID namespace cannot prove where its pid lived."""
+    import socket
+
+    from kdeploy.lock import Machine
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    orphan = ReleaseLock(
+        api,
+        "web",
+        namespace,
+        "alice@laptop",
+        pid=proc.pid,
+        host=socket.gethostname(),
+        machine=Machine(socket.gethostname()),
+    )
+    orphan.acquire()
+    orphan._stop.set()
+    result = kd(project, "apply", "-e", "dev", "--yes")
+    assert result.code == 3, result.stderr
+    assert "is locked by alice@laptop" in result.stderr

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from kdeploy.lock import LeaseState, held_hint, held_message, holder_process_gone, lease_name
+from kdeploy.lock import (
+    LeaseState,
+    Machine,
+    held_hint,
+    held_message,
+    holder_process_gone,
+    lease_name,
+    this_machine,
+)
 
 T0 = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
 
@@ -38,14 +48,45 @@ def test_released_or_untimed_leases_count_as_expired() -> None:
     assert state(renewed=None).expires() == T0 + timedelta(seconds=30)
 
 
-def test_orphan_only_on_the_same_host_with_a_dead_pid() -> None:
+LAPTOP = Machine("laptop", "boot-1", "4026531836")
+
+
+def test_orphan_only_on_the_same_machine_and_pid_namespace_with_a_dead_pid() -> None:
     dead = lambda _pid: False  # noqa: E731
     alive = lambda _pid: True  # noqa: E731
-    assert holder_process_gone(state(), "laptop", 1, dead)
-    assert not holder_process_gone(state(), "laptop", 1, alive)
-    assert not holder_process_gone(state(), "desk", 1, dead)
-    assert not holder_process_gone(state(pid=None), "laptop", 1, dead)
-    assert not holder_process_gone(state(), "laptop", 42, dead)  # that is us
+    holder = Machine("laptop", "boot-1", "4026531836")
+    assert holder_process_gone(holder, 42, LAPTOP, 1, dead)
+    assert not holder_process_gone(holder, 42, LAPTOP, 1, alive)
+    assert not holder_process_gone(holder, None, LAPTOP, 1, dead)
+    assert not holder_process_gone(holder, 42, LAPTOP, 42, dead)  # that is us
+    # same host name, but pids of another machine, another boot or another PID namespace
+    assert not holder_process_gone(Machine("desk", "boot-1", "4026531836"), 42, LAPTOP, 1, dead)
+    assert not holder_process_gone(Machine("laptop", "boot-2", "4026531836"), 42, LAPTOP, 1, dead)
+    assert not holder_process_gone(Machine("laptop", "boot-1", "4026532001"), 42, LAPTOP, 1, dead)
+    # a holder (or we) that could not tell: never proven
+    assert not holder_process_gone(Machine("laptop"), 42, LAPTOP, 1, dead)
+    assert not holder_process_gone(holder, 42, Machine("laptop"), 1, dead)
+    assert not holder_process_gone(Machine("laptop"), 42, Machine("laptop"), 1, dead)
+
+
+def test_lease_state_tells_where_its_holder_ran() -> None:
+    assert state(boot_id="b", pid_namespace="7").machine == Machine("laptop", "b", "7")
+    assert state(host=None).machine == Machine("")
+
+
+def test_this_machine_reads_boot_id_and_pid_namespace(tmp_path: Path) -> None:
+    boot = tmp_path / "boot_id"
+    boot.write_text("0f0e-boot\n")
+    ns = tmp_path / "ns"
+    ns.write_text("")
+    me = this_machine(boot, ns)
+    assert (me.host, me.boot_id, me.pid_namespace) == (
+        socket.gethostname(),
+        "0f0e-boot",
+        str(ns.stat().st_ino),
+    )
+    unknown = this_machine(tmp_path / "missing", tmp_path / "missing")
+    assert (unknown.boot_id, unknown.pid_namespace) == (None, None)
 
 
 def test_held_message_names_holder_since_expiry_and_lease() -> None:

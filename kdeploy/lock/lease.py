@@ -1,10 +1,10 @@
-"""The per-release lock: a coordination.k8s.io/v1 Lease `kdeploy-lock.<release>` in the release
+"""The Lease protocol of the per-release lock: a coordination.k8s.io/v1 Lease `kdeploy-lock.<release>` in the release
 namespace, held by one deployer for a whole apply, rollback or uninstall.
 
 Why a Lease and not the release status: a status flag outlives a killed process and strands the
 release; a Lease carries its own expiry (renewTime + leaseDurationSeconds), so a crashed holder
 blocks others for at most one lease duration, and a holder on the same machine whose process is
-gone is replaced at once.
+gone is replaced at once (kdeploy.lock.holder says when a holder is provably gone).
 
 Acquisition is race-free through the API server's optimistic concurrency: create (409
 AlreadyExists: someone holds or held it, read it), or replace with the resourceVersion just read
@@ -19,20 +19,19 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from kdeploy.durations import format_duration
 from kdeploy.errors import ClusterError, LockHeldError, LockLostError
 from kdeploy.history.identity import format_time, utc_now
 from kdeploy.kube.client import FIELD_MANAGER
+from kdeploy.lock.holder import Machine, holder_process_gone, pid_alive, this_machine
 
 LEASE_PREFIX = "kdeploy-lock."
 DEFAULT_LEASE_SECONDS = 30
@@ -41,6 +40,9 @@ ANN_PID = "kdeploy.dev/lock-pid"
 ANN_HOST = "kdeploy.dev/lock-host"
 ANN_TOKEN = "kdeploy.dev/lock-token"
 ANN_OPERATION = "kdeploy.dev/lock-operation"
+# where the holder's pid means something (kdeploy.lock.holder)
+ANN_BOOT_ID = "kdeploy.dev/lock-boot-id"
+ANN_PID_NAMESPACE = "kdeploy.dev/lock-pid-namespace"
 LABEL_RELEASE = "kdeploy.dev/release"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 # Polling backoff while waiting for a held lock (seconds): first pause, longest pause.
@@ -70,6 +72,13 @@ class LeaseState:
     operation: str | None
     resource_version: str
     transitions: int = 0
+    boot_id: str | None = None
+    pid_namespace: str | None = None
+
+    @property
+    def machine(self) -> Machine:
+        """Where the holder ran (host name, boot id, PID namespace; unknown parts None)."""
+        return Machine(self.host or "", self.boot_id, self.pid_namespace)
 
     def expires(self) -> datetime | None:
         """When the lease runs out unless renewed; None for a lease that was never renewed."""
@@ -80,16 +89,6 @@ class LeaseState:
         """True when nobody holds the lease: released (empty holder), never timed, or timed out."""
         expires = self.expires()
         return not self.holder or expires is None or expires < now
-
-
-def holder_process_gone(
-    state: LeaseState, host: str, pid: int, alive: Callable[[int], bool]
-) -> bool:
-    """True when the lease was taken on this `host` by a process that no longer runs (our own
-    `pid` is alive by definition)."""
-    if state.host != host or state.pid is None or state.pid == pid:
-        return False
-    return not alive(state.pid)
 
 
 def describe_holder(state: LeaseState) -> str:
@@ -126,19 +125,6 @@ def held_hint(release: str, namespace: str) -> str:
     )
 
 
-def pid_alive(pid: int) -> bool:
-    """True when a process `pid` exists on this machine (it may belong to another user)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
 def _micro(when: datetime) -> datetime:
     # The client serializes with isoformat(), which drops a zero fraction; the API server's MicroTime
     # parser needs exactly six digits, so never send microsecond 0.
@@ -164,8 +150,9 @@ class ReleaseLock:
     `acquire` waits for a held lock (None: fail at once with LockHeldError), polling with a
     backoff from `poll[0]` to `poll[1]` seconds (re-reading soon after the lease would expire,
     and stopping at the deadline). `notify` receives
-    human-readable lines (stderr). `clock` and `sleep` are injected for tests; `pid`, `host` and
-    `alive` tell whether a holder on this machine still runs. When the namespace does not exist
+    human-readable lines (stderr). `clock` and `sleep` are injected for tests; `pid`, `machine`
+    (default: this one; `host` overrides its host name) and `alive` tell whether a holder on this
+    machine still runs. When the namespace does not exist
     yet, `acquire` leaves the lock `deferred` (nobody can have deployed there); call `acquire`
     again once the namespace has been created."""
 
@@ -187,6 +174,7 @@ class ReleaseLock:
         pid: int | None = None,
         host: str | None = None,
         alive: Callable[[int], bool] = pid_alive,
+        machine: Machine | None = None,
         token: str | None = None,
         verify_after: float | None = None,
     ) -> None:
@@ -203,7 +191,10 @@ class ReleaseLock:
         self.clock = clock
         self.sleep = sleep
         self.pid = os.getpid() if pid is None else pid
-        self.host = socket.gethostname() if host is None else host
+        machine = machine or this_machine()
+        self.machine = (
+            machine if host is None else Machine(host, machine.boot_id, machine.pid_namespace)
+        )
         self.alive = alive
         self.token = token or uuid.uuid4().hex
         self.verify_after = verify_after
@@ -222,6 +213,11 @@ class ReleaseLock:
     @property
     def name(self) -> str:
         return lease_name(self.release_name)
+
+    @property
+    def host(self) -> str:
+        """The host name recorded as ours."""
+        return self.machine.host
 
     @property
     def held(self) -> bool:
@@ -247,12 +243,26 @@ class ReleaseLock:
         try:
             self._acquire()
         except BaseException:
-            # e.g. Ctrl-C between our create and the return: never leave our own lease behind
+            # e.g. Ctrl-C or SIGTERM between our create and the return: never leave our own
+            # lease behind, even when the answer to our create or replace never reached us
             if self.held:
                 self.release()
+            else:
+                self._drop_if_ours()
             raise
         if self.held:
             self._start_renewing()
+
+    def _drop_if_ours(self) -> None:
+        """Delete the Lease when it carries our token although we never saw our write succeed."""
+        try:
+            state = _state_of(self._read())
+        except (_Missing, _Clash, ClusterError):
+            return
+        if state.token == self.token:
+            with self._guard:
+                self._rv = state.resource_version
+            self.release()
 
     def _acquire(self) -> None:
         deadline = None if self.wait is None else self.clock() + timedelta(seconds=self.wait)
@@ -332,7 +342,7 @@ class ReleaseLock:
             return "released"
         if state.token == self.token:
             return "already ours"
-        if holder_process_gone(state, self.host, self.pid, self.alive):
+        if holder_process_gone(state.machine, state.pid, self.machine, self.pid, self.alive):
             return f"its process {state.pid} on this machine is gone"
         if state.expired(now):
             expires = state.expires()
@@ -531,7 +541,11 @@ class ReleaseLock:
             renew_time=_micro(now),
             lease_transitions=transitions,
         )
-        annotations = {ANN_PID: str(self.pid), ANN_HOST: self.host, ANN_TOKEN: self.token}
+        annotations = {ANN_PID: str(self.pid), ANN_HOST: self.machine.host, ANN_TOKEN: self.token}
+        if self.machine.boot_id:
+            annotations[ANN_BOOT_ID] = self.machine.boot_id
+        if self.machine.pid_namespace:
+            annotations[ANN_PID_NAMESPACE] = self.machine.pid_namespace
         if self.operation:
             annotations[ANN_OPERATION] = self.operation
         meta = client.V1ObjectMeta(
@@ -623,6 +637,8 @@ def _state_of(lease: Any) -> LeaseState:
         operation=annotations.get(ANN_OPERATION),
         resource_version=str(lease.metadata.resource_version),
         transitions=int((spec.lease_transitions if spec else None) or 0),
+        boot_id=annotations.get(ANN_BOOT_ID),
+        pid_namespace=annotations.get(ANN_PID_NAMESPACE),
     )
 
 
@@ -676,106 +692,3 @@ def break_lock(api_client: Any, release: str, namespace: str, state: LeaseState)
             hint="run the command again to see the current holder",
         ) from None
     return True
-
-
-# -- what actions see --------------------------------------------------------------------------
-
-
-class Locker(Protocol):
-    """Hands out release locks to actions (Deps.locks)."""
-
-    def hold(self, release: str, namespace: str) -> AbstractContextManager[None]:
-        """Hold `release`'s lock for the `with` block; raises LockHeldError when held."""
-        ...
-
-    def ensure(self, release: str, namespace: str) -> None:
-        """Take a lock that `hold` deferred because the namespace did not exist (call after
-        creating it). Raises LockHeldError when another deployer got it first."""
-        ...
-
-    def check(self, release: str, namespace: str, stage: str) -> None:
-        """Raise LockLostError when the held lock of `release` was broken or taken over (the
-        message says the operation stopped before `stage`); call before every write batch."""
-        ...
-
-
-class NoLocks:
-    """A Locker that locks nothing (action tests with an in-memory cluster)."""
-
-    @contextmanager
-    def hold(self, release: str, namespace: str) -> Iterator[None]:
-        yield
-
-    def ensure(self, release: str, namespace: str) -> None:
-        """Nothing to take."""
-
-    def check(self, release: str, namespace: str, stage: str) -> None:
-        """Nothing can be lost."""
-
-
-@dataclass
-class AlreadyHeld:
-    """A Locker for an action nested in one that holds the lock (apply --atomic rolling back):
-    takes nothing, but still checks the outer operation's lock."""
-
-    outer: Locker
-
-    @contextmanager
-    def hold(self, release: str, namespace: str) -> Iterator[None]:
-        yield
-
-    def ensure(self, release: str, namespace: str) -> None:
-        """Nothing to take: the outer operation holds the lock."""
-
-    def check(self, release: str, namespace: str, stage: str) -> None:
-        self.outer.check(release, namespace, stage)
-
-
-@dataclass
-class LeaseLocker:
-    """Locks releases with Leases on one cluster, for one kind of operation."""
-
-    api_client: Any
-    holder: str
-    operation: str = ""
-    wait: float | None = None
-    notify: Callable[[str], None] = lambda _text: None
-    duration: int = DEFAULT_LEASE_SECONDS
-    poll: tuple[float, float] = (POLL_FIRST, POLL_MAX)
-    _held: dict[tuple[str, str], ReleaseLock] = field(default_factory=dict, init=False)
-    _guard: threading.Lock = field(default_factory=threading.Lock, init=False)
-
-    @contextmanager
-    def hold(self, release: str, namespace: str) -> Iterator[None]:
-        lock = ReleaseLock(
-            self.api_client,
-            release,
-            namespace,
-            self.holder,
-            operation=self.operation,
-            duration=self.duration,
-            wait=self.wait,
-            poll=self.poll,
-            notify=self.notify,
-        )
-        lock.acquire()
-        with self._guard:
-            self._held[(namespace, release)] = lock
-        try:
-            yield
-        finally:
-            with self._guard:
-                self._held.pop((namespace, release), None)
-            lock.release()
-
-    def ensure(self, release: str, namespace: str) -> None:
-        with self._guard:
-            lock = self._held.get((namespace, release))
-        if lock is not None and lock.deferred:
-            lock.acquire()
-
-    def check(self, release: str, namespace: str, stage: str) -> None:
-        with self._guard:
-            lock = self._held.get((namespace, release))
-        if lock is not None:
-            lock.check(stage)
