@@ -289,15 +289,22 @@ def show_plan(deps: Deps, prepared: Prepared, *, show_secrets: bool = False) -> 
 
 
 def diff_releases(
-    deps: Deps, targets: Iterable[Target], *, show_secrets: bool = False, as_json: bool = False
+    deps: Deps,
+    targets: Iterable[Target],
+    *,
+    show_secrets: bool = False,
+    as_json: bool = False,
+    text: bool | None = None,
 ) -> tuple[list[Prepared], dict[str, Any] | None]:
-    """Plan every target (in order) and print the diffs, or build the JSON document
-    (`diff --output json`). Returns the prepared releases and the JSON document (or None).
+    """Plan every target (in order) and print the diffs (`text`; default: when not `as_json`),
+    build the JSON document (`diff --output json`), or both. Returns the prepared releases and the
+    JSON document (or None).
     Raises KubeVersionError before planning when the cluster does not satisfy a package's
     kubeVersion."""
     from kdeploy.actions.compat import check_cluster_version
 
     targets = list(targets)
+    show_text = not as_json if text is None else text
     check_cluster_version(deps, targets)
     prepared_all: list[Prepared] = []
     releases_json: list[dict[str, Any]] = []
@@ -320,7 +327,7 @@ def diff_releases(
                     "hooks": hooks_json(prepared.hooks, prepared.changed_hooks),
                 }
             )
-        else:
+        if show_text:
             show_plan(deps, prepared, show_secrets=show_secrets)
     if not as_json:
         return prepared_all, None

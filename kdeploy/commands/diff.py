@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from kdeploy.commands._files import write_text_atomic
 from kdeploy.commands._options import (
     cluster_options,
     env_option,
@@ -13,6 +17,10 @@ from kdeploy.commands._options import (
     render_options,
 )
 from kdeploy.errors import EXIT_CHANGES, EXIT_OK
+
+if TYPE_CHECKING:
+    from kdeploy.actions.deps import Deps
+    from kdeploy.gitlab import MergeRequest
 
 
 @click.command("diff")
@@ -26,10 +34,23 @@ from kdeploy.errors import EXIT_CHANGES, EXIT_OK
 @click.option(
     "-o",
     "--output",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "json", "markdown"]),
     default="text",
     show_default=True,
-    help="Diff format on stdout (json: see docs/cli.md).",
+    help="Diff format on stdout (json: see docs/cli.md; markdown: for merge-request notes).",
+)
+@click.option(
+    "--json-out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Also write the JSON document to FILE (e.g. a CI artifact), whatever --output is.",
+)
+@click.option(
+    "--gitlab-mr-note",
+    is_flag=True,
+    help="In a GitLab merge-request pipeline, create or update one note with this diff on the "
+    "merge request (per environment); elsewhere, say so and do nothing.",
 )
 @click.option("--show-secrets", is_flag=True, help="Show Secret values instead of hashes.")
 @render_options
@@ -41,6 +62,8 @@ def command(
     releases: tuple[str, ...],
     detailed_exitcode: bool,
     output: str,
+    json_out: str | None,
+    gitlab_mr_note: bool,
     show_secrets: bool,
     value_files: tuple[str, ...],
     sets: tuple[str, ...],
@@ -56,13 +79,58 @@ def command(
     from kdeploy.actions.diff import diff_releases
     from kdeploy.commands._live import build_deps, load_env_cluster, rendered_targets
 
+    if gitlab_mr_note and show_secrets:
+        raise click.UsageError("--gitlab-mr-note never posts secrets: drop --show-secrets")
+    mr = None
+    if gitlab_mr_note:
+        from kdeploy.gitlab import merge_request_from_env
+
+        mr = merge_request_from_env(os.environ)  # before any cluster work: fail fast
     targets = rendered_targets(ctx, env, releases, value_files, sets, set_strings, "diff")
-    _, cluster = load_env_cluster(ctx, env)
+    environment, cluster = load_env_cluster(ctx, env)
     deps = build_deps(ctx, cluster, kubeconfig, context)
+    want_doc = output != "text" or json_out is not None or gitlab_mr_note
     prepared, doc = diff_releases(
-        deps, targets, show_secrets=show_secrets, as_json=output == "json"
+        deps,
+        targets,
+        show_secrets=show_secrets,
+        as_json=want_doc,
+        text=output == "text",
     )
     if doc is not None:
-        deps.output.result(json.dumps(doc, indent=2, sort_keys=True))
+        markdown = None
+        if output == "markdown" or gitlab_mr_note:
+            from kdeploy.diffreport import diff_markdown
+
+            markdown = diff_markdown(doc, environment=environment.name)
+        if output == "json":
+            deps.output.result(json.dumps(doc, indent=2, sort_keys=True))
+        elif output == "markdown" and markdown is not None:
+            deps.output.result(markdown.rstrip("\n"))
+        if json_out is not None:
+            write_json_out(ctx, json_out, doc)
+        if gitlab_mr_note and markdown is not None:
+            post_note(deps, mr, environment.name, markdown)
     changed = any(p.plan.has_changes for p in prepared)
     return EXIT_CHANGES if detailed_exitcode and changed else EXIT_OK
+
+
+def write_json_out(ctx: click.Context, given: str, doc: dict[str, Any]) -> None:
+    """Write the JSON document to `given` (relative to the project directory, like -f)."""
+    path = Path(given)
+    if not path.is_absolute():
+        path = Path(ctx.obj.get("project_dir") or os.getcwd()) / path
+    text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
+    write_text_atomic(path, text, what="--json-out", hint="choose a writable path")
+
+
+def post_note(deps: Deps, mr: MergeRequest | None, environment: str, markdown: str) -> None:
+    """Create or update the merge request's note for `environment`, or say why there is none."""
+    if mr is None:
+        deps.output.info("--gitlab-mr-note: not a merge-request pipeline, no note posted")
+        return
+    from kdeploy.diffreport import note_marker
+    from kdeploy.gitlab import upsert_note
+
+    done = upsert_note(mr, note_marker(environment), markdown)
+    deps.output.info(f"Merge request !{mr.iid}: diff note for {environment} {done}")
