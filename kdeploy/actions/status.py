@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from kdeploy import diff as diffmod
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import read_live, with_namespace
-from kdeploy.errors import ClusterError, HistoryError
+from kdeploy.errors import ClusterError, HistoryError, KdeployError
 from kdeploy.health import container_problem, evaluate
 from kdeploy.history.model import Revision
 from kdeploy.hooks import is_hook
@@ -73,6 +73,8 @@ class ReleaseStatus:
 
     revision: Revision
     objects: tuple[ObjectStatus, ...]
+    # what is wrong with the release's history itself (orphaned parts, ...), one line each
+    history_problems: tuple[str, ...] = ()
 
 
 def release_status(deps: Deps, release: str, namespace: str) -> ReleaseStatus:
@@ -113,7 +115,23 @@ def release_status(deps: Deps, release: str, namespace: str) -> ReleaseStatus:
         text = diffmod.object_diff(change, redact=redact)
         drifted = change.action != "unchanged"
         rows.append(ObjectStatus(key, present=True, drifted=drifted, diff=text, health=health))
-    return ReleaseStatus(revision=revision, objects=tuple(rows))
+    return ReleaseStatus(
+        revision=revision,
+        objects=tuple(rows),
+        history_problems=history_problems(deps, release, namespace),
+    )
+
+
+def history_problems(deps: Deps, release: str, namespace: str) -> tuple[str, ...]:
+    """One line for each problem of the release's history that needs a person: orphaned
+    companion Secrets and chunks. Raises nothing: a check that cannot run says so."""
+    from kdeploy.history.store import orphan_text
+
+    try:
+        orphans = deps.history.orphans(release, namespace)
+    except KdeployError as e:
+        return (f"could not check the history for orphaned revision Secrets: {e.message}",)
+    return tuple(orphan_text(namespace, o) for o in orphans)
 
 
 def object_health(cluster: ClusterClient, live: Manifest) -> ObjectHealth:

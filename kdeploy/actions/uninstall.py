@@ -22,6 +22,17 @@ def uninstall(
     unknown release, LockHeldError when the release is locked."""
     with deps.locks.hold(release, namespace):
         if not deps.history.revisions(release, namespace):
+            orphans = deps.history.remove_orphans(release, namespace)
+            if orphans:
+                for leftover in orphans:
+                    deps.output.info(
+                        f"  deleted orphaned {leftover.kind} {namespace}/{leftover.name}"
+                    )
+                deps.output.info(
+                    f"Release {release} had no revisions left in namespace {namespace}; deleted "
+                    f"{len(orphans)} orphaned revision parts."
+                )
+                return 0
             raise HistoryError(
                 f"release {release} has no history in namespace {namespace}",
                 hint="check the release name and -n NAMESPACE",

@@ -47,6 +47,7 @@ def command(
             "namespace": ns,
             "revision": rev.number,
             "status": rev.status,
+            "historyProblems": list(status.history_problems),
             "objects": [
                 {
                     "kind": o.key.kind,
@@ -77,6 +78,8 @@ def command(
             for o in status.objects:
                 if o.drifted and o.diff:
                     deps.output.diff(o.diff)
+    for problem in status.history_problems:
+        deps.output.info(f"warning: {problem}")
     if not all(o.present and not o.drifted for o in status.objects):
         return EXIT_ERROR
     return EXIT_OK if all(o.healthy for o in status.objects) else EXIT_UNHEALTHY

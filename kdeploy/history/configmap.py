@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from kdeploy.errors import ClusterError, HistoryError
-from kdeploy.history.driver import Record
+from kdeploy.history.driver import Leftover, Record
 from kdeploy.history.model import revision_name
 from kdeploy.kube.retry import Retrier
 
@@ -233,6 +233,46 @@ class ConfigMapDriver:
             self._delete("Secret", namespace, name)
         for k in range(1, secret_chunks):
             self._delete("Secret", namespace, part_name(release, number, k))
+
+    def leftovers(self, release: str, namespace: str) -> builtins.list[Leftover]:
+        """Companion Secrets (by `kdeploy.dev/release`) and chunk ConfigMaps and Secrets (by
+        `kdeploy.dev/part-of`) of the release: three label-selected LISTs."""
+        found: builtins.list[Leftover] = []
+        for kind, key in (
+            ("Secret", LABEL_RELEASE),
+            ("Secret", LABEL_PART_OF),
+            ("ConfigMap", LABEL_PART_OF),
+        ):
+            for item in self._list_objects(
+                kind, namespace, f"{MANAGED_BY}=kdeploy,{key}={release}"
+            ):
+                meta = item.get("metadata") or {}
+                if kind == "Secret" and item.get("type") != SECRET_TYPE:
+                    continue
+                number = _int((meta.get("labels") or {}).get(LABEL_REVISION), 0)
+                if number > 0:
+                    found.append(Leftover(kind, str(meta.get("name", "")), number))
+        return found
+
+    def delete_leftover(self, namespace: str, leftover: Leftover) -> None:
+        """Delete one companion Secret or chunk; no error if it is absent."""
+        self._delete(leftover.kind, namespace, leftover.name)
+
+    def _list_objects(
+        self, kind: str, namespace: str, selector: str
+    ) -> builtins.list[dict[str, Any]]:
+        lister = (
+            self._core.list_namespaced_config_map
+            if kind == "ConfigMap"
+            else self._core.list_namespaced_secret
+        )
+        found = self._call(
+            lambda: lister(namespace, label_selector=selector, _preload_content=False),
+            action="list history in",
+            target=f"namespace {namespace}",
+        )
+        items: builtins.list[dict[str, Any]] = json.loads(found.data).get("items") or []
+        return items
 
     # building objects
 

@@ -44,6 +44,13 @@ class CoreCalls:
         query = [("labelSelector", label_selector)]
         return self._send("GET", _path(namespace, "configmaps"), query=query)
 
+    def list_namespaced_secret(
+        self, namespace: str, *, label_selector: str, _preload_content: bool = False
+    ) -> Any:
+        """GET the Secrets matching `label_selector`. Raises ApiException."""
+        query = [("labelSelector", label_selector)]
+        return self._send("GET", _path(namespace, "secrets"), query=query)
+
     def read_namespaced_config_map(
         self, name: str, namespace: str, *, _preload_content: bool = False
     ) -> Any:

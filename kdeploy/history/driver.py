@@ -6,6 +6,7 @@ Which revision is current, what supersedes what and what to prune is policy, and
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -27,6 +28,16 @@ class Record:
     state: dict[str, str] = field(default_factory=dict)
     payload: bytes | None = None
     secrets: bytes | None = None
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """An object stored for revision `number` besides its head record: a companion Secret or a
+    chunk. It is an orphan when that revision's head is gone (see `HistoryStore.orphans`)."""
+
+    kind: str
+    name: str
+    number: int
 
 
 class Driver(Protocol):
@@ -57,4 +68,13 @@ class Driver(Protocol):
 
     def delete(self, release: str, namespace: str, number: int) -> None:
         """Remove a record with everything stored for it; no error if it is absent."""
+        ...
+
+    def leftovers(self, release: str, namespace: str) -> builtins.list[Leftover]:
+        """Every companion Secret and chunk stored for the release's revisions, whatever the state
+        of their heads."""
+        ...
+
+    def delete_leftover(self, namespace: str, leftover: Leftover) -> None:
+        """Delete one object returned by `leftovers`; no error if it is absent."""
         ...

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import builtins
 import copy
 import dataclasses
 import threading
 
 from kdeploy.errors import HistoryError
-from kdeploy.history.driver import Record
+from kdeploy.history.driver import Leftover, Record
 
 
 class MemoryDriver:
@@ -65,3 +66,10 @@ class MemoryDriver:
         """Remove the record if present."""
         with self._lock:
             self._records.pop((namespace, release, number), None)
+
+    def leftovers(self, release: str, namespace: str) -> builtins.list[Leftover]:
+        """None: a record and its parts are one object here."""
+        return []
+
+    def delete_leftover(self, namespace: str, leftover: Leftover) -> None:
+        """Nothing to delete (see `leftovers`)."""

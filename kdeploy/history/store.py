@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from kdeploy.errors import HistoryError
-from kdeploy.history.driver import Driver, Record
+from kdeploy.history.driver import Driver, Leftover, Record
 from kdeploy.history.identity import Identity, detect_identity, format_time, utc_now
 from kdeploy.history.model import (
     Revision,
@@ -298,8 +298,14 @@ class HistoryStore:
 
     def prune(self, release: str, namespace: str, keep: int = DEFAULT_HISTORY_MAX) -> list[int]:
         """Delete the oldest `superseded` and `failed` revisions until at most `keep` remain (or no
-        candidate is left). Never deletes the newest revision, the last deployed one, or a pending
-        one. `keep` <= 0 means unlimited. Returns the deleted revision numbers."""
+        candidate is left), then every orphan (see `orphans`). Never deletes the newest revision,
+        the last deployed one, or a pending one. `keep` <= 0 means unlimited. Returns the deleted
+        revision numbers. Call only while holding the release lock."""
+        doomed = self._trim(release, namespace, keep)
+        self.remove_orphans(release, namespace)
+        return doomed
+
+    def _trim(self, release: str, namespace: str, keep: int) -> list[int]:
         if keep <= 0:
             return []
         revs = self.revisions(release, namespace)
@@ -325,7 +331,24 @@ class HistoryStore:
         for number in numbers:
             self._driver.delete(release, namespace, number)
             self._remember(release, namespace, number, None)
+        self.remove_orphans(release, namespace)
         return numbers
+
+    def orphans(self, release: str, namespace: str) -> list[Leftover]:
+        """Companion Secrets and chunks of revisions whose head is gone: left by a deletion that
+        was interrupted between the head and its parts, or by a head deleted by hand. Outside the
+        release lock, a revision being written right now shows its parts here for a moment."""
+        heads = {r.number for r in self._list(release, namespace)}
+        found = self._driver.leftovers(release, namespace)
+        return sorted((o for o in found if o.number not in heads), key=lambda o: (o.number, o.name))
+
+    def remove_orphans(self, release: str, namespace: str) -> list[Leftover]:
+        """Delete every orphan (see `orphans`); returns them. Call only while holding the release
+        lock (a revision being written has its parts before its head)."""
+        doomed = self.orphans(release, namespace)
+        for leftover in doomed:
+            self._driver.delete_leftover(namespace, leftover)
+        return doomed
 
     def _unknown_revision(self, release: str, namespace: str, number: int) -> HistoryError:
         existing = sorted(r.number for r in self._driver.list(release, namespace))
@@ -337,6 +360,15 @@ class HistoryStore:
             f"existing revisions: {listed}",
             hint=f"see `kdeploy history {release} -n {namespace}`",
         )
+
+
+def orphan_text(namespace: str, leftover: Leftover) -> str:
+    """One line naming an orphan and the command that removes it."""
+    return (
+        f"{leftover.kind} {namespace}/{leftover.name} is an orphan of revision {leftover.number} "
+        f"(its ConfigMap is gone); the next apply or uninstall removes it, or: kubectl delete "
+        f"{leftover.kind.lower()} {leftover.name} -n {namespace}"
+    )
 
 
 def no_history_error(release: str, namespace: str) -> HistoryError:
