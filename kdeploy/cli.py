@@ -23,6 +23,7 @@ from kdeploy.errors import (
     EXIT_TERMINATED,
     EXIT_USAGE,
     KdeployError,
+    Terminated,
 )
 
 # name -> (module under kdeploy.commands, short help shown by `kdeploy --help`)
@@ -91,11 +92,6 @@ def cli(ctx: click.Context, project_dir: str | None, debug: bool) -> None:
     ctx.ensure_object(dict)
     ctx.obj["project_dir"] = os.path.abspath(project_dir or os.getcwd())
     ctx.obj["debug"] = debug
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (a cancelled CI job, `kill`): unwinds like Ctrl-C, so locks are released and a
-    pending revision is marked failed before the process exits."""
 
 
 def _terminate(signum: int, frame: FrameType | None) -> None:

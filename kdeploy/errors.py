@@ -76,3 +76,33 @@ class ChangesFound(KdeployError):
     """Not a failure: `diff --detailed-exitcode` found changes."""
 
     exit_code = EXIT_CHANGES
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a cancelled CI job, `kill`): unwinds like Ctrl-C, so locks are released and a
+    pending revision is marked failed before the process exits."""
+
+
+def interruption_name(interrupt: BaseException) -> str:
+    """How a user names the signal that stopped us: `SIGTERM` or `Ctrl-C (SIGINT)`."""
+    return "SIGTERM" if isinstance(interrupt, Terminated) else "Ctrl-C (SIGINT)"
+
+
+class Cancelled(KdeployError):
+    """An operation stopped by Ctrl-C after it changed something: the message says what was left
+    in which state and the exact command to undo or finish it. Exits 130 like a plain Ctrl-C;
+    build it with `cancelled`."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
+class CancelledByTerm(Cancelled):
+    """Cancelled by SIGTERM: exits 143."""
+
+    exit_code = EXIT_TERMINATED
+
+
+def cancelled(message: str, *, hint: str | None, interrupt: BaseException) -> Cancelled:
+    """The Cancelled error for an operation stopped by `interrupt` (Ctrl-C or SIGTERM)."""
+    kind = CancelledByTerm if isinstance(interrupt, Terminated) else Cancelled
+    return kind(message, hint=hint)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
+from kdeploy.actions.cancel import cancelled_apply, newest_revision
 from kdeploy.actions.compat import check_cluster_version
 from kdeploy.actions.deploy import DeployOptions, deploy
 from kdeploy.actions.deps import Deps
@@ -120,11 +121,19 @@ def _apply_one(
     if not confirm_or_refuse(deps, what, yes):
         deps.output.info(f"Release {target.release}: not applied.")
         return None
-    if options.atomic:
-        from kdeploy.actions.atomic import deploy_atomic
+    before = newest_revision(deps, target.release, target.namespace)
+    try:
+        if options.atomic:
+            from kdeploy.actions.atomic import deploy_atomic
 
-        return deploy_atomic(deps, prepared, options)
-    return deploy(deps, prepared, options)
+            return deploy_atomic(deps, prepared, options)
+        return deploy(deps, prepared, options)
+    except KeyboardInterrupt as e:
+        # Ctrl-C or SIGTERM: say which revision is left failed and how to undo it
+        cancelled = cancelled_apply(deps, target, before, e)
+        if cancelled is None:
+            raise
+        raise cancelled from e
 
 
 def _needs_deploy(prepared: Prepared, options: DeployOptions) -> bool:

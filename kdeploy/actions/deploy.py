@@ -28,6 +28,7 @@ from kdeploy.resources import install_order, sort_objects
 from kdeploy.wait import WaitOptions
 
 DEFAULT_HISTORY_MAX = 10
+DEFAULT_ATOMIC_GRACE = 20.0
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class DeployOptions:
     history_max: int = DEFAULT_HISTORY_MAX
     wait: WaitOptions = field(default_factory=WaitOptions)
     atomic: bool = False
+    # after Ctrl-C or SIGTERM, an atomic apply's rollback waits for health at most this long
+    atomic_grace: float = DEFAULT_ATOMIC_GRACE
     # which hooks run: pre-/post-apply, or pre-/post-rollback (kdeploy.hooks)
     operation: Operation = "apply"
     # objects of one install phase applied (and pruned) at once; see kdeploy.actions.phases

@@ -12,7 +12,7 @@ from kdeploy.commands._options import (
     render_options,
     wait_for_lock_option,
 )
-from kdeploy.commands._wait import wait_options, wait_settings
+from kdeploy.commands._wait import Duration, wait_options, wait_settings
 
 
 @click.command("apply")
@@ -45,7 +45,16 @@ from kdeploy.commands._wait import wait_options, wait_settings
 @click.option(
     "--atomic",
     is_flag=True,
-    help="When the apply or the wait fails, roll back to the last deployed revision.",
+    help="When the apply or the wait fails, or Ctrl-C or SIGTERM stops it, roll back to the "
+    "last deployed revision.",
+)
+@click.option(
+    "--atomic-grace",
+    type=Duration(),
+    default="20s",
+    show_default=True,
+    help="After Ctrl-C or SIGTERM, how long an --atomic rollback may wait for health (keep it "
+    "below your CI's kill timeout); a second signal stops the rollback at once.",
 )
 @concurrency_option
 @click.option(
@@ -72,6 +81,7 @@ def command(
     timeout: float,
     wait_load_balancers: bool,
     atomic: bool,
+    atomic_grace: float,
     concurrency: int,
     parallel: bool,
     value_files: tuple[str, ...],
@@ -109,6 +119,7 @@ def command(
         history_max=history_max,
         wait=wait_settings(no_wait, timeout, wait_load_balancers),
         atomic=atomic,
+        atomic_grace=atomic_grace,
         concurrency=concurrency,
     )
     apply_releases(deps, targets, options, yes=yes, dry_run=dry_run, parallel=parallel)
