@@ -27,6 +27,7 @@ class Step:
     content_type: str | None = None
     check: bool = True
     until: int | None = None
+    raw: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Case:
     drop_managers: tuple[str, ...] = ()
     cleanup: tuple[Step, ...] = ()
     needs_service_account: bool = False
+    wire: bool = False  # also compare whether each body ends with a newline
 
 
 WAIT_LIMIT = 30.0
@@ -94,7 +96,7 @@ def run_case(target: Target, case: Case, variables: dict[str, str]) -> list[dict
         resp = _send(target, step, variables)
         _remember(variables, index, resp)
         if step.check and step.until is None:
-            out.append(resp.as_data())
+            out.append(resp.as_data(case.wire))
     for step in case.cleanup:
         _send(target, step, variables)
     return out
@@ -107,6 +109,7 @@ def _send(target: Target, step: Step, variables: dict[str, str]) -> Response:
         query=substitute(step.query, variables),
         body=substitute(step.body, variables),
         content_type=step.content_type,
+        raw=step.raw,
     )
     if step.until is None:
         return target.send(req)

@@ -4,6 +4,7 @@ resources, status subresources, malformed bodies, media types, methods and size 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from tests.differential.cases import (
@@ -51,6 +52,12 @@ CR_STRICT = "fieldValidation=Strict does not reject unknown fields of custom res
 TYPED_DECODE = "a body whose field has the wrong JSON type is accepted (real: 400 decode error)"
 DUPLICATE_KEY = "fieldValidation=Strict does not reject duplicate JSON keys"
 CREATE_OPTIONS = "invalid dryRun/fieldValidation values answer 400, a real server 422 Invalid"
+NO_NEWLINE = "JSON bodies do not end with the newline that Go's json.Encoder writes"
+POISONED = "a body left unread after a 404 is parsed as the next request on the connection"
+CLOSE_UNANNOUNCED = (
+    "after a 413 the connection is closed without `Connection: close`, so a client may send its"
+    " next request into the closed connection"
+)
 FIELD_MANAGER = "fieldManager longer than 128 characters is accepted (real: 422 Invalid)"
 
 
@@ -1259,6 +1266,81 @@ def limit_cases() -> list[Case]:
     ]
 
 
+def _raw_get(path: str) -> Step:
+    return Step("GET", path, raw=True)
+
+
+def wire_cases() -> list[Case]:
+    """How the bytes travel: Go's encoder ends every JSON body with a newline, and a request
+    refused before its body was read must not break the next request on the connection."""
+    newline = (("code", 200), ("trailingNewline", True))
+    after = (("code", 200),)
+    unknown = "/api/v1/namespaces/${ns}/widgets"
+    cases = [
+        Case(
+            "wire-newline-get",
+            (quiet(post(CM, CM.manifest())), _raw_get(CM.item("x"))),
+            expect=newline,
+            wire=True,
+        ),
+        Case("wire-newline-list", (_raw_get(CM.collection),), expect=newline, wire=True),
+        Case(
+            "wire-newline-error",
+            (_raw_get(CM.item("missing")),),
+            expect=(("code", 404), ("trailingNewline", True)),
+            wire=True,
+        ),
+        Case(
+            "wire-newline-create",
+            (Step("POST", CM.collection, json.dumps(CM.manifest()).encode(), content_type=JSON),),
+            expect=(("code", 201), ("trailingNewline", True)),
+            wire=True,
+        ),
+        Case(
+            "wire-newline-delete",
+            (quiet(post(CM, CM.manifest())), Step("DELETE", CM.item("x"), raw=True)),
+            expect=newline,
+            wire=True,
+        ),
+        Case(
+            "keepalive-after-404-body",
+            (
+                Step("POST", unknown, json.dumps(CM.manifest()).encode(), content_type=JSON),
+                _raw_get(CM.collection),
+            ),
+            expect=after,
+        ),
+        Case(
+            "keepalive-after-405-body",
+            (
+                Step("PUT", CM.collection, json.dumps(CM.manifest()).encode(), content_type=JSON),
+                _raw_get(CM.collection),
+            ),
+            expect=after,
+        ),
+        Case(
+            "keepalive-after-415-body",
+            (
+                Step("PATCH", CM.item("x"), b"{}", content_type="text/plain"),
+                _raw_get(CM.collection),
+            ),
+            expect=after,
+        ),
+        Case(
+            "close-after-413",
+            (Step("POST", CM.collection, b"{" + b" " * (3 * MIB + 10) + b"}", content_type=JSON),),
+            expect=(*TOO_LARGE, ("connection", "close")),
+            wire=True,
+            known=CLOSE_UNANNOUNCED,
+        ),
+    ]
+    known = {"wire-newline": NO_NEWLINE, "keepalive-after-404": POISONED}
+    return [
+        next((replace(c, known=k) for p, k in known.items() if c.id.startswith(p)), c)
+        for c in cases
+    ]
+
+
 def special_cases() -> list[Case]:
     """Every case that is not one scenario of one kind."""
     return (
@@ -1270,4 +1352,5 @@ def special_cases() -> list[Case]:
         + method_cases()
         + status_cases()
         + limit_cases()
+        + wire_cases()
     )

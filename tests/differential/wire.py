@@ -24,6 +24,7 @@ class Request:
     query: tuple[tuple[str, str], ...] = ()
     body: Any = None  # JSON-able data, or bytes sent as they are
     content_type: str | None = None
+    raw: bool = False  # straight through the connection pool, no retry on a broken connection
 
 
 @dataclass
@@ -34,9 +35,15 @@ class Response:
     content_type: str
     body: Any
     events: list[Any] = field(default_factory=list)  # watch streams: one decoded event per line
+    newline: bool = False  # the body ends with a newline (Go's json.Encoder writes one)
+    connection: str = ""  # the Connection header ("close" when the server ends the connection)
 
-    def as_data(self) -> dict[str, Any]:
+    def as_data(self, wire: bool = False) -> dict[str, Any]:
+        """The response as plain data; `wire` adds how the bytes ended."""
         data: dict[str, Any] = {"code": self.status, "contentType": self.content_type}
+        if wire:
+            data["trailingNewline"] = self.newline
+            data["connection"] = self.connection
         if self.events:
             data["events"] = self.events
         else:
@@ -62,7 +69,7 @@ class Target:
         headers = {"Accept": "application/json"}
         if req.content_type:
             headers["Content-Type"] = req.content_type
-        raw = isinstance(req.body, bytes)
+        raw = req.raw or isinstance(req.body, bytes)
         method, url, headers, _body, _post = self.api.param_serialize(
             req.method,
             req.path,
@@ -74,30 +81,40 @@ class Target:
         watch = ("watch", "true") in req.query or ("watch", "1") in req.query
         timeout = WATCH_TIMEOUT + 10 if watch else 30
         if raw:
-            resp: Any = self.api.rest_client.pool_manager.request(
-                method, url, body=req.body, headers=headers, timeout=timeout
-            )
+            import urllib3
+
+            try:
+                resp: Any = self.api.rest_client.pool_manager.request(
+                    method, url, body=req.body, headers=headers, timeout=timeout, retries=False
+                )
+            except urllib3.exceptions.HTTPError as e:  # what a client sees as a broken connection
+                return Response(0, "", f"connection error: {type(e).__name__}")
             status, data, ctype = resp.status, resp.data, resp.headers.get("Content-Type", "")
+            connection = resp.headers.get("Connection", "")
         else:
             r = self.api.call_api(
                 method, url, header_params=headers, body=_body, _request_timeout=timeout
             )
             data = r.read()
             status, ctype = r.status, r.getheader("Content-Type") or ""
-        return decode(status, ctype, data, watch=watch)
+            connection = r.getheader("Connection") or ""
+        out = decode(status, ctype, data, watch=watch)
+        out.connection = connection.lower()
+        return out
 
 
 def decode(status: int, content_type: str, data: bytes, *, watch: bool = False) -> Response:
     """Decode a JSON body (or a watch stream, one JSON event per line); keep other text as is."""
     media = content_type.split(";")[0].strip()
     text = data.decode("utf-8", errors="replace")
+    newline = data.endswith(b"\n")
     if watch and status == 200:
         events = [json.loads(line) for line in text.splitlines() if line.strip()]
-        return Response(status, media, None, events)
+        return Response(status, media, None, events, newline)
     body: Any = None
     if text:
         try:
             body = json.loads(text)
         except ValueError:
             body = text
-    return Response(status, media, body)
+    return Response(status, media, body, newline=newline)
