@@ -4,8 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-KDEPLOY=.venv/bin/kdeploy
-OUT=.demo
+KDEPLOY=$PWD/.venv/bin/kdeploy
+# KDEPLOY_DEMO_OUT moves the output directory; KDEPLOY_DEMO_KUBECONFIG runs the live steps on
+# that cluster instead of a fresh emulator (the real-control-plane tests do this).
+OUT=${KDEPLOY_DEMO_OUT:-.demo}
 ENVIRONMENTS=(local dev staging prod)
 
 if [ -t 1 ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD='' PLAIN=''; fi
@@ -43,9 +45,14 @@ lint_all() {
 # Step 4: start the built-in API emulator (an in-memory Kubernetes API server on 127.0.0.1).
 EMULATOR_PID=
 start_emulator() {
+  if [ -n "${KDEPLOY_DEMO_KUBECONFIG:-}" ]; then
+    step "Use the cluster of $KDEPLOY_DEMO_KUBECONFIG"
+    export KUBECONFIG="$KDEPLOY_DEMO_KUBECONFIG"
+    return 0
+  fi
   step "Start the built-in API emulator (kdeploy emulator --port 0)"
   mkdir -p "$OUT"
-  KUBECONFIG_FILE="$PWD/$OUT/kubeconfig"
+  KUBECONFIG_FILE="$(cd "$OUT" && pwd)/kubeconfig"
   rm -f "$KUBECONFIG_FILE"
   "$KDEPLOY" emulator --port 0 --kubeconfig-out "$KUBECONFIG_FILE" --ready-delay 0.5 \
     >"$OUT/emulator.log" 2>&1 &
@@ -89,7 +96,7 @@ live_cycle() {
   "$KDEPLOY" history web -n demo
 
   step "kdeploy rollback web --to 1 -n demo --yes   (needs no project files)"
-  (cd "$OUT" && "../$KDEPLOY" rollback web --to 1 -n demo --yes)
+  (cd "$OUT" && "$KDEPLOY" rollback web --to 1 -n demo --yes)
 
   step "kdeploy history web -n demo   (revision 3: rollback to 1)"
   "$KDEPLOY" history web -n demo

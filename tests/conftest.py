@@ -2,10 +2,13 @@
 
 - No test may touch the user's real `~/.kube/config`: KUBECONFIG points at a file that does not
   exist, for every test.
-- `emulator` (session-scoped) is the built-in API emulator, or, when the environment variable
-  `KDEPLOY_TEST_KUBECONFIG` names a kubeconfig, a handle on that real cluster instead (its
-  current context is used). Tests that need emulator-only knobs (faults, direct store access,
-  restarts) ask for `own_emulator`, which is skipped against a real cluster.
+- `emulator` (session-scoped) is the cluster under test, chosen by `--cluster`:
+  `emulator` (the default) is the built-in API emulator; `real` is a real control plane (the
+  cluster named by `KDEPLOY_TEST_KUBECONFIG` if set, else a local etcd + kube-apiserver +
+  controllers + kwok started once per session, see tests/controlplane/launcher.py); `both` runs
+  every cluster test on each. Setting `KDEPLOY_TEST_KUBECONFIG` alone still selects that
+  cluster. Tests that need emulator-only knobs (faults, direct store access, restarts) ask for
+  `own_emulator`, which is skipped against a real cluster.
 - `namespace` gives each test its own fresh namespace on that cluster and deletes it afterwards.
 """
 
@@ -30,6 +33,30 @@ settings.register_profile(
 settings.load_profile("kdeploy")
 
 _NS = itertools.count(1)
+_TARGETS = ("emulator", "real")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--cluster",
+        choices=("emulator", "real", "both"),
+        default=None,
+        help="cluster for the cluster tests: the built-in emulator (default), a real control "
+        "plane (KDEPLOY_TEST_KUBECONFIG's cluster, or a local one built from source), or both",
+    )
+
+
+def _cluster_option(config: pytest.Config) -> str:
+    chosen = config.getoption("--cluster")
+    if chosen:
+        return str(chosen)
+    return "real" if os.environ.get("KDEPLOY_TEST_KUBECONFIG") else "emulator"
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # With --cluster=both every test that uses a cluster runs once per target.
+    if "cluster_target" in metafunc.fixturenames and _cluster_option(metafunc.config) == "both":
+        metafunc.parametrize("cluster_target", _TARGETS, indirect=True, scope="session")
 
 
 class RealCluster:
@@ -77,21 +104,44 @@ def _session_emulator() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="session")
-def emulator(request: pytest.FixtureRequest) -> Any:
-    """The cluster end-to-end tests talk to: the emulator, or KDEPLOY_TEST_KUBECONFIG's cluster."""
+def cluster_target(request: pytest.FixtureRequest) -> str:
+    """`emulator` or `real`: the target of this test (see `--cluster`)."""
+    return str(getattr(request, "param", None) or _cluster_option(request.config))
+
+
+@pytest.fixture(scope="session")
+def _real_cluster() -> Iterator[RealCluster]:
     real = os.environ.get("KDEPLOY_TEST_KUBECONFIG")
     if real:
         if not Path(real).is_file():
             pytest.fail(f"KDEPLOY_TEST_KUBECONFIG={real} is not a file")
-        return RealCluster(real)
+        yield RealCluster(real)
+        return
+    from tests.controlplane.launcher import ControlPlane, ControlPlaneUnavailable
+
+    try:
+        plane = ControlPlane.start()
+    except ControlPlaneUnavailable as e:
+        if os.environ.get("KDEPLOY_REQUIRE_REAL_CLUSTER") == "1":
+            pytest.fail(f"real control plane required (KDEPLOY_REQUIRE_REAL_CLUSTER=1): {e}")
+        pytest.skip(f"no real control plane: {e}")
+    with plane:
+        yield RealCluster(plane.kubeconfig_path)
+
+
+@pytest.fixture(scope="session")
+def emulator(request: pytest.FixtureRequest, cluster_target: str) -> Any:
+    """The cluster end-to-end tests talk to: the emulator or a real cluster (`--cluster`)."""
+    if cluster_target == "real":
+        return request.getfixturevalue("_real_cluster")
     return request.getfixturevalue("_session_emulator")
 
 
 @pytest.fixture(scope="session")
-def own_emulator(request: pytest.FixtureRequest) -> Any:
+def own_emulator(request: pytest.FixtureRequest, cluster_target: str) -> Any:
     """The in-process emulator itself (skipped when testing against a real cluster)."""
-    if os.environ.get("KDEPLOY_TEST_KUBECONFIG"):
-        pytest.skip("needs the emulator's own knobs (KDEPLOY_TEST_KUBECONFIG is set)")
+    if cluster_target == "real":
+        pytest.skip("needs the emulator's own knobs (fault injection, store access, restarts)")
     return request.getfixturevalue("_session_emulator")
 
 

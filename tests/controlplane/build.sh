@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Builds the local control plane for the real-cluster test tier (docs/testing.md):
+# etcd, kube-apiserver, kube-controller-manager and kube-scheduler from this directory's Go module (versions pinned
+# by go.mod/go.sum), and kwok from ./kwok (its own module). Binaries go to a cache outside the work
+# tree, keyed by the Kubernetes version:
+#   ${KDEPLOY_CONTROL_PLANE_DIR:-${XDG_CACHE_HOME:-~/.cache}/kdeploy/control-plane/<version>}
+# A stamp file holds a hash of every build input; when it matches, nothing is built.
+# Progress goes to stderr; the last line on stdout is the directory holding the binaries.
+# Exit codes: 0 built or reused, 1 a step failed (the message names it), 3 no Go toolchain.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+say() { echo "control-plane: $*" >&2; }
+fail() {
+  say "FAILED at step '$1': $2"
+  exit 1
+}
+
+if ! command -v go >/dev/null 2>&1; then
+  say "no Go toolchain ('go' is not on PATH); cannot build the control plane"
+  exit 3
+fi
+
+version=$(awk '$1 == "k8s.io/kubernetes" { print $2; exit }' "$here/go.mod")
+[ -n "$version" ] || fail "read version" "no k8s.io/kubernetes requirement in $here/go.mod"
+dest=${KDEPLOY_CONTROL_PLANE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kdeploy/control-plane/$version}
+binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+
+# Everything that decides the binaries' content: both modules and the main packages.
+inputs=$(cd "$here" && cat go.mod go.sum kwok/go.mod kwok/go.sum cmd/*/main.go build.sh | sha256sum | cut -c1-16)
+if [ -f "$dest/.inputs" ] && [ "$(cat "$dest/.inputs")" = "$inputs" ]; then
+  ok=1
+  for b in "${binaries[@]}"; do [ -x "$dest/$b" ] || ok=0; done
+  if [ $ok = 1 ]; then
+    say "reusing $version binaries in $dest"
+    echo "$dest"
+    exit 0
+  fi
+fi
+
+export GOTOOLCHAIN=${GOTOOLCHAIN:-auto}
+# -mod=readonly: the committed go.sum is the pin; a build never edits it.
+export GOFLAGS="-mod=readonly -buildvcs=false ${CONTROL_PLANE_GOFLAGS:-}"
+jobs=${CONTROL_PLANE_JOBS:-2}
+build_flags=(-p "$jobs" -trimpath -ldflags=-s\ -w)
+
+mkdir -p "$(dirname "$dest")"
+work=$(mktemp -d "$(dirname "$dest")/.build-$version.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+start=$(date +%s)
+
+say "building $version into $dest (Go $(go env GOVERSION), -p $jobs; about 15-25 min on 2 cores the first time)"
+say "step 1/4: download modules (proxy $(go env GOPROXY))"
+(cd "$here" && go mod download) >&2 ||
+  fail "download modules" "could not fetch the control plane's modules; is the Go module proxy ($(go env GOPROXY)) reachable?"
+(cd "$here/kwok" && go mod download) >&2 ||
+  fail "download modules" "could not fetch kwok's modules; is the Go module proxy ($(go env GOPROXY)) reachable?"
+
+say "step 2/4: build etcd, kube-apiserver, kube-controller-manager, kube-scheduler"
+(cd "$here" && go build "${build_flags[@]}" -o "$work/" ./cmd/etcd ./cmd/kube-apiserver ./cmd/kube-controller-manager ./cmd/kube-scheduler) >&2 ||
+  fail "build etcd/kube-apiserver/kube-controller-manager/kube-scheduler" "go build failed in $here (output above)"
+
+say "step 3/4: build kwok"
+(cd "$here/kwok" && go build "${build_flags[@]}" -o "$work/kwok" sigs.k8s.io/kwok/cmd/kwok) >&2 ||
+  fail "build kwok" "go build failed in $here/kwok (output above)"
+
+say "step 4/4: install into $dest"
+for b in "${binaries[@]}"; do
+  "$work/$b" --version >/dev/null 2>&1 || "$work/$b" version >/dev/null 2>&1 ||
+    fail "install" "$b was built but does not run"
+done
+mkdir -p "$dest"
+for b in "${binaries[@]}"; do mv -f "$work/$b" "$dest/$b"; done
+echo "$inputs" >"$dest/.inputs"
+say "built in $(($(date +%s) - start)) s; $(du -sh "$dest" | cut -f1) in $dest"
+echo "$dest"
