@@ -60,7 +60,7 @@ pytest-real: $(VENV)/.installed-dev tools
 	PATH="$(CURDIR)/$(BIN):$$PATH" KDEPLOY_HELM="$(CURDIR)/$(TOOLS)/helm/helm" \
 	  $(BIN)/pytest --cluster=real -p no:cacheprovider $(REAL_TIER)
 
-test: lint types pytest pytest-real
+test: lint types pytest
 
 bench: $(VENV)/.installed-dev tools
 	KDEPLOY_HELM="$(CURDIR)/$(TOOLS)/helm/helm" $(BIN)/python benchmarks/render.py

@@ -4,8 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-KDEPLOY=$PWD/.venv/bin/kdeploy
-# KDEPLOY_DEMO_OUT moves the output directory; KDEPLOY_DEMO_KUBECONFIG runs the live steps on
+KDEPLOY=${KDEPLOY_BIN:-$PWD/.venv/bin/kdeploy}
+# KDEPLOY_BIN names the kdeploy to run; KDEPLOY_DEMO_OUT moves the output directory;
+# KDEPLOY_DEMO_KUBECONFIG runs the live steps on
 # that cluster instead of a fresh emulator (the real-control-plane tests do this).
 OUT=${KDEPLOY_DEMO_OUT:-.demo}
 ENVIRONMENTS=(local dev staging prod)

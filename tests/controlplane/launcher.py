@@ -245,7 +245,9 @@ class ControlPlane:
             f"--root-ca-file={certs.ca_cert}",
             f"--service-cluster-ip-range={SERVICE_CIDR}",
             "--leader-elect=false",
-            "--secure-port=0",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={_free_port()}",
+            f"--cert-dir={d / 'kcm-certs'}",
             "--v=1",
         )
         self._spawn(
@@ -254,7 +256,9 @@ class ControlPlane:
             f"--authentication-kubeconfig={d / 'scheduler.kubeconfig'}",
             f"--authorization-kubeconfig={d / 'scheduler.kubeconfig'}",
             "--leader-elect=false",
-            "--secure-port=0",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={_free_port()}",
+            f"--cert-dir={d / 'scheduler-certs'}",
             "--v=1",
         )
         self._spawn(
