@@ -88,6 +88,13 @@ def run_case(target: Target, case: Case, variables: dict[str, str]) -> list[dict
     adds `rvN`/`uidN`/`nameN` (and `rv`/`uid`/`name` for the latest) for the steps after it.
     """
     variables = dict(variables)
+    # What a namespace's controllers add to it (the root CA ConfigMap, the default service
+    # account) is waited for, so that lists and pod admission do not depend on their timing.
+    _send(
+        target,
+        Step("GET", "/api/v1/namespaces/${ns}/configmaps/kube-root-ca.crt", until=200),
+        variables,
+    )
     if case.needs_service_account:
         wait = Step("GET", "/api/v1/namespaces/${ns}/serviceaccounts/default", until=200)
         _send(target, wait, variables)

@@ -1266,8 +1266,8 @@ def limit_cases() -> list[Case]:
     ]
 
 
-def _raw_get(path: str) -> Step:
-    return Step("GET", path, raw=True)
+def _raw_get(path: str, **query: str) -> Step:
+    return Step("GET", path, query=_q(**query), raw=True)
 
 
 def wire_cases() -> list[Case]:
@@ -1283,7 +1283,12 @@ def wire_cases() -> list[Case]:
             expect=newline,
             wire=True,
         ),
-        Case("wire-newline-list", (_raw_get(CM.collection),), expect=newline, wire=True),
+        Case(
+            "wire-newline-list",
+            (_raw_get(CM.collection, labelSelector="app"),),
+            expect=newline,
+            wire=True,
+        ),
         Case(
             "wire-newline-error",
             (_raw_get(CM.item("missing")),),
@@ -1306,7 +1311,7 @@ def wire_cases() -> list[Case]:
             "keepalive-after-404-body",
             (
                 Step("POST", unknown, json.dumps(CM.manifest()).encode(), content_type=JSON),
-                _raw_get(CM.collection),
+                _raw_get(CM.collection, labelSelector="app"),
             ),
             expect=after,
         ),
@@ -1314,7 +1319,7 @@ def wire_cases() -> list[Case]:
             "keepalive-after-405-body",
             (
                 Step("PUT", CM.collection, json.dumps(CM.manifest()).encode(), content_type=JSON),
-                _raw_get(CM.collection),
+                _raw_get(CM.collection, labelSelector="app"),
             ),
             expect=after,
         ),
@@ -1322,7 +1327,7 @@ def wire_cases() -> list[Case]:
             "keepalive-after-415-body",
             (
                 Step("PATCH", CM.item("x"), b"{}", content_type="text/plain"),
-                _raw_get(CM.collection),
+                _raw_get(CM.collection, labelSelector="app"),
             ),
             expect=after,
         ),
