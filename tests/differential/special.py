@@ -3,6 +3,7 @@ resources, status subresources, malformed bodies, media types, methods and size 
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import replace
 from typing import Any
@@ -1205,7 +1206,12 @@ def limit_cases() -> list[Case]:
             "configmap-binary-over-1mib",
             (
                 post(
-                    CM, {**CM.manifest(), "data": {}, "binaryData": {"b": "eA==" * (MIB // 3 + 2)}}
+                    CM,
+                    {
+                        **CM.manifest(),
+                        "data": {},
+                        "binaryData": {"b": base64.b64encode(b"x" * (MIB + 1)).decode()},
+                    },
                 ),
             ),
             expect=INVALID,
