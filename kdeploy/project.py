@@ -34,6 +34,12 @@ _SEMVER = re.compile(
 )
 # Release and namespace names end up in labels and object names: RFC 1123 labels.
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+NAME_RULE = "use lowercase letters, digits and '-', at most 63 characters"
+
+
+def is_name(text: str) -> bool:
+    """Whether `text` is a valid release or namespace name (a DNS-1123 label)."""
+    return bool(_DNS_LABEL.fullmatch(text))
 
 
 @dataclass
@@ -316,11 +322,8 @@ def load_environment(project: Project, name: str) -> Environment:
 
 def _namespace(value: Any, where: str) -> str:
     ns = _string(value, where)
-    if not _DNS_LABEL.match(ns):
-        raise ProjectError(
-            f"{where}: {ns!r} is not a valid namespace name",
-            hint="use lowercase letters, digits and '-', at most 63 characters",
-        )
+    if not is_name(ns):
+        raise ProjectError(f"{where}: {ns!r} is not a valid namespace name", hint=NAME_RULE)
     return ns
 
 
@@ -336,11 +339,8 @@ def _fold_release(
     if rel is None:
         drafts.pop(name, None)  # a child environment removes an inherited release
         return
-    if not _DNS_LABEL.match(name):
-        raise ProjectError(
-            f"{where}: {name!r} is not a valid release name",
-            hint="use lowercase letters, digits and '-', at most 63 characters",
-        )
+    if not is_name(name):
+        raise ProjectError(f"{where}: {name!r} is not a valid release name", hint=NAME_RULE)
     rel = _mapping(rel, where)
     _check_keys(rel, _RELEASE_KEYS, where)
     draft = drafts.setdefault(name, _ReleaseDraft(name=name))

@@ -520,7 +520,7 @@ def render_release(
     scopes = crd_scopes(doc for _, doc in docs)
     objects = []
     for shown, doc in docs:
-        manifest = stamp_ownership(doc, spec.name, spec.environment)
+        manifest = stamp_ownership(doc, spec.name, spec.environment, namespace=spec.namespace)
         meta = manifest["metadata"]
         if is_namespaced(api_group(manifest["apiVersion"]), manifest["kind"], scopes):
             if not meta.get("namespace"):

@@ -12,6 +12,8 @@ MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "kdeploy"
 INSTANCE_LABEL = "app.kubernetes.io/instance"
 RELEASE_ANNOTATION = "kdeploy.dev/release"
+# the namespace of the release (its history's home): a release is (namespace, name)
+RELEASE_NAMESPACE_ANNOTATION = "kdeploy.dev/release-namespace"
 ENV_ANNOTATION = "kdeploy.dev/environment"
 
 # (API group, kind) of the built-in cluster-scoped kinds; every other built-in kind is namespaced.
@@ -137,19 +139,48 @@ def sort_objects(objs: Iterable[Manifest]) -> list[Manifest]:
     return sorted(objs, key=install_order)
 
 
-def stamp_ownership(manifest: Manifest, release: str, environment: str) -> Manifest:
+def stamp_ownership(
+    manifest: Manifest, release: str, environment: str, *, namespace: str | None = None
+) -> Manifest:
     """A copy of `manifest` whose own metadata carries the managed-by and instance labels and the
-    release and environment annotations. Nested metadata (pod templates) and selectors are left
-    alone: changing a selector would break immutable fields."""
+    release, release namespace and environment annotations (`namespace` None: no release
+    namespace, as kdeploy stamped objects before releases were (namespace, name); see
+    kdeploy.ownership). Nested metadata (pod templates) and selectors are left alone: changing a
+    selector would break immutable fields."""
     meta: dict[str, Any] = dict(manifest.get("metadata") or {})
     labels = dict(meta.get("labels") or {})
     labels[MANAGED_BY_LABEL] = MANAGED_BY_VALUE
     labels[INSTANCE_LABEL] = release
     annotations = dict(meta.get("annotations") or {})
     annotations[RELEASE_ANNOTATION] = release
+    if namespace is not None:
+        annotations[RELEASE_NAMESPACE_ANNOTATION] = namespace
     annotations[ENV_ANNOTATION] = environment
     meta["labels"] = labels
     meta["annotations"] = annotations
     stamped = dict(manifest)
     stamped["metadata"] = meta
     return stamped
+
+
+def stamp_release_namespace(
+    manifests: Iterable[Manifest], release: str, namespace: str
+) -> list[Manifest]:
+    """The manifests, with those stamped for `release` also carrying the release namespace
+    annotation (copies; the others unchanged). A revision recorded by an older kdeploy stamped
+    the name only: re-applying it (a rollback) must not drop the namespace from the live
+    objects."""
+    out: list[Manifest] = []
+    for m in manifests:
+        meta = m.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        annotations = meta.get("annotations") or {}
+        if (
+            labels.get(MANAGED_BY_LABEL) == MANAGED_BY_VALUE
+            and annotations.get(RELEASE_ANNOTATION) == release
+            and annotations.get(RELEASE_NAMESPACE_ANNOTATION) != namespace
+        ):
+            annotations = {**annotations, RELEASE_NAMESPACE_ANNOTATION: namespace}
+            m = {**m, "metadata": {**meta, "annotations": annotations}}
+        out.append(m)
+    return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 
 from kdeploy.actions.cancel import cancelled_apply, newest_revision
 from kdeploy.actions.compat import check_cluster_version
@@ -117,6 +118,7 @@ def _apply_one(
     if settled and not _needs_deploy(prepared, options):
         deps.output.info(f"Release {target.release}: no changes, nothing recorded.")
         return None
+    options = confirm_pruned_namespaces(deps, prepared, options, yes)
     what = f"Apply these changes to release {target.release} in namespace {target.namespace}"
     if not confirm_or_refuse(deps, what, yes):
         deps.output.info(f"Release {target.release}: not applied.")
@@ -134,6 +136,27 @@ def _apply_one(
         if cancelled is None:
             raise
         raise cancelled from e
+
+
+def confirm_pruned_namespaces(
+    deps: Deps, prepared: Prepared, options: DeployOptions, yes: bool
+) -> DeployOptions:
+    """The options, with the Namespaces the prune would delete that the user confirmed on a
+    terminal (see kdeploy.actions.namespaces); says what each holds before deleting or asking."""
+    if not options.prune:
+        return options
+    from kdeploy.actions.namespaces import namespaces_to_delete
+
+    target = prepared.target
+    confirmed = namespaces_to_delete(
+        deps,
+        (c.key for c in prepared.plan.of("delete")),
+        target.release,
+        target.namespace,
+        delete_namespaces=options.delete_namespaces,
+        yes=yes,
+    )
+    return replace(options, confirmed_namespaces=frozenset(k.name for k in confirmed))
 
 
 def _needs_deploy(prepared: Prepared, options: DeployOptions) -> bool:

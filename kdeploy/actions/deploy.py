@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import Prepared, previous_manifests
+from kdeploy.actions.namespaces import is_namespace, kept_namespace_line
 from kdeploy.actions.phases import DEFAULT_CONCURRENCY, run_phase, split_phases
 from kdeploy.errors import KdeployError, LockLostError
 from kdeploy.history.model import Revision
@@ -49,6 +50,20 @@ class DeployOptions:
     operation: Operation = "apply"
     # objects of one install phase applied (and pruned) at once; see kdeploy.actions.phases
     concurrency: int = DEFAULT_CONCURRENCY
+    # a pruned Namespace is deleted only with --delete-namespaces, or when confirmed by name on a
+    # terminal (kdeploy.actions.namespaces); otherwise it is kept and reported
+    delete_namespaces: bool = False
+    confirmed_namespaces: frozenset[str] = frozenset()
+
+    def keeps(self, key: ObjectKey) -> bool:
+        """Whether a prune keeps `key` instead of deleting it."""
+        if not self.prune:
+            return True
+        return (
+            is_namespace(key)
+            and not self.delete_namespaces
+            and key.name not in self.confirmed_namespaces
+        )
 
 
 def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
@@ -65,8 +80,12 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
     out = deps.output
     # Hooks are recorded too, so a rollback can run the restored revision's rollback hooks.
     recorded = [*prepared.desired.values(), *(h.manifest for h in prepared.hooks)]
-    kept_keys = [c.key for c in prepared.plan.of("delete") if c.key in prepared.previous]
-    if not options.prune and kept_keys:
+    kept_keys = [
+        c.key
+        for c in prepared.plan.of("delete")
+        if c.key in prepared.previous and options.keeps(c.key)
+    ]
+    if kept_keys:
         # Kept objects stay part of the release (and prune candidates) until a prune deletes them;
         # record them with their real secret data, so that a rollback can re-apply them.
         full = previous_manifests(deps, target.release, target.namespace, secrets=True)
@@ -103,7 +122,8 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
         counts["deleted"] = deleted
         result = ", ".join(f"{n} {what}" for what, n in counts.items())
         if kept:
-            result += f"; kept {kept} no longer rendered (--no-prune)"
+            result += f"; kept {kept} no longer rendered"
+            result += " (--no-prune)" if not options.prune else ""
         if options.wait.enabled:
             result += f"; healthy after {_wait(deps, prepared, options.wait, guard)}"
         ran += _run_hooks(deps, prepared, options, "post", guard)
@@ -304,17 +324,27 @@ def _prune(
     deps: Deps, prepared: Prepared, options: DeployOptions, guard: Callable[[str], None]
 ) -> tuple[int, int]:
     """Delete (or, with --no-prune, keep and report) the objects planned for deletion, in reverse
-    install order. Returns (deleted, kept)."""
+    install order; a Namespace is kept unless its deletion was asked for (DeployOptions.keeps).
+    Returns (deleted, kept)."""
+    target = prepared.target
     doomed = [prepared.live[c.key] for c in prepared.plan.of("delete") if c.key in prepared.live]
-    doomed = [m for m in doomed if owned_by(m, prepared.target.release)]
+    # every prune candidate comes from the release's history: recorded
+    doomed = [m for m in doomed if owned_by(m, target.release, target.namespace, recorded=True)]
     if not doomed:
         return 0, 0
     ordered = sorted(doomed, key=install_order, reverse=True)
-    if not options.prune:
-        for m in ordered:
-            deps.output.info(f"  kept {ObjectKey.of(m)} (no longer rendered; --no-prune)")
-        return 0, len(ordered)
-    return delete_objects(deps, ordered, concurrency=_concurrency(deps, options), check=guard), 0
+    kept = [m for m in ordered if options.keeps(ObjectKey.of(m))]
+    for m in kept:
+        key = ObjectKey.of(m)
+        if not options.prune:
+            deps.output.info(f"  kept {key} (no longer rendered; --no-prune)")
+        else:
+            deps.output.info(kept_namespace_line(key.name, "no longer rendered"))
+    ordered = [m for m in ordered if not options.keeps(ObjectKey.of(m))]
+    if not ordered:
+        return 0, len(kept)
+    concurrency = _concurrency(deps, options)
+    return delete_objects(deps, ordered, concurrency=concurrency, check=guard), len(kept)
 
 
 def delete_objects(

@@ -19,8 +19,14 @@ from kdeploy.hooks import Hook, hook_lines, hooks_json, is_hook
 from kdeploy.hooks import split as split_hooks
 from kdeploy.kube.client import ObjectRef
 from kdeploy.model import Manifest, ObjectKey
-from kdeploy.ownership import describe_owner, owned_by
-from kdeploy.resources import INSTANCE_LABEL, api_group, crd_scopes, is_namespaced
+from kdeploy.ownership import describe_owner, kdeploy_stamped, owned_by
+from kdeploy.resources import (
+    INSTANCE_LABEL,
+    api_group,
+    crd_scopes,
+    is_namespaced,
+    stamp_release_namespace,
+)
 from kdeploy.secrets import Redactor
 
 
@@ -73,6 +79,8 @@ class Prepared:
     previous: dict[ObjectKey, Manifest]
     # existing objects this release does not own -> who owns them, in words
     foreign: dict[ObjectKey, str]
+    # those of `foreign` that carry another kdeploy release's stamp
+    other_releases: frozenset[ObjectKey] = frozenset()
     # hook objects (not part of desired/plan: they run at their phase, see kdeploy.hooks)
     hooks: tuple[Hook, ...] = ()
     # hooks whose manifest differs from the one recorded by the previous revisions
@@ -83,11 +91,20 @@ class Prepared:
         if not self.foreign:
             return None
         lines = [f"{key} exists and is owned by {owner}" for key, owner in self.foreign.items()]
+        hint = (
+            "kdeploy only changes objects its release created; rerun with --adopt to take "
+            "them over, or rename the objects"
+        )
+        if self.other_releases:
+            hint = (
+                "an object belongs to one release (namespace and name); two releases cannot share "
+                "it: rename it in one package (e.g. put the release namespace in the names of "
+                "cluster-scoped objects), or --adopt to move it to this release"
+            )
         return ConflictError(
             f"release {self.target.release} in namespace {self.target.namespace}: "
             + "; ".join(lines),
-            hint="kdeploy only changes objects its release created; rerun with --adopt to take "
-            "them over, or rename the objects",
+            hint=hint,
         )
 
 
@@ -131,12 +148,17 @@ def previous_manifests(
 
 
 def read_live(deps: Deps, release: str, manifests: Iterable[Manifest]) -> dict[ObjectKey, Manifest]:
-    """Live objects of the release among `manifests`' kinds: one LIST per (apiVersion, kind,
-    namespace) by the instance label. Kinds the cluster does not serve yet are skipped."""
+    """The live objects among `manifests` that carry the release name's instance label: one LIST
+    per (apiVersion, kind, namespace) by that label. Only the objects of `manifests` are returned
+    (a LIST of a cluster-scoped kind also finds a same-named release's objects of other
+    namespaces). Whose they are is for the caller to judge (kdeploy.ownership). Kinds the cluster
+    does not serve yet are skipped."""
     groups: set[tuple[str, str, str]] = set()
+    wanted: set[ObjectKey] = set()
     for m in manifests:
         ref = ObjectRef.of(m)
         groups.add((ref.api_version, ref.kind, ref.namespace))
+        wanted.add(ObjectKey.of(m))
     live: dict[ObjectKey, Manifest] = {}
     for api_version, kind, namespace in sorted(groups):
         try:
@@ -147,7 +169,9 @@ def read_live(deps: Deps, release: str, manifests: Iterable[Manifest]) -> dict[O
             api_version, kind, namespace or None, f"{INSTANCE_LABEL}={release}"
         )
         for item in items:
-            live[ObjectKey.of(item)] = item
+            key = ObjectKey.of(item)
+            if key in wanted:
+                live[key] = item
     return live
 
 
@@ -157,9 +181,8 @@ def prepare(deps: Deps, target: Target, *, force: bool = False) -> Prepared:
 
     Raises ClusterError when the server rejects a desired object (Invalid, Forbidden, ...) and
     ConflictError on a field-manager conflict of an object this release owns (unless `force`)."""
-    found = split_hooks(
-        with_namespace(target.manifests, target.namespace), f"release {target.release}"
-    )
+    stamped = stamp_release_namespace(target.manifests, target.release, target.namespace)
+    found = split_hooks(with_namespace(stamped, target.namespace), f"release {target.release}")
     manifests = list(found.regular)
     desired = {ObjectKey.of(m): m for m in manifests}
     everything = previous_manifests(deps, target.release, target.namespace)
@@ -170,14 +193,18 @@ def prepare(deps: Deps, target: Target, *, force: bool = False) -> Prepared:
     new_namespaces = {k.name for k in desired if k.group == "" and k.kind == "Namespace"}
     new_crds = crd_scopes(manifests)
 
+    def ours(current: Manifest, key: ObjectKey) -> bool:
+        return owned_by(current, target.release, target.namespace, recorded=key in everything)
+
     def one(key: ObjectKey) -> Manifest | None:
         current = live.get(key)
-        ours = current is not None and owned_by(current, target.release)
-        return _dry_run(deps, key, desired[key], force, ours, new_namespaces, new_crds)
+        mine = current is not None and ours(current, key)
+        return _dry_run(deps, key, desired[key], force, mine, new_namespaces, new_crds)
 
     answers = _in_parallel(one, list(desired), deps.cluster.max_parallel)
     dry_run: dict[ObjectKey, Manifest] = {}
     foreign: dict[ObjectKey, str] = {}
+    stamped_by_others: set[ObjectKey] = set()
     for key, manifest in desired.items():
         current = live.get(key)
         would_be = answers[key]
@@ -193,8 +220,10 @@ def prepare(deps: Deps, target: Target, *, force: bool = False) -> Prepared:
             current = deps.cluster.get(ObjectRef.of(manifest))
             if current is not None:
                 live[key] = current
-        if current is not None and not owned_by(current, target.release):
+        if current is not None and not ours(current, key):
             foreign[key] = describe_owner(current)
+            if kdeploy_stamped(current):
+                stamped_by_others.add(key)
         dry_run[key] = would_be
 
     # A hook replaces (before-run) or updates an object of its name: never someone else's.
@@ -203,14 +232,14 @@ def prepare(deps: Deps, target: Target, *, force: bool = False) -> Prepared:
             current = deps.cluster.get(ObjectRef.of(hook.manifest))
         except ClusterError:
             continue  # its kind is not served yet (a CRD this release installs)
-        if current is not None and not owned_by(current, target.release):
+        if current is not None and not ours(current, hook.key):
             foreign[hook.key] = describe_owner(current)
+            if kdeploy_stamped(current):
+                stamped_by_others.add(hook.key)
 
     # The release's own namespace holds its history (and lock): never a prune candidate.
     home = ObjectKey("", "Namespace", "", target.namespace)
-    owned_previous = {
-        k for k in previous if k != home and k in live and owned_by(live[k], target.release)
-    }
+    owned_previous = {k for k in previous if k != home and k in live and ours(live[k], k)}
     plan = diffmod.plan(
         dry_run, {k: live.get(k) for k in (*dry_run, *owned_previous)}, owned_previous
     )
@@ -221,6 +250,7 @@ def prepare(deps: Deps, target: Target, *, force: bool = False) -> Prepared:
         live=live,
         previous=previous,
         foreign=foreign,
+        other_releases=frozenset(stamped_by_others),
         hooks=found.hooks,
         changed_hooks=changed_hooks,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from kdeploy.actions.apply import confirm_or_refuse
+from kdeploy.actions.apply import confirm_or_refuse, confirm_pruned_namespaces
 from kdeploy.actions.deploy import DeployOptions, deploy
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import Target, prepare, redacting, show_plan
@@ -71,10 +71,12 @@ def rollback(
     history_max: int = 10,
     wait: WaitOptions | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
+    delete_namespaces: bool = False,
 ) -> Revision | None:
     """Roll `release` back to revision `to` (default: see `choose_revision`); shows the diff,
     asks for confirmation, prunes what revision `to` did not have and records "rollback to N".
-    Holds the release lock throughout and waits for health as `wait` says (default: no wait).
+    A Namespace the prune would delete needs `delete_namespaces` (or a confirmation on a
+    terminal). Holds the release lock throughout and waits for health as `wait` says (default: no wait).
     Returns the new revision, or None when declined. Raises HistoryError for an unknown release or
     revision, LockHeldError when the release is locked, WaitError when it does not become
     healthy."""
@@ -124,6 +126,7 @@ def rollback(
             wait=wait or WaitOptions(),
             operation="rollback",
             concurrency=concurrency,
+            delete_namespaces=delete_namespaces,
         )
         with redacting(target):
             prepared = prepare(deps, target, force=force_conflicts)
@@ -131,6 +134,7 @@ def rollback(
             refusal = prepared.ownership_error()
             if refusal is not None:
                 raise refusal
+            options = confirm_pruned_namespaces(deps, prepared, options, yes)
             what = f"Roll back release {release} in namespace {namespace} to revision {number}"
             if not confirm_or_refuse(deps, what, yes):
                 deps.output.info("Rollback not applied.")

@@ -7,19 +7,28 @@ from kdeploy.actions.apply import confirm_or_refuse
 from kdeploy.actions.deploy import delete_objects
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import previous_manifests, read_live, with_namespace
+from kdeploy.actions.namespaces import is_namespace, kept_namespace_line, namespaces_to_delete
 from kdeploy.errors import HistoryError
 from kdeploy.model import Manifest, ObjectKey
-from kdeploy.ownership import owned_by
+from kdeploy.ownership import describe_owner, owned_by
 from kdeploy.resources import install_order
 
 
 def uninstall(
-    deps: Deps, release: str, namespace: str, *, keep_history: bool = False, yes: bool = False
+    deps: Deps,
+    release: str,
+    namespace: str,
+    *,
+    keep_history: bool = False,
+    yes: bool = False,
+    delete_namespaces: bool = False,
 ) -> int | None:
     """Delete the live objects this release owns (from its last deployed and later revisions) in
-    reverse install order, then its history unless `keep_history`. Returns how many objects were
-    deleted, or None when declined. Holds the release lock throughout. Raises HistoryError for an
-    unknown release, LockHeldError when the release is locked."""
+    reverse install order, then its history unless `keep_history`. An object its history lists
+    that now belongs to someone else is kept and reported. A Namespace is deleted only with
+    `delete_namespaces` or when confirmed on a terminal (kdeploy.actions.namespaces). Returns how
+    many objects were deleted, or None when declined. Holds the release lock throughout. Raises
+    HistoryError for an unknown release, LockHeldError when the release is locked."""
     with deps.locks.hold(release, namespace):
         if not deps.history.revisions(release, namespace):
             orphans = deps.history.remove_orphans(release, namespace)
@@ -43,22 +52,31 @@ def uninstall(
         manifests = with_namespace(found.values(), namespace)
         live = read_live(deps, release, manifests)
         home = ObjectKey("", "Namespace", "", namespace)
-        doomed = sorted(
-            (
-                obj
-                for key, obj in live.items()
-                # the namespace holding the kept history stays
-                if owned_by(obj, release) and not (keep_history and key == home)
-            ),
-            key=install_order,
-            reverse=True,
-        )
+        doomed: list[Manifest] = []
+        for key, obj in sorted(live.items(), key=lambda item: install_order(item[1])):
+            if not owned_by(obj, release, namespace, recorded=True):
+                deps.output.info(f"  kept {key}: owned by {describe_owner(obj)}")
+            elif not (keep_history and key == home):  # the namespace holding the history stays
+                doomed.append(obj)
+        doomed.reverse()
+        namespaces = [ObjectKey.of(obj) for obj in doomed if is_namespace(ObjectKey.of(obj))]
         for obj in doomed:
-            deps.output.info(f"  will delete {_key(obj)}")
+            if not is_namespace(ObjectKey.of(obj)):
+                deps.output.info(f"  will delete {_key(obj)}")
+        chosen = namespaces_to_delete(
+            deps, namespaces, release, namespace, delete_namespaces=delete_namespaces, yes=yes
+        )
+        for key in namespaces:
+            if key in chosen:
+                deps.output.info(f"  will delete {key}")
+        doomed = [obj for obj in doomed if not _kept_namespace(obj, chosen)]
         what = f"Uninstall release {release} from namespace {namespace} ({len(doomed)} objects)"
         if not confirm_or_refuse(deps, what, yes):
             deps.output.info("Uninstall not done.")
             return None
+        for key in namespaces:
+            if key not in chosen:
+                deps.output.info(kept_namespace_line(key.name, f"of release {release}"))
         # Stop before each phase of deletions if the lock was broken or taken over meanwhile.
         deleted = delete_objects(
             deps, doomed, check=lambda stage: deps.locks.check(release, namespace, stage)
@@ -83,6 +101,11 @@ def recorded_hooks(deps: Deps, release: str, namespace: str) -> dict[ObjectKey, 
             continue
         out.update((ObjectKey.of(m), m) for m in full.manifests if is_hook(m))
     return out
+
+
+def _kept_namespace(obj: Manifest, chosen: set[ObjectKey]) -> bool:
+    key = ObjectKey.of(obj)
+    return is_namespace(key) and key not in chosen
 
 
 def _key(obj: dict[str, object]) -> str:

@@ -42,14 +42,58 @@ def env_option(help: str, *, required: bool = False, metavar: str | None = None)
     )
 
 
+def _check_name(what: str, value: str, ctx: click.Context, param: click.Parameter) -> None:
+    """A usage error (exit 64) unless `value` is a DNS-1123 label: release and namespace names end
+    up in label selectors, labels and object names, so nothing else may reach them."""
+    from kdeploy.project import NAME_RULE, is_name
+
+    if not is_name(value):
+        raise click.BadParameter(f"{value!r} is not a valid {what} name: {NAME_RULE}", ctx, param)
+
+
+def _check_release(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    _check_name("release", value, ctx, param)
+    return value
+
+
+def _check_releases(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[str, ...]:
+    for name in value:
+        _check_name("release", name, ctx, param)
+    return value
+
+
+def _check_namespace(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        _check_name("namespace", value, ctx, param)
+    return value
+
+
 def namespace_option(help: str) -> Decorator:
-    """-n/--namespace NAMESPACE."""
-    return click.option("-n", "--namespace", default=None, help=help)
+    """-n/--namespace NAMESPACE (validated: a usage error unless a DNS-1123 label)."""
+    return click.option("-n", "--namespace", default=None, callback=_check_namespace, help=help)
+
+
+def release_argument(f: F) -> F:
+    """The RELEASE argument of the commands on one release (validated like a namespace)."""
+    return click.argument("release", callback=_check_release)(f)
 
 
 def releases_argument(metavar: str | None = None) -> Decorator:
-    """The optional RELEASE... names (the `releases` parameter; none: every release)."""
-    return click.argument("releases", nargs=-1, metavar=metavar)
+    """The optional RELEASE... names (the `releases` parameter; none: every release), each
+    validated."""
+    return click.argument("releases", nargs=-1, metavar=metavar, callback=_check_releases)
+
+
+def delete_namespaces_option(what: str) -> Decorator:
+    """--delete-namespaces: let `what` delete the release's Namespaces (never a side effect)."""
+    return click.option(
+        "--delete-namespaces",
+        is_flag=True,
+        help=f"Let {what} delete the release's Namespace objects, with everything in them "
+        "(without it a Namespace is kept and reported; on a terminal, kdeploy asks).",
+    )
 
 
 def values_options(

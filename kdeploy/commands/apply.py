@@ -7,6 +7,7 @@ import click
 from kdeploy.commands._concurrency import concurrency_option, pool_size
 from kdeploy.commands._options import (
     cluster_options,
+    delete_namespaces_option,
     env_option,
     releases_argument,
     render_options,
@@ -23,6 +24,7 @@ from kdeploy.commands._wait import Duration, wait_options, wait_settings
 )
 @click.option("--dry-run", is_flag=True, help="Show the diff and stop; change nothing.")
 @click.option("--no-prune", is_flag=True, help="Keep objects that are no longer rendered.")
+@delete_namespaces_option("the prune")
 @click.option(
     "--force-conflicts",
     is_flag=True,
@@ -73,6 +75,7 @@ def command(
     yes: bool,
     dry_run: bool,
     no_prune: bool,
+    delete_namespaces: bool,
     force_conflicts: bool,
     adopt: bool,
     history_max: int,
@@ -121,6 +124,7 @@ def command(
         atomic=atomic,
         atomic_grace=atomic_grace,
         concurrency=concurrency,
+        delete_namespaces=delete_namespaces,
     )
     apply_releases(deps, targets, options, yes=yes, dry_run=dry_run, parallel=parallel)
     return 0

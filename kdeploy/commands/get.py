@@ -7,13 +7,13 @@ import json
 
 import click
 
-from kdeploy.commands._options import release_options
+from kdeploy.commands._options import release_argument, release_options
 from kdeploy.commands._release import open_history, resolve_release
 
 
 @click.command("get")
 @click.argument("what", type=click.Choice(["manifest", "values"]))
-@click.argument("release")
+@release_argument
 @release_options
 @click.option(
     "--revision",

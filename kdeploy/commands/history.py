@@ -6,12 +6,12 @@ import json
 
 import click
 
-from kdeploy.commands._options import release_options
+from kdeploy.commands._options import release_argument, release_options
 from kdeploy.commands._release import open_history, resolve_release
 
 
 @click.command("history")
-@click.argument("release")
+@release_argument
 @release_options
 @click.option(
     "-o",

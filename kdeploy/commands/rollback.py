@@ -7,6 +7,8 @@ import click
 from kdeploy.commands._concurrency import concurrency_option, pool_size
 from kdeploy.commands._options import (
     cluster_options,
+    delete_namespaces_option,
+    release_argument,
     release_location_options,
     wait_for_lock_option,
 )
@@ -14,7 +16,7 @@ from kdeploy.commands._wait import wait_options, wait_settings
 
 
 @click.command("rollback")
-@click.argument("release")
+@release_argument
 @click.option(
     "--to",
     "to",
@@ -28,6 +30,7 @@ from kdeploy.commands._wait import wait_options, wait_settings
     "--yes", "-y", is_flag=True, help="Do not ask for confirmation (required without a terminal)."
 )
 @click.option("--force-conflicts", is_flag=True, help="Take over fields owned by other managers.")
+@delete_namespaces_option("the rollback's prune")
 @click.option(
     "--history-max",
     type=click.IntRange(min=0),
@@ -48,6 +51,7 @@ def command(
     env: str | None,
     yes: bool,
     force_conflicts: bool,
+    delete_namespaces: bool,
     history_max: int,
     wait_for_lock: str | None,
     no_wait: bool,
@@ -85,5 +89,6 @@ def command(
         history_max=history_max,
         wait=wait_settings(no_wait, timeout, wait_load_balancers),
         concurrency=concurrency,
+        delete_namespaces=delete_namespaces,
     )
     return 0

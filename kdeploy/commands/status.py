@@ -7,12 +7,12 @@ import json
 
 import click
 
-from kdeploy.commands._options import cluster_options, release_location_options
+from kdeploy.commands._options import cluster_options, release_argument, release_location_options
 from kdeploy.errors import EXIT_ERROR, EXIT_OK, EXIT_UNHEALTHY
 
 
 @click.command("status")
-@click.argument("release")
+@release_argument
 @release_location_options
 @click.option(
     "-o", "--output", type=click.Choice(["text", "json"]), default="text", show_default=True

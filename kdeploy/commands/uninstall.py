@@ -6,15 +6,18 @@ import click
 
 from kdeploy.commands._options import (
     cluster_options,
+    delete_namespaces_option,
+    release_argument,
     release_location_options,
     wait_for_lock_option,
 )
 
 
 @click.command("uninstall")
-@click.argument("release")
+@release_argument
 @release_location_options
 @click.option("--keep-history", is_flag=True, help="Keep the recorded revisions.")
+@delete_namespaces_option("uninstall")
 @click.option(
     "--yes", "-y", is_flag=True, help="Do not ask for confirmation (required without a terminal)."
 )
@@ -27,13 +30,15 @@ def command(
     namespace: str | None,
     env: str | None,
     keep_history: bool,
+    delete_namespaces: bool,
     yes: bool,
     wait_for_lock: str | None,
     kubeconfig: str | None,
     context: str | None,
 ) -> int:
     """Delete RELEASE's objects in reverse install order, then its history (unless
-    --keep-history). Only objects this release owns are deleted."""
+    --keep-history). Only objects this release owns are deleted; its Namespace objects only with
+    --delete-namespaces (or when confirmed on a terminal)."""
     from kdeploy.actions.uninstall import uninstall
     from kdeploy.commands._live import build_deps, locate_release
 
@@ -41,5 +46,12 @@ def command(
     deps = build_deps(
         ctx, cluster, kubeconfig, context, operation="uninstall", wait_for_lock=wait_for_lock
     )
-    uninstall(deps, release, ns, keep_history=keep_history, yes=yes)
+    uninstall(
+        deps,
+        release,
+        ns,
+        keep_history=keep_history,
+        yes=yes,
+        delete_namespaces=delete_namespaces,
+    )
     return 0

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from kdeploy.commands._options import release_options
+from kdeploy.commands._options import release_argument, release_options
 from kdeploy.commands._release import resolve_release
 
 
 @click.command("unlock")
-@click.argument("release")
+@release_argument
 @release_options
 @click.option(
     "--force",

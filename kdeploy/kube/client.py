@@ -26,6 +26,8 @@ class ResourceInfo:
     kind: str
     plural: str
     namespaced: bool
+    # whether the resource serves `list` (discovery's verbs; True when not told)
+    listable: bool = True
 
     @property
     def api_version(self) -> str:
@@ -107,6 +109,11 @@ class ClusterClient(Protocol):
 
     def refresh_discovery(self) -> None:
         """Forget cached discovery (after CRDs are applied)."""
+        ...
+
+    def namespaced_kinds(self) -> list[ResourceInfo]:
+        """Every namespaced resource the server can list, in its preferred version (one per group
+        and kind), e.g. to tell what a namespace holds."""
         ...
 
     def wait_established(self, crd_name: str, timeout: float = 60.0) -> None:

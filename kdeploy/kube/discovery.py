@@ -42,6 +42,19 @@ class Discovery:
         """The preferred resource for a group and kind, or None."""
         return self.preferred.get((group, kind))
 
+    def namespaced(self) -> list[ResourceInfo]:
+        """The preferred version of every namespaced resource that serves `list`, by group and
+        kind."""
+        return sorted(
+            (info for info in self.preferred.values() if info.namespaced and info.listable),
+            key=lambda info: (info.group, info.kind),
+        )
+
+
+def _listable(resource: Mapping[str, Any]) -> bool:
+    verbs = resource.get("verbs")
+    return not isinstance(verbs, list) or "list" in verbs
+
 
 def is_aggregated(doc: Mapping[str, Any]) -> bool:
     """True when a discovery response is an aggregated APIGroupDiscoveryList."""
@@ -65,6 +78,7 @@ def add_aggregated(discovery: Discovery, doc: Mapping[str, Any]) -> None:
                     kind=kind,
                     plural=plural,
                     namespaced=res.get("scope") == "Namespaced",
+                    listable=_listable(res),
                 )
                 discovery.add(info, preferred=index == 0)
 
@@ -104,5 +118,6 @@ def add_resource_list(
             kind=kind,
             plural=plural,
             namespaced=bool(res.get("namespaced")),
+            listable=_listable(res),
         )
         discovery.add(info, preferred=preferred)

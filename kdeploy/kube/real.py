@@ -104,6 +104,14 @@ class RealCluster:
             self._fetch_legacy("v1")
         return found
 
+    def namespaced_kinds(self) -> list[ResourceInfo]:
+        """Every listable namespaced resource, preferred versions (fetches all of discovery)."""
+        with self._discovery_lock:
+            found = self._ensure_discovery()
+            for group_version in list(self._pending):
+                self._fetch_legacy(group_version)
+            return found.namespaced()
+
     def _fetch_legacy(self, group_version: str) -> None:
         group, preferred = self._pending.pop(group_version)
         path = f"/api/{group_version}" if not group else f"/apis/{group_version}"

@@ -162,6 +162,14 @@ class FakeCluster:
     def wait_established(self, crd_name: str, timeout: float = 60.0) -> None:
         self.log.append(f"established {crd_name}")
 
+    def namespaced_kinds(self) -> list[ResourceInfo]:
+        self.calls["discovery"] += 1
+        return [
+            self.resolve(api_version, kind)
+            for (api_version, kind), (_, namespaced) in BUILTIN.items()
+            if namespaced
+        ]
+
     def _stamp(self, obj: Manifest, live: Manifest | None) -> None:
         meta = obj["metadata"]
         if live is None:

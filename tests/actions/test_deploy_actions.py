@@ -423,7 +423,7 @@ def test_the_release_namespace_is_never_pruned_and_kept_with_its_history(
     apply_releases(deps, [target(home, cm("a"))], DeployOptions(), **YES)
     uninstall(deps, "web", NS, keep_history=True, yes=True)
     assert [k.kind for k in cluster.objects] == ["Namespace"]
-    uninstall(deps, "web", NS, yes=True)
+    uninstall(deps, "web", NS, yes=True, delete_namespaces=True)
     assert cluster.objects == {}
 
 

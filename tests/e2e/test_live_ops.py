@@ -610,7 +610,9 @@ def test_a_release_that_creates_its_own_namespace(tmp_path: Path, emulator: Any)
     assert live.get("ConfigMap", "web-config") is not None
     again = run_kdeploy("-C", str(root), "diff", "-e", "dev", "--detailed-exitcode")
     assert again.code == 0, again.stdout + again.stderr
-    gone = run_kdeploy("-C", str(root), "uninstall", "web", "-e", "dev", "--yes")
+    gone = run_kdeploy(
+        "-C", str(root), "uninstall", "web", "-e", "dev", "--yes", "--delete-namespaces"
+    )
     assert gone.code == 0, gone.stderr
     namespace = live.get("Namespace", ns)
     assert namespace is None or namespace["metadata"].get("deletionTimestamp")

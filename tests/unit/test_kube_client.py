@@ -252,3 +252,25 @@ def test_kubeconfig_precedence(tmp_path: Path) -> None:
     env = {"KUBECONFIG": f"{a}:{tmp_path / 'missing'}:{b}"}
     assert resolve_kubeconfig(None, env) == f"{a}:{b}"
     assert resolve_kubeconfig(str(b), env) == str(b)
+
+
+def test_discovery_lists_the_listable_namespaced_kinds_in_their_preferred_version() -> None:
+    d = disc.Discovery()
+    disc.add_resource_list(
+        d,
+        "",
+        {
+            "groupVersion": "v1",
+            "resources": [
+                {"name": "configmaps", "kind": "ConfigMap", "namespaced": True, "verbs": ["list"]},
+                {"name": "bindings", "kind": "Binding", "namespaced": True, "verbs": ["create"]},
+                {"name": "namespaces", "kind": "Namespace", "namespaced": False},
+                {"name": "pods", "kind": "Pod", "namespaced": True},  # no verbs: listable
+            ],
+        },
+        preferred=True,
+    )
+    assert [(i.api_version, i.kind) for i in d.namespaced()] == [
+        ("v1", "ConfigMap"),
+        ("v1", "Pod"),
+    ]

@@ -363,6 +363,7 @@ spec:
     }
     assert d["metadata"]["annotations"] == {
         "kdeploy.dev/release": "web",
+        "kdeploy.dev/release-namespace": d["metadata"]["namespace"],
         "kdeploy.dev/environment": "dev",
     }
     assert d["spec"]["selector"] == {"matchLabels": {"app": "web"}}

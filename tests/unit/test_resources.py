@@ -98,3 +98,17 @@ def test_install_order_then_name() -> None:
         ("Ingress", "a"),
     ]
     assert install_order(obj("ConfigMap", "a", "x")) < install_order(obj("ConfigMap", "a", "y"))
+
+
+def test_stamp_release_namespace_adds_the_namespace_to_the_releases_objects_only() -> None:
+    from kdeploy.resources import RELEASE_NAMESPACE_ANNOTATION, stamp_release_namespace
+
+    name_only = stamp_ownership({"kind": "ConfigMap", "metadata": {"name": "a"}}, "web", "prod")
+    other = stamp_ownership({"kind": "ConfigMap", "metadata": {"name": "b"}}, "api", "prod")
+    bare = {"kind": "ConfigMap", "metadata": {"name": "c"}}
+
+    mine, theirs, untouched = stamp_release_namespace([name_only, other, bare], "web", "shop")
+
+    assert mine["metadata"]["annotations"][RELEASE_NAMESPACE_ANNOTATION] == "shop"
+    assert RELEASE_NAMESPACE_ANNOTATION not in name_only["metadata"]["annotations"]
+    assert theirs is other and untouched is bare
