@@ -13,6 +13,7 @@ from typing import Any
 
 from kdeploy import diff as diffmod
 from kdeploy.actions.deps import Deps
+from kdeploy.actions.namespaces import is_namespace
 from kdeploy.errors import ClusterError, ConflictError, HistoryError, KdeployError
 from kdeploy.history.model import Revision
 from kdeploy.hooks import Hook, hook_lines, hooks_json, is_hook
@@ -312,6 +313,12 @@ def show_plan(deps: Deps, prepared: Prepared, *, show_secrets: bool = False) -> 
     )
     for key, owner in prepared.foreign.items():
         deps.output.info(f"! {key} exists and is owned by {owner}")
+    for change in prepared.plan.of("delete"):
+        if is_namespace(change.key):
+            deps.output.info(
+                f"! {change.key} is deleted, with everything in it, only with --delete-namespaces "
+                "(or when confirmed on a terminal); otherwise it is kept"
+            )
     if prepared.hooks:
         # Listed apart: hooks are not release objects and do not count as changes to them.
         lines = hook_lines(prepared.hooks)

@@ -272,6 +272,11 @@ def test_prune_keeps_a_namespace_unless_asked_to_delete_namespaces(
         force=False,
     )
 
+    diff = kd(proj.root, "diff", "-e", "dev", "--set", "extra=false")
+    assert (
+        f"! Namespace {extra} is deleted, with everything in it, only with --delete-namespaces"
+        in (diff.stderr)
+    )
     kept = kd(proj.root, "apply", "-e", "dev", "--yes", "--no-wait", "--set", "extra=false")
 
     assert kept.code == 0, kept.stderr
