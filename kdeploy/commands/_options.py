@@ -220,13 +220,15 @@ ENVVAR_PREFIX = "KDEPLOY_"
 # Options that never come from the environment. A --set value may hold spaces (a variable is split
 # on whitespace into several values). The rest must be deliberate on each command line: a variable
 # left set in a CI project would silently print secrets, take over objects, override other field
-# managers, break a lock or roll back to a fixed revision on every later run.
+# managers, break a lock, roll back to a fixed revision or delete whole namespaces on every later
+# run.
 NO_ENVVAR = frozenset(
     {
         "--set",
         "--set-string",
         "--show-secrets",
         "--adopt",
+        "--delete-namespaces",
         "--force-conflicts",
         "--force",
         "--to",
