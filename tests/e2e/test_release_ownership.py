@@ -363,6 +363,8 @@ def test_uninstall_deletes_its_namespace_only_with_delete_namespaces(
         ("history", "web", "-n", "a,b"),
         ("diff", "-e", "dev", "web,x"),
         ("apply", "-e", "dev", "--yes", "x" * 64),
+        ("render", "-e", "dev", "Web"),
+        ("lint", "-e", "dev", "web\n"),
     ],
 )
 def test_release_and_namespace_names_are_validated_on_the_command_line(
