@@ -32,6 +32,11 @@ from kdeploy.model import RenderedRelease
     metavar="DIR",
     help="Write one file per release, DIR/<release>.yaml, instead of printing.",
 )
+@click.option(
+    "--redact-secrets",
+    is_flag=True,
+    help="Mask Secret values and writeOnly values (as diff does), e.g. for CI artifacts.",
+)
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -41,6 +46,7 @@ def command(
     sets: tuple[str, ...],
     set_strings: tuple[str, ...],
     out_dir: str | None,
+    redact_secrets: bool,
 ) -> int:
     """Render an environment's releases (all, or the RELEASEs named) to YAML manifests.
 
@@ -54,6 +60,8 @@ def command(
     rendered = render_environment(
         project_dir, env, releases, [Path(f) for f in value_files], sets, set_strings
     )
+    if redact_secrets:
+        rendered = [redacted(release) for release in rendered]
     if out_dir is None:
         click.echo("".join(release_documents(rendered)), nl=False)
         return EXIT_OK
@@ -70,6 +78,20 @@ def command(
         )
         click.echo(f"wrote {path} ({len(release.objects)} objects)", err=True)
     return EXIT_OK
+
+
+def redacted(release: RenderedRelease) -> RenderedRelease:
+    """`release` with every Secret value, and every secret string elsewhere (writeOnly values, a
+    Secret's value quoted in a ConfigMap), replaced by its `<redacted:...>` token."""
+    from dataclasses import replace
+
+    from kdeploy.secrets import collect_secret_strings, split_secret_manifests
+
+    manifests = [o.manifest for o in release.objects]
+    strings = collect_secret_strings(manifests, release.values, release.package.schema)
+    masked, _ = split_secret_manifests(manifests, strings)
+    objects = tuple(replace(o, manifest=m) for o, m in zip(release.objects, masked, strict=True))
+    return replace(release, objects=objects)
 
 
 def release_documents(releases: Iterable[RenderedRelease]) -> Iterable[str]:

@@ -354,3 +354,34 @@ def test_out_leaves_no_temporary_files_and_replaces_old_output(
     assert render(proj, "-e", "dev", "--out", str(out_dir))[0] == 0
     assert sorted(p.name for p in out_dir.iterdir()) == ["api.yaml", "web.yaml"]
     assert "old" not in (out_dir / "web.yaml").read_text()
+
+
+def test_redact_secrets_masks_secret_and_write_only_values(tmp_path: Path) -> None:
+    proj = ProjectBuilder(tmp_path)
+    proj.package(
+        "app",
+        templates={
+            "secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n"
+            "stringData:\n  password: {{ values.password | quote }}\n"
+            "data:\n  token: {{ values.token | b64encode }}\n",
+            "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cfg\n"
+            "data:\n  url: {{ ('https://u:' ~ values.apiKey ~ '@h') | quote }}\n",
+        },
+        values={"password": "Pw-Render-4410", "token": "Tok-Render-7781", "apiKey": "Key-R-5512x"},
+        schema={"type": "object", "properties": {"apiKey": {"type": "string", "writeOnly": True}}},
+    )
+    proj.environment("dev", {"namespace": "shop", "releases": {"app": {"package": "app"}}})
+    code, plain, err = render(proj, "-e", "dev")
+    assert code == 0, err
+    assert "Pw-Render-4410" in plain and "Key-R-5512x" in plain
+    code, out, err = render(proj, "-e", "dev", "--redact-secrets")
+    assert code == 0, err
+    for secret in ("Pw-Render-4410", "Tok-Render-7781", "Key-R-5512x"):
+        assert secret not in out
+    import base64
+
+    assert base64.b64encode(b"Tok-Render-7781").decode() not in out
+    docs = {d["kind"]: d for d in yaml.safe_load_all(out)}
+    assert docs["Secret"]["stringData"]["password"].startswith("<redacted:")
+    assert docs["Secret"]["data"]["token"].startswith("<redacted:")
+    assert docs["ConfigMap"]["data"]["url"].startswith("https://u:<redacted:")
