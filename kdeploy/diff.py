@@ -120,6 +120,39 @@ def plan(
     return Plan(tuple(changes))
 
 
+@dataclass(frozen=True)
+class SecretRemoval:
+    """A key of a live Secret that the plan would remove or empty (it has a value now)."""
+
+    key: ObjectKey
+    data_key: str
+    how: Literal["emptied", "removed"]
+
+    def describe(self) -> str:
+        """`Secret shop/db: key password would be emptied` (never the value)."""
+        return f"{self.key}: key {self.data_key} would be {self.how}"
+
+
+def secret_removals(plan_: Plan) -> list[SecretRemoval]:
+    """The keys of live core Secrets that have a value now and that the plan would remove (absent
+    from the would-be object) or empty (an empty value), by object then key."""
+    out: list[SecretRemoval] = []
+    for change in plan_.changes:
+        if change.action != "change" or change.before is None or change.after is None:
+            continue
+        if not _is_secret(change.before):
+            continue
+        after = {**(change.after.get("data") or {}), **(change.after.get("stringData") or {})}
+        for name, value in sorted((change.before.get("data") or {}).items()):
+            if not value:
+                continue
+            if name not in after:
+                out.append(SecretRemoval(change.key, str(name), "removed"))
+            elif not after[name]:
+                out.append(SecretRemoval(change.key, str(name), "emptied"))
+    return out
+
+
 def summary(plan_: Plan) -> str:
     """The summary line, e.g. "1 to create, 2 to change, 0 to delete"."""
     c = plan_.counts()

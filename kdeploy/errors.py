@@ -47,7 +47,27 @@ class ClusterError(KdeployError):
 
 
 class ConflictError(ClusterError):
-    """A server-side apply conflict or an ownership conflict."""
+    """A server-side apply conflict or an ownership conflict. `fields` lists the conflicting
+    fields of a server-side apply conflict as (field path, manager), e.g.
+    (".spec.replicas", '"kubectl" with subresource "scale"'); empty for other conflicts."""
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, fields: tuple[tuple[str, str], ...] = ()
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.fields = fields
+
+
+class ForbiddenError(ClusterError):
+    """The API server answered 403: the credentials lack `verb` on `resource` (e.g. "patch" on
+    "configmaps"; either may be "" when the server did not say)."""
+
+    def __init__(
+        self, message: str, *, hint: str | None = None, verb: str = "", resource: str = ""
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.verb = verb
+        self.resource = resource
 
 
 class HistoryError(KdeployError):

@@ -12,6 +12,7 @@ from kdeploy.actions.compat import check_cluster_version
 from kdeploy.actions.deploy import DeployOptions, deploy
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import Prepared, Target, prepare, redacting, show_plan
+from kdeploy.actions.secret_removal import check_secret_removals
 from kdeploy.errors import KdeployError
 from kdeploy.history.model import Revision
 
@@ -108,11 +109,16 @@ def _apply_one(
 
         # a killed earlier run may have left the cluster ahead of history: record it then
         settled = last_is_deployed(recover_history(deps, target.release, target.namespace))
-    prepared = prepare(deps, target, force=options.force_conflicts)
+    prepared = prepare(deps, target)
     show_plan(deps, prepared)
     refusal = prepared.ownership_error()
     if refusal is not None and not options.adopt:
         raise refusal
+    conflict = prepared.conflict_error()
+    if conflict is not None and not options.force_conflicts:
+        raise conflict
+    if not options.allow_secret_removal:
+        check_secret_removals(deps, prepared)
     if dry_run:
         return None
     if settled and not _needs_deploy(prepared, options):

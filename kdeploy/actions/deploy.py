@@ -19,7 +19,8 @@ from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import Prepared, previous_manifests
 from kdeploy.actions.namespaces import is_namespace, kept_namespace_line
 from kdeploy.actions.phases import DEFAULT_CONCURRENCY, run_phase, split_phases
-from kdeploy.errors import KdeployError, LockLostError
+from kdeploy.drift import reclaimable
+from kdeploy.errors import ConflictError, KdeployError, LockLostError
 from kdeploy.history.model import Revision
 from kdeploy.hooks import Operation, When, hooks_for, phase
 from kdeploy.kube.client import ObjectRef
@@ -46,6 +47,8 @@ class DeployOptions:
     atomic: bool = False
     # after Ctrl-C or SIGTERM, an atomic apply's rollback waits for health at most this long
     atomic_grace: float = DEFAULT_ATOMIC_GRACE
+    # apply may remove or empty keys of a live Secret (kdeploy.actions.secret_removal)
+    allow_secret_removal: bool = False
     # which hooks run: pre-/post-apply, or pre-/post-rollback (kdeploy.hooks)
     operation: Operation = "apply"
     # objects of one install phase applied (and pruned) at once; see kdeploy.actions.phases
@@ -75,6 +78,9 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
     before the next write."""
     error = prepared.ownership_error()
     if error is not None and not options.adopt:
+        raise error
+    error = None if options.force_conflicts else prepared.conflict_error()
+    if error is not None:
         raise error
     target = prepared.target
     out = deps.output
@@ -121,6 +127,10 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
         deleted, kept = _prune(deps, prepared, options, guard)
         counts["deleted"] = deleted
         result = ", ".join(f"{n} {what}" for what, n in counts.items())
+        reverted = [d for d in prepared.drift if d.action == "reclaim"]
+        if reverted:
+            fields = "; ".join(f"{d.key} {d.field} (changed by {d.manager})" for d in reverted)
+            result += f"; reverted drift: {fields}"
         if kept:
             result += f"; kept {kept} no longer rendered"
             result += " (--no-prune)" if not options.prune else ""
@@ -287,7 +297,16 @@ def _apply_all(
     def apply_one(manifest: Manifest) -> str:
         key = ObjectKey.of(manifest)
         adopted = key in prepared.foreign
-        deps.cluster.apply(manifest, dry_run=False, force=options.force_conflicts or adopted)
+        force = options.force_conflicts or adopted
+        reclaim = reclaimable(prepared.drift, key)
+        try:
+            deps.cluster.apply(manifest, dry_run=False, force=force)
+        except ConflictError as e:
+            # force for exactly the fields planned as reclaimed (drift reverted); a field that
+            # changed hands since planning stops here like any conflict
+            if not reclaim or not e.fields or not {f for f, _ in e.fields} <= reclaim:
+                raise
+            deps.cluster.apply(manifest, dry_run=False, force=True)
         return "adopted" if adopted else actions.get(key, "create") + "d"
 
     for group in split_phases(todo):

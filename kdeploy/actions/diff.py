@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kdeploy import diff as diffmod
+from kdeploy import drift as driftmod
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.namespaces import is_namespace
 from kdeploy.errors import ClusterError, ConflictError, HistoryError, KdeployError
-from kdeploy.history.model import Revision
+from kdeploy.history.model import Revision, revision_name
 from kdeploy.hooks import Hook, hook_lines, hooks_json, is_hook
 from kdeploy.hooks import split as split_hooks
 from kdeploy.kube.client import ObjectRef
@@ -86,6 +87,30 @@ class Prepared:
     hooks: tuple[Hook, ...] = ()
     # hooks whose manifest differs from the one recorded by the previous revisions
     changed_hooks: frozenset[ObjectKey] = frozenset()
+    # fields of our objects that other field managers changed: reclaimed, or conflicts that stop
+    # the operation (kdeploy.drift)
+    drift: tuple[driftmod.Drift, ...] = ()
+
+    @property
+    def conflicts(self) -> list[driftmod.Drift]:
+        """The drift that stops an apply or rollback (without --force-conflicts)."""
+        return [d for d in self.drift if d.action == "conflict"]
+
+    def conflict_error(self) -> ConflictError | None:
+        """The refusal to take fields kdeploy never set (or that an autoscaler owns) from their
+        field managers, or None when every conflicting field is reclaimable."""
+        conflicts = self.conflicts
+        if not conflicts:
+            return None
+        lines = "".join(f"\n  - {d.describe().removeprefix('conflict: ')}" for d in conflicts)
+        return ConflictError(
+            f"release {self.target.release} in namespace {self.target.namespace}: fields owned "
+            f"by other field managers would be taken over:{lines}",
+            hint="stop setting these fields in the package (leave replicas out when an autoscaler "
+            "scales the workload), or rerun with --force-conflicts to take them over; see "
+            "docs/operations.md, 'Drift and field conflicts'",
+            fields=tuple((d.field, d.manager) for d in conflicts),
+        )
 
     def ownership_error(self) -> ConflictError | None:
         """The refusal to touch objects owned by someone else, or None when there are none."""
@@ -128,24 +153,55 @@ def previous_manifests(
     deps: Deps, release: str, namespace: str, *, secrets: bool = False
 ) -> dict[ObjectKey, Manifest]:
     """Manifests kdeploy may have created for this release and not deleted since: those of the last
-    deployed revision and of every later (failed, pending) revision. Prune candidates. Secret data
-    stays redacted (and companion Secrets unread) unless `secrets`."""
+    deployed revision and of every later (failed, pending) revision (the oldest manifest of each
+    object). Prune candidates. Secret data stays redacted (and companion Secrets unread) unless
+    `secrets`. Raises HistoryError when one of those revisions cannot be read."""
+    return {
+        k: ms[0] for k, ms in applied_manifests(deps, release, namespace, secrets=secrets).items()
+    }
+
+
+def applied_manifests(
+    deps: Deps, release: str, namespace: str, *, secrets: bool = False
+) -> dict[ObjectKey, list[Manifest]]:
+    """Every manifest kdeploy applied for each object in the revisions a deploy replaces (the last
+    deployed one and every later one), oldest first.
+
+    Raises HistoryError when one of them cannot be read (a missing chunk, a corrupt payload):
+    without it, kdeploy cannot know which objects it created, so it could neither prune them nor
+    tell the fields it set; the error names the record to drop to go on."""
     revisions = deps.history.revisions(release, namespace)
     if not revisions:
         return {}
     deployed = [r.number for r in revisions if r.status == "deployed"]
     floor = deployed[-1] if deployed else 0
-    out: dict[ObjectKey, Manifest] = {}
+    out: dict[ObjectKey, list[Manifest]] = {}
     for rev in revisions:
         if rev.number < floor:
             continue
         try:
             full = deps.history.get(release, namespace, rev.number, secrets=secrets)
-        except HistoryError:
-            continue  # pruned or unreadable: its objects were handled by a later revision
+        except HistoryError as e:
+            raise damaged_revision_error(release, namespace, rev.number, e) from e
         for m in full.manifests:
-            out.setdefault(ObjectKey.of(m), m)
+            out.setdefault(ObjectKey.of(m), []).append(m)
     return out
+
+
+def damaged_revision_error(
+    release: str, namespace: str, number: int, cause: KdeployError
+) -> HistoryError:
+    """The error for revision `number`, needed to plan, that cannot be read."""
+    name = revision_name(release, number)
+    return HistoryError(
+        f"revision {number} of release {release} in namespace {namespace} cannot be read "
+        f"({cause.message}); without it kdeploy cannot tell which objects that revision created, "
+        "so it cannot plan what to prune; nothing was changed",
+        hint=f"drop the damaged record with `kubectl delete configmap {name} -n {namespace}` "
+        f"(and `kubectl delete secret {name} -n {namespace}` if it exists), then run again; "
+        "objects only that revision created are then no longer pruned: list them with "
+        f"`kubectl get all -n {namespace} -l {INSTANCE_LABEL}={release}`",
+    )
 
 
 def read_live(deps: Deps, release: str, manifests: Iterable[Manifest]) -> dict[ObjectKey, Manifest]:
@@ -176,17 +232,20 @@ def read_live(deps: Deps, release: str, manifests: Iterable[Manifest]) -> dict[O
     return live
 
 
-def prepare(deps: Deps, target: Target, *, force: bool = False) -> Prepared:
+def prepare(deps: Deps, target: Target) -> Prepared:
     """Plan `target`: dry-run apply each desired object, compare with the live objects, and list
     prune candidates and objects owned by someone else. Changes nothing in the cluster.
 
     Raises ClusterError when the server rejects a desired object (Invalid, Forbidden, ...) and
-    ConflictError on a field-manager conflict of an object this release owns (unless `force`)."""
+    HistoryError when a revision it needs cannot be read. A field-manager conflict on an object
+    this release owns is drift (Prepared.drift, see kdeploy.drift): planned as reclaimed or as a
+    conflict, never raised here."""
     stamped = stamp_release_namespace(target.manifests, target.release, target.namespace)
     found = split_hooks(with_namespace(stamped, target.namespace), f"release {target.release}")
     manifests = list(found.regular)
     desired = {ObjectKey.of(m): m for m in manifests}
-    everything = previous_manifests(deps, target.release, target.namespace)
+    applied = applied_manifests(deps, target.release, target.namespace)
+    everything = {k: ms[0] for k, ms in applied.items()}
     # Hooks are never pruned as release objects; their delete policy decides their fate.
     previous = {k: m for k, m in everything.items() if not is_hook(m)}
     changed_hooks = frozenset(h.key for h in found.hooks if everything.get(h.key) != h.manifest)
@@ -197,10 +256,22 @@ def prepare(deps: Deps, target: Target, *, force: bool = False) -> Prepared:
     def ours(current: Manifest, key: ObjectKey) -> bool:
         return owned_by(current, target.release, target.namespace, recorded=key in everything)
 
+    drift: list[driftmod.Drift] = []
+
     def one(key: ObjectKey) -> Manifest | None:
         current = live.get(key)
         mine = current is not None and ours(current, key)
-        return _dry_run(deps, key, desired[key], force, mine, new_namespaces, new_crds)
+        try:
+            return _dry_run(deps, key, desired[key], mine, new_namespaces, new_crds)
+        except ConflictError as e:
+            if not e.fields:
+                raise
+            fields = e.fields
+        # another field manager changed fields of our object: reclaim what we set before
+        found = driftmod.classify(key, fields, applied.get(key, []), _autoscaler(deps, key, fields))
+        drift.extend(found)
+        # what apply makes of it once the fields are taken (the diff shows the drift reverted)
+        return deps.cluster.apply(desired[key], dry_run=True, force=True)
 
     answers = _in_parallel(one, list(desired), deps.cluster.max_parallel)
     dry_run: dict[ObjectKey, Manifest] = {}
@@ -254,7 +325,26 @@ def prepare(deps: Deps, target: Target, *, force: bool = False) -> Prepared:
         other_releases=frozenset(stamped_by_others),
         hooks=found.hooks,
         changed_hooks=changed_hooks,
+        drift=tuple(sorted(drift, key=lambda d: (list(desired).index(d.key), d.field))),
     )
+
+
+def _autoscaler(deps: Deps, key: ObjectKey, fields: tuple[tuple[str, str], ...]) -> str:
+    """ "HorizontalPodAutoscaler ns/name" when one scales object `key` and `.spec.replicas` is
+    among the conflicting `fields`; "" otherwise (also when autoscalers cannot be listed)."""
+    if not key.namespace or not any(f == ".spec.replicas" for f, _ in fields):
+        return ""
+    try:
+        hpas = deps.cluster.list_by_labels(
+            "autoscaling/v2", "HorizontalPodAutoscaler", key.namespace, ""
+        )
+    except ClusterError:
+        return ""
+    for hpa in hpas:
+        if driftmod.scale_target(hpa) == (key.kind, key.name):
+            name = (hpa.get("metadata") or {}).get("name", "")
+            return f"HorizontalPodAutoscaler {key.namespace}/{name}"
+    return ""
 
 
 def _in_parallel(
@@ -275,23 +365,23 @@ def _dry_run(
     deps: Deps,
     key: ObjectKey,
     manifest: Manifest,
-    force: bool,
     ours: bool,
     new_namespaces: set[str],
     new_crds: dict[tuple[str, str], str],
 ) -> Manifest | None:
     """The would-be object; the manifest itself when the server cannot tell yet (its namespace or
-    CRD is created by this same release); None on a conflict with an object we do not own."""
+    CRD is created by this same release); None on a conflict with an object we do not own.
+    Raises ConflictError on a field-manager conflict on our own object."""
     if (key.group, key.kind) in new_crds:
         try:
             deps.cluster.resolve(str(manifest.get("apiVersion")), key.kind)
         except ClusterError:
             return manifest
     try:
-        return deps.cluster.apply(manifest, dry_run=True, force=force)
+        return deps.cluster.apply(manifest, dry_run=True, force=False)
     except ConflictError:
         if ours:
-            raise  # a real field-manager conflict on our own object
+            raise  # a real field-manager conflict on our own object: drift (see prepare)
         return None
     except ClusterError as e:
         if key.namespace in new_namespaces and ": NotFound:" in e.message:
@@ -319,6 +409,10 @@ def show_plan(deps: Deps, prepared: Prepared, *, show_secrets: bool = False) -> 
                 f"! {change.key} is deleted, with everything in it, only with --delete-namespaces "
                 "(or when confirmed on a terminal); otherwise it is kept"
             )
+    for d in prepared.drift:
+        deps.output.diff(f"! {d.describe()}\n")
+    for removal in diffmod.secret_removals(prepared.plan):
+        deps.output.diff(f"! {removal.describe()} (apply needs --allow-secret-removal)\n")
     if prepared.hooks:
         # Listed apart: hooks are not release objects and do not count as changes to them.
         lines = hook_lines(prepared.hooks)
@@ -362,6 +456,11 @@ def diff_releases(
                         {"object": str(k), "owner": owner} for k, owner in prepared.foreign.items()
                     ],
                     "hooks": hooks_json(prepared.hooks, prepared.changed_hooks),
+                    "drift": [d.to_json() for d in prepared.drift],
+                    "secretRemovals": [
+                        {"object": str(r.key), "key": r.data_key, "removal": r.how}
+                        for r in diffmod.secret_removals(prepared.plan)
+                    ],
                 }
             )
         if show_text:

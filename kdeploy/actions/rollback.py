@@ -129,9 +129,11 @@ def rollback(
             delete_namespaces=delete_namespaces,
         )
         with redacting(target):
-            prepared = prepare(deps, target, force=force_conflicts)
+            prepared = prepare(deps, target)
             show_plan(deps, prepared)
-            refusal = prepared.ownership_error()
+            refusal = prepared.ownership_error() or (
+                None if force_conflicts else prepared.conflict_error()
+            )
             if refusal is not None:
                 raise refusal
             options = confirm_pruned_namespaces(deps, prepared, options, yes)

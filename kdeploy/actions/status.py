@@ -1,6 +1,7 @@
 """`kdeploy status`: each object of the current revision, whether it exists, whether it drifted
 from what was applied (someone's `kubectl edit` or `kubectl scale`), and whether it is healthy by
-the rules `apply` waits with (kdeploy.health)."""
+the rules `apply` waits with (kdeploy.health); and the last attempt when it failed (or is still
+pending) after the current revision."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from dataclasses import dataclass
 from kdeploy import diff as diffmod
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import read_live, with_namespace
-from kdeploy.errors import ClusterError, HistoryError, KdeployError
+from kdeploy.errors import ClusterError, ForbiddenError, HistoryError, KdeployError
 from kdeploy.health import container_problem, evaluate
 from kdeploy.history.model import Revision
 from kdeploy.hooks import is_hook
@@ -51,12 +52,21 @@ class ObjectStatus:
     drifted: bool
     diff: str = ""
     health: ObjectHealth | None = None
+    # why drift could not be checked (e.g. the credentials may not patch this kind); "" when it was
+    unknown: str = ""
 
     @property
     def state(self) -> str:
         if not self.present:
             return "missing"
+        if self.unknown:
+            return "unknown"
         return "drifted" if self.drifted else "in sync"
+
+    @property
+    def label(self) -> str:
+        """The state as shown: `drift unknown (forbidden: ...)` for an unknown one."""
+        return f"drift unknown ({self.unknown})" if self.unknown else self.state
 
     @property
     def healthy(self) -> bool:
@@ -64,7 +74,7 @@ class ObjectStatus:
 
     def __str__(self) -> str:
         """`in sync, healthy 3/3`, `drifted, unhealthy 0/1: ...` or `missing`."""
-        return self.state if self.health is None else f"{self.state}, {self.health}"
+        return self.label if self.health is None else f"{self.label}, {self.health}"
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,8 @@ class ReleaseStatus:
     objects: tuple[ObjectStatus, ...]
     # what is wrong with the release's history itself (orphaned parts, ...), one line each
     history_problems: tuple[str, ...] = ()
+    # the newest revision when it is not the current one and failed or is pending (metadata only)
+    last_attempt: Revision | None = None
 
 
 def release_status(deps: Deps, release: str, namespace: str) -> ReleaseStatus:
@@ -86,6 +98,15 @@ def release_status(deps: Deps, release: str, namespace: str) -> ReleaseStatus:
     release."""
     revision = deps.history.last_deployed(release, namespace) or deps.history.last(
         release, namespace
+    )
+    newest = max(deps.history.revisions(release, namespace), key=lambda r: r.number, default=None)
+    last_attempt = (
+        newest
+        if newest is not None
+        and revision is not None
+        and newest.number > revision.number
+        and newest.status in ("failed", "pending")
+        else None
     )
     if revision is None:
         raise HistoryError(
@@ -106,6 +127,21 @@ def release_status(deps: Deps, release: str, namespace: str) -> ReleaseStatus:
         health = object_health(deps.cluster, current_obj)
         try:
             would_be = deps.cluster.apply(manifest, dry_run=True, force=True)
+        except ForbiddenError as e:
+            # not drift: these credentials may not (dry-run) patch it, so it cannot be compared
+            resource = e.resource or key.kind
+            why = f"forbidden: needs the {e.verb or 'patch'} verb on {resource}"
+            rows.append(
+                ObjectStatus(
+                    key,
+                    present=True,
+                    drifted=False,
+                    diff=f"{e.message}\n",
+                    health=health,
+                    unknown=why,
+                )
+            )
+            continue
         except ClusterError as e:
             rows.append(
                 ObjectStatus(key, present=True, drifted=True, diff=f"{e.message}\n", health=health)
@@ -119,6 +155,7 @@ def release_status(deps: Deps, release: str, namespace: str) -> ReleaseStatus:
         revision=revision,
         objects=tuple(rows),
         history_problems=history_problems(deps, release, namespace),
+        last_attempt=last_attempt,
     )
 
 

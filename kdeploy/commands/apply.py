@@ -31,6 +31,11 @@ from kdeploy.commands._wait import Duration, wait_options, wait_settings
     help="Take over fields owned by another field manager instead of failing.",
 )
 @click.option(
+    "--allow-secret-removal",
+    is_flag=True,
+    help="Allow removing or emptying keys of a live Secret (otherwise apply stops, naming them).",
+)
+@click.option(
     "--adopt",
     is_flag=True,
     help="Take over existing objects not created by this release (otherwise refused).",
@@ -77,6 +82,7 @@ def command(
     no_prune: bool,
     delete_namespaces: bool,
     force_conflicts: bool,
+    allow_secret_removal: bool,
     adopt: bool,
     history_max: int,
     wait_for_lock: str | None,
@@ -117,6 +123,7 @@ def command(
     )
     options = DeployOptions(
         force_conflicts=force_conflicts,
+        allow_secret_removal=allow_secret_removal,
         adopt=adopt,
         prune=not no_prune,
         history_max=history_max,

@@ -75,6 +75,8 @@ def command(
 
     Every rendered object is dry-run applied on the server and compared with the live object;
     objects of the last deployed revision that are no longer rendered are shown as deletes.
+    Fields changed by hand are shown as drift apply reverts, or as conflicts that would stop it
+    (exit 2 then, with or without --detailed-exitcode).
     """
     from kdeploy.actions.diff import diff_releases
     from kdeploy.commands._live import build_deps, load_env_cluster, rendered_targets
@@ -112,6 +114,9 @@ def command(
         if gitlab_mr_note and markdown is not None:
             post_note(deps, mr, environment.name, markdown)
     changed = any(p.plan.has_changes for p in prepared)
+    # a conflict that would stop apply is reported as a finding (exit 2), never as a failure
+    if any(p.conflicts for p in prepared):
+        return EXIT_CHANGES
     return EXIT_CHANGES if detailed_exitcode and changed else EXIT_OK
 
 

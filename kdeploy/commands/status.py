@@ -31,9 +31,10 @@ def command(
     context: str | None,
 ) -> int:
     """Show each object of RELEASE's current revision with its live presence, drift (live
-    differs from what was applied, e.g. after `kubectl edit`) and health. Exits 0 when all objects
-    are present, in sync and healthy; 1 when an object is missing or drifted; 4 when all are
-    present and in sync but one is not healthy."""
+    differs from what was applied, e.g. after `kubectl edit`) and health, and the last attempt
+    when a later revision failed or is pending. Exits 0 when all objects are present, in sync and
+    healthy; 1 when an object is missing or drifted, or its drift cannot be checked (e.g. no
+    permission to patch it); 4 when all are present and in sync but one is not healthy."""
     from kdeploy.actions.status import release_status
     from kdeploy.commands._live import build_deps, locate_release
 
@@ -41,6 +42,7 @@ def command(
     deps = build_deps(ctx, cluster, kubeconfig, context)
     status = release_status(deps, release, ns)
     rev = status.revision
+    attempt = status.last_attempt
     if output == "json":
         doc = {
             "release": release,
@@ -48,6 +50,16 @@ def command(
             "revision": rev.number,
             "status": rev.status,
             "historyProblems": list(status.history_problems),
+            "lastAttempt": None
+            if attempt is None
+            else {
+                "revision": attempt.number,
+                "status": attempt.status,
+                "description": attempt.description,
+                "startedAt": attempt.started_at,
+                "finishedAt": attempt.finished_at,
+                "result": attempt.result,
+            },
             "objects": [
                 {
                     "kind": o.key.kind,
@@ -70,6 +82,10 @@ def command(
         deps.output.result(json.dumps(doc, indent=2, sort_keys=True))
     else:
         lines = [f"Release {release} in namespace {ns}: revision {rev.number} ({rev.status})"]
+        if attempt is not None:
+            what = f" ({attempt.description})" if attempt.description else ""
+            why = f": {attempt.result}" if attempt.result else ""
+            lines.append(f"  last attempt: revision {attempt.number}{what} {attempt.status}{why}")
         width = max((len(str(o.key)) for o in status.objects), default=0)
         for o in status.objects:
             lines.append(f"  {str(o.key).ljust(width)}  {o}")
@@ -80,6 +96,6 @@ def command(
                     deps.output.diff(o.diff)
     for problem in status.history_problems:
         deps.output.info(f"warning: {problem}")
-    if not all(o.present and not o.drifted for o in status.objects):
+    if not all(o.state == "in sync" for o in status.objects):
         return EXIT_ERROR
     return EXIT_OK if all(o.healthy for o in status.objects) else EXIT_UNHEALTHY

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from kdeploy.errors import ClusterError, ConflictError
+from kdeploy.errors import ClusterError, ConflictError, ForbiddenError
 from kdeploy.model import Manifest, ObjectKey
 
 FIELD_MANAGER = "kdeploy"
@@ -137,6 +137,7 @@ def error_from_status(
             f"{prefix}: conflict: {_describe_field_conflicts(causes)}",
             hint="the fields are owned by another field manager; rerun with --force-conflicts "
             "to take them over, or stop setting them in the manifest",
+            fields=field_conflicts(causes),
         )
     if code == 422 and causes:
         fields = "; ".join(_describe_cause(c) for c in causes)
@@ -144,9 +145,11 @@ def error_from_status(
     if code == 404:
         return ClusterError(f"{prefix}: NotFound: {message or 'the server could not find it'}")
     if code == 403:
-        return ClusterError(
+        return ForbiddenError(
             f"{prefix}: Forbidden: {message}",
             hint="the credentials in use lack permission for this; check the RBAC of your user",
+            verb=_VERBS.get(action, ""),
+            resource=str((details or {}).get("kind") or ""),
         )
     if code == 401:
         return ClusterError(
@@ -157,6 +160,29 @@ def error_from_status(
     if code == 409:
         return ConflictError(text)
     return ClusterError(text)
+
+
+# the API verb a request of each `action` needs (named in a Forbidden error)
+_VERBS = {
+    "apply": "patch",
+    "dry-run apply": "patch",
+    "get": "get",
+    "list": "list",
+    "delete": "delete",
+}
+
+
+def field_conflicts(causes: list[Mapping[str, Any]]) -> tuple[tuple[str, str], ...]:
+    """(field path, manager) of each FieldManagerConflict cause; the manager as the server names
+    it, without the API version (`"kubectl" with subresource "scale"`)."""
+    out: list[tuple[str, str]] = []
+    for cause in causes:
+        if cause.get("reason") != "FieldManagerConflict":
+            continue
+        manager = str(cause.get("message") or "").removeprefix("conflict with ").strip()
+        manager = manager.rsplit(" using ", 1)[0] if " using " in manager else manager
+        out.append((str(cause.get("field", "")), manager or "another manager"))
+    return tuple(out)
 
 
 def _describe_field_conflicts(causes: list[Mapping[str, Any]]) -> str:

@@ -236,14 +236,15 @@ def test_object_of_another_release_is_refused(deps: Deps, cluster: FakeCluster) 
     assert "k" not in (cluster.find("ConfigMap", "shared") or {}).get("data", {})
 
 
-def test_ssa_conflict_names_field_and_manager(deps: Deps, cluster: FakeCluster) -> None:
+def test_ssa_conflict_on_a_field_kdeploy_never_set_names_field_and_manager(
+    deps: Deps, cluster: FakeCluster
+) -> None:
     apply_releases(deps, [target(deployment("web"))], DeployOptions(), **YES)
-    cluster.conflicts[key("Deployment", "web", "apps")] = (".spec.replicas", "kubectl-scale")
+    field = ".spec.template.spec.serviceAccountName"
+    cluster.conflicts[key("Deployment", "web", "apps")] = (field, "kubectl-edit")
     with pytest.raises(ConflictError) as info:
         apply_releases(deps, [target(deployment("web", replicas=3))], DeployOptions(), **YES)
-    assert 'Deployment.apps shop/web: conflict: .spec.replicas owned by "kubectl-scale"' in str(
-        info.value
-    )
+    assert f'Deployment.apps shop/web {field} is owned by "kubectl-edit"' in str(info.value)
     assert "--force-conflicts" in info.value.format_message()
     assert len(deps.history.revisions("web", NS)) == 1
     (rev,) = apply_releases(
@@ -251,6 +252,19 @@ def test_ssa_conflict_names_field_and_manager(deps: Deps, cluster: FakeCluster) 
     )
     assert rev.number == 2
     assert cluster.find("Deployment", "web")["spec"]["replicas"] == 3  # type: ignore[index]
+
+
+def test_ssa_conflict_on_a_field_kdeploy_set_before_is_reclaimed(
+    deps: Deps, cluster: FakeCluster, out: RecordingOutput
+) -> None:
+    apply_releases(deps, [target(deployment("web"))], DeployOptions(), **YES)
+    cluster.conflicts[key("Deployment", "web", "apps")] = (".spec.replicas", "kubectl-scale")
+    (rev,) = apply_releases(deps, [target(deployment("web", replicas=3))], DeployOptions(), **YES)
+    assert rev.number == 2
+    assert cluster.find("Deployment", "web")["spec"]["replicas"] == 3  # type: ignore[index]
+    shown = "".join(out.diffs)
+    assert 'reverted drift: .spec.replicas was changed by "kubectl-scale"' in shown
+    assert "reverted drift: Deployment.apps shop/web .spec.replicas" in rev.result
 
 
 def test_without_terminal_apply_requires_yes(deps: Deps, cluster: FakeCluster) -> None:

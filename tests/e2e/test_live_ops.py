@@ -388,22 +388,20 @@ def test_object_of_another_release_is_refused(project: Path, live: Live) -> None
     assert live.history() == {}
 
 
-def test_ssa_conflict_names_the_other_manager(project: Path, live: Live) -> None:
+def test_a_hand_edit_of_a_field_kdeploy_set_is_reverted_and_named(
+    project: Path, live: Live
+) -> None:
     assert kd(project, "apply", "-e", "dev", "--yes").code == 0
     live.hand_edit_configmap("web-config", {"greeting": "edited"})
-    before = live.snapshot()
     result = kd(project, "apply", "-e", "dev", "--yes", "--set", "greeting=new")
-    assert result.code == 1
-    assert f"ConfigMap {live.ns}/web-config: conflict: .data.greeting owned by" in result.stderr
-    assert "kubectl-edit" in result.stderr and "--force-conflicts" in result.stderr
-    assert live.snapshot() == before
-    assert live.history() == {1: "deployed"}
-
-    forced = kd(
-        project, "apply", "-e", "dev", "--yes", "--set", "greeting=new", "--force-conflicts"
+    assert result.code == 0, result.stderr
+    assert (
+        f"ConfigMap {live.ns}/web-config: reverted drift: .data.greeting was changed by "
+        '"kubectl-edit"' in result.stdout
     )
-    assert forced.code == 0, forced.stderr
+    assert "-  greeting: edited" in result.stdout and "+  greeting: new" in result.stdout
     assert live.get("ConfigMap", "web-config")["data"] == {"greeting": "new"}  # type: ignore[index]
+    assert live.history() == {1: "superseded", 2: "deployed"}
 
 
 def test_status_shows_drift_and_missing(project: Path, live: Live) -> None:
@@ -481,7 +479,7 @@ def test_usage_errors_exit_64(project: Path, args: tuple[str, ...]) -> None:
 
 
 @pytest.mark.kubectl
-def test_kubectl_scale_is_reported_as_a_conflict_with_its_manager(
+def test_kubectl_scale_is_reverted_by_the_next_apply_naming_its_manager(
     project: Path, live: Live, tmp_path: Path
 ) -> None:
     import os
@@ -510,20 +508,21 @@ def test_kubectl_scale_is_reported_as_a_conflict_with_its_manager(
         timeout=90,
     )
     assert settled.returncode == 0, settled.stderr
-    before = live.snapshot()
-    result = kd(project, "apply", "-e", "dev", "--yes", "--set", "greeting=new")
-    assert result.code == 1
-    # the manager is kubectl's (its name depends on the kubectl version), via the scale subresource
-    assert (
-        f'Deployment.apps {live.ns}/web: conflict: .spec.replicas owned by "kubectl'
-        in result.stderr
-    )
-    assert 'with subresource "scale"' in result.stderr
-    assert live.snapshot() == before
-    assert live.history() == {1: "deployed"}
-
     status = kd(project, "status", "web", "-e", "dev")
     assert status.code == 1 and "drifted" in status.stdout
+
+    result = kd(project, "apply", "-e", "dev", "--yes", "--set", "greeting=new")
+    assert result.code == 0, result.stderr
+    # the manager is kubectl's (its name depends on the kubectl version), via the scale subresource
+    assert (
+        f'Deployment.apps {live.ns}/web: reverted drift: .spec.replicas was changed by "kubectl'
+        in result.stdout
+    )
+    assert 'with subresource "scale"' in result.stdout
+    assert live.get("Deployment", "web", "apps/v1")["spec"]["replicas"] == 1  # type: ignore[index]
+    assert live.history() == {1: "superseded", 2: "deployed"}
+    after = kd(project, "status", "web", "-e", "dev")
+    assert "drifted" not in after.stdout, after.stdout
 
 
 def test_releases_apply_in_file_order_and_a_failure_stops_the_rest(
