@@ -220,8 +220,8 @@ ENVVAR_PREFIX = "KDEPLOY_"
 # Options that never come from the environment. A --set value may hold spaces (a variable is split
 # on whitespace into several values). The rest must be deliberate on each command line: a variable
 # left set in a CI project would silently print secrets, take over objects, override other field
-# managers, break a lock, roll back to a fixed revision or delete whole namespaces on every later
-# run.
+# managers, empty live Secrets, break a lock, roll back to a fixed revision or delete whole
+# namespaces on every later run.
 NO_ENVVAR = frozenset(
     {
         "--set",
@@ -230,6 +230,7 @@ NO_ENVVAR = frozenset(
         "--adopt",
         "--delete-namespaces",
         "--force-conflicts",
+        "--allow-secret-removal",
         "--force",
         "--to",
         "--help",

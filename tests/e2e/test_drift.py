@@ -312,9 +312,13 @@ def secret_project(tmp_path: Path, live: Live) -> Path:
     )
 
 
-def test_emptying_a_secret_key_needs_allow_secret_removal(secret_project: Path, live: Live) -> None:
+def test_emptying_a_secret_key_needs_allow_secret_removal(
+    secret_project: Path, live: Live, monkeypatch: pytest.MonkeyPatch
+) -> None:
     _apply(secret_project)
     before = live.resource_versions()
+    # a variable left set in CI never allows it: the flag must be on the command line
+    monkeypatch.setenv("KDEPLOY_ALLOW_SECRET_REMOVAL", "1")
     # e.g. a CI job whose secret variable was not set: the value renders empty
     result = kd(secret_project, "apply", "-e", "dev", "--yes", "--set", "password=")
     assert result.code == 1
