@@ -27,6 +27,7 @@ from kdeploy.emulator.selectors import (
 )
 from kdeploy.emulator.store import Store, clone, group_of
 from kdeploy.emulator.validation import (
+    bytes_field_error,
     fold_string_data,
     micro_time_error,
     validate_data,
@@ -70,7 +71,8 @@ MERGE_PATCH = "application/merge-patch+json"
 JSON_PATCH = "application/json-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
-APPLY_PATCH_CBOR = "application/apply-patch+cbor"
+# What POST, PUT and DELETE bodies may be (the real server's serializers, in its order).
+BODY_MEDIA_TYPES = ("application/json", "application/yaml", "application/vnd.kubernetes.protobuf")
 
 
 # ---------------------------------------------------------------------- semantics adapters
@@ -121,11 +123,7 @@ def _strategic_patch(target: Obj, patch: Any, rt: ResourceType) -> Obj:
 
     if rt.crd:
         # Custom resources do not support strategic merge patch (real server: 415).
-        raise E.ApiError(
-            415,
-            "UnsupportedMediaType",
-            "strategic merge patch is not supported for custom resources",
-        )
+        raise E.unsupported_media_type(patch_media_types(rt))
     try:
         return strategic_merge_patch(target, patch, _gvk(rt))
     except Exception as e:
@@ -294,6 +292,25 @@ def as_version(obj: Obj, rt: ResourceType) -> Obj:
     return out
 
 
+def patch_media_types(rt: ResourceType) -> tuple[str, ...]:
+    """The Content-Types a PATCH of this type accepts, in the real server's order (no strategic
+    merge patch for custom resources; CBOR apply only behind a feature gate that is off)."""
+    if rt.crd:
+        return (JSON_PATCH, MERGE_PATCH, APPLY_PATCH)
+    return (JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, APPLY_PATCH)
+
+
+def check_body_media_type(content_type: str) -> None:
+    """Refuse a POST/PUT/DELETE body whose Content-Type is not one the server decodes (415, as
+    the real server's input negotiation does before reading the body). No Content-Type means
+    JSON."""
+    if not content_type.strip():
+        return
+    media = content_type.split(";", 1)[0].strip().lower()
+    if media not in BODY_MEDIA_TYPES:
+        raise E.unsupported_media_type(BODY_MEDIA_TYPES)
+
+
 def _parse_body(body: bytes, content_type: str) -> Any:
     """Decode a request body: protobuf envelope, JSON, or YAML for apply patches."""
     from kdeploy.emulator.protobuf import ProtobufDecodeError, decode_request_body, is_protobuf
@@ -306,8 +323,6 @@ def _parse_body(body: bytes, content_type: str) -> Any:
         except ProtobufDecodeError as e:
             raise E.bad_request(f"unable to decode protobuf body: {e}") from e
     media = content_type.split(";", 1)[0].strip().lower()
-    if media == APPLY_PATCH_CBOR:
-        raise E.unsupported_media_type(media)
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:
@@ -474,7 +489,7 @@ class Api:
         return obj
 
     def _validate(self, rt: ResourceType, obj: Obj, old: Obj | None = None) -> None:
-        decode_error = micro_time_error(obj)
+        decode_error = micro_time_error(obj) or bytes_field_error(obj)
         if decode_error:
             raise E.bad_request(decode_error)
         meta = obj["metadata"]
@@ -519,6 +534,12 @@ class Api:
             obj.setdefault("status", {}).setdefault("phase", "Active")
         elif rt.group == "" and rt.kind == "Service":
             self._allocate_service(obj, old)
+        elif rt.group == "" and rt.kind == "Pod" and old is None:
+            # The pod strategy's PrepareForCreate: whatever status was sent, a new pod is
+            # Pending with its QoS class.
+            from kdeploy.emulator.defaults import pod_qos_class
+
+            obj["status"] = {"phase": "Pending", "qosClass": pod_qos_class(obj)}
         return obj
 
     def _allocate_service(self, obj: Obj, old: Obj | None) -> None:
@@ -806,8 +827,8 @@ class Api:
         Raises NotFound, Conflict (stale resourceVersion, apply conflicts), Invalid,
         BadRequest, UnsupportedMediaType."""
         media = content_type.split(";", 1)[0].strip().lower()
-        if media not in (MERGE_PATCH, JSON_PATCH, STRATEGIC_PATCH, APPLY_PATCH, APPLY_PATCH_CBOR):
-            raise E.unsupported_media_type(media or "(none)")
+        if media not in patch_media_types(rt):
+            raise E.unsupported_media_type(patch_media_types(rt))
         ns = namespace if rt.namespaced else ""
         if media == APPLY_PATCH:
             if not manager:
@@ -1064,7 +1085,12 @@ class Api:
             result = self.delete_object(old, policy or "Background", dry_run=dry_run)
             if result is not None:
                 return as_version(result, rt)
-            gc.collect(self.store, self.delete_object)
+            if not dry_run:
+                gc.collect(self.store, self.delete_object)
+            if rt.returns_deleted:
+                # The registry stores of pods, services, service accounts, namespaces, PVCs and
+                # resource quotas answer with the deleted object (ReturnDeletedObject).
+                return as_version(old, rt)
             details: Obj = {"name": name}
             if rt.group:
                 details["group"] = rt.group
@@ -1080,7 +1106,8 @@ class Api:
 
     def delete_object(self, old: Obj, policy: str, *, dry_run: bool = False) -> Obj | None:
         """Delete a stored object under the store lock: mark it deleting if finalizers hold it
-        (returns the marked object) or remove it (returns None)."""
+        (returns the marked object) or remove it (returns None; also for a dry run that would
+        remove it)."""
         meta = old["metadata"]
         finalizers = list(meta.get("finalizers") or [])
         for f, p in (("orphan", "Orphan"), ("foregroundDeletion", "Foreground")):
@@ -1091,7 +1118,7 @@ class Api:
             is_ns = False
         if not finalizers and not is_ns:
             if dry_run:
-                return clone(old)
+                return None
             self.store.remove(
                 group_of(old["apiVersion"]), old["kind"], meta.get("namespace", ""), meta["name"]
             )

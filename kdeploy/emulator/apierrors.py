@@ -164,10 +164,14 @@ def too_large(message: str) -> ApiError:
     return ApiError(413, "RequestEntityTooLarge", message)
 
 
-def unsupported_media_type(ctype: str) -> ApiError:
-    """415 UnsupportedMediaType."""
+def unsupported_media_type(accepted: list[str] | tuple[str, ...]) -> ApiError:
+    """415 UnsupportedMediaType, listing the media types the endpoint accepts (the real
+    server's negotiation error, word for word)."""
     return ApiError(
-        415, "UnsupportedMediaType", f"the body of the request was in an unknown format: {ctype}"
+        415,
+        "UnsupportedMediaType",
+        "the body of the request was in an unknown format - accepted media types include: "
+        + ", ".join(accepted),
     )
 
 

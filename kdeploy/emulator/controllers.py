@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from kdeploy.emulator.defaults import pod_qos_class
 from kdeploy.emulator.types import Clock, ControllerKnobs, Obj, StoreAPI
 
 NODE_NAME = "emulator-node"
@@ -1278,7 +1279,7 @@ class ControllerManager:
                 podIP=ip,
                 podIPs=[{"ip": ip}],
                 startTime=now,
-                qosClass=_qos_class(o),
+                qosClass=pod_qos_class(o),
             )
             st["conditions"] = [
                 {
@@ -1559,20 +1560,3 @@ def _pull_error(image: str) -> str:
 def _go_duration(seconds: int) -> str:
     minutes, secs = divmod(seconds, 60)
     return f"{minutes}m{secs}s" if minutes else f"{secs}s"
-
-
-def _qos_class(pod: Obj) -> str:
-    containers = pod.get("spec", {}).get("containers") or []
-    resources = [c.get("resources") or {} for c in containers]
-    if not any(r.get("requests") or r.get("limits") for r in resources):
-        return "BestEffort"
-    guaranteed = all(
-        r.get("limits")
-        and set(r["limits"]) >= {"cpu", "memory"}
-        and all(
-            r.get("requests", r["limits"]).get(k, r["limits"][k]) == r["limits"][k]
-            for k in r["limits"]
-        )
-        for r in resources
-    )
-    return "Guaranteed" if guaranteed else "Burstable"

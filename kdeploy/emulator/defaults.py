@@ -385,6 +385,46 @@ def _pod(obj: Obj) -> None:
                     port["hostPort"] = port.get("containerPort")
 
 
+def pod_qos_class(pod: Obj) -> str:
+    """The pod's QoS class as the real server computes it at create (`qos.GetPodQOS`): cpu and
+    memory requests and limits summed over containers and init containers (pod-level
+    resources when set); Guaranteed when every container limits both and the sums of requests
+    equal the sums of limits, BestEffort when nothing is requested or limited."""
+    spec = pod.get("spec") if isinstance(pod.get("spec"), dict) else {}
+    assert isinstance(spec, dict)
+    requests: dict[str, Decimal] = {}
+    limits: dict[str, Decimal] = {}
+    guaranteed = True
+    pod_level = spec.get("resources")
+    if isinstance(pod_level, dict) and (pod_level.get("requests") or pod_level.get("limits")):
+        sets = [pod_level]
+    else:
+        sets = [
+            c.get("resources") or {}
+            for key in ("containers", "initContainers")
+            for c in spec.get(key) or ()
+            if isinstance(c, dict)
+        ]
+    for res in sets:
+        found = set()
+        for target, section in ((requests, "requests"), (limits, "limits")):
+            for name, value in (res.get(section) or {}).items():
+                if name not in ("cpu", "memory"):
+                    continue
+                parsed = _parse_quantity(str(value))
+                if parsed is None or parsed[0] <= 0:
+                    continue
+                target[name] = target.get(name, Decimal(0)) + parsed[0]
+                if section == "limits":
+                    found.add(name)
+        if found != {"cpu", "memory"}:
+            guaranteed = False
+    if not requests and not limits:
+        return "BestEffort"
+    equal = all(limits.get(k) == v for k, v in requests.items()) and len(requests) == len(limits)
+    return "Guaranteed" if guaranteed and equal else "Burstable"
+
+
 def _deployment(obj: Obj) -> None:
     spec = _workload_template(obj)
     if spec.get("replicas") is None:

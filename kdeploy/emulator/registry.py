@@ -28,6 +28,9 @@ class ResourceType:
     has_generation: bool = False
     name_rule: str = "subdomain"
     crd: str = ""
+    # DELETE answers with the deleted object instead of a Status (the registry store's
+    # ReturnDeletedObject in a real API server).
+    returns_deleted: bool = False
     # JSON schema of a custom resource version (openAPIV3Schema), for OpenAPI documents.
     schema: Any = field(default=None, compare=False, hash=False)
 
@@ -68,6 +71,8 @@ def _rt(
     subs: tuple[str, ...] = (),
     gen: bool = False,
     name_rule: str = "subdomain",
+    returns_deleted: bool = False,
+    cats: tuple[str, ...] = (),
 ) -> ResourceType:
     return ResourceType(
         group=group,
@@ -77,10 +82,11 @@ def _rt(
         singular=kind.lower(),
         namespaced=namespaced,
         short_names=short,
-        categories=("all",) if all_cat else (),
+        categories=("all",) if all_cat else cats,
         subresources=subs,
         has_generation=gen,
         name_rule=name_rule,
+        returns_deleted=returns_deleted,
     )
 
 
@@ -88,7 +94,17 @@ def builtin_types() -> list[ResourceType]:
     """Every built-in resource type, preferred version of each group first."""
     st, sc = ("status",), ("status", "scale")
     return [
-        _rt("", "v1", "Namespace", "namespaces", False, ("ns",), subs=st, name_rule="label"),
+        _rt(
+            "",
+            "v1",
+            "Namespace",
+            "namespaces",
+            False,
+            ("ns",),
+            subs=st,
+            name_rule="label",
+            returns_deleted=True,
+        ),
         _rt("", "v1", "ConfigMap", "configmaps", short=("cm",)),
         _rt("", "v1", "Secret", "secrets"),
         _rt(
@@ -100,14 +116,42 @@ def builtin_types() -> list[ResourceType]:
             all_cat=True,
             subs=st,
             name_rule="dns1035",
+            returns_deleted=True,
         ),
-        _rt("", "v1", "ServiceAccount", "serviceaccounts", short=("sa",)),
-        _rt("", "v1", "Pod", "pods", short=("po",), all_cat=True, subs=st),
+        _rt("", "v1", "ServiceAccount", "serviceaccounts", short=("sa",), returns_deleted=True),
+        _rt("", "v1", "Pod", "pods", short=("po",), all_cat=True, subs=st, returns_deleted=True),
         _rt("", "v1", "Event", "events", short=("ev",)),
-        _rt("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", short=("pvc",), subs=st),
+        _rt(
+            "",
+            "v1",
+            "PersistentVolumeClaim",
+            "persistentvolumeclaims",
+            short=("pvc",),
+            subs=st,
+            returns_deleted=True,
+        ),
         _rt("", "v1", "Endpoints", "endpoints", short=("ep",)),
-        _rt("", "v1", "ResourceQuota", "resourcequotas", short=("quota",), subs=st),
+        _rt(
+            "",
+            "v1",
+            "ResourceQuota",
+            "resourcequotas",
+            short=("quota",),
+            subs=st,
+            returns_deleted=True,
+        ),
         _rt("", "v1", "LimitRange", "limitranges", short=("limits",)),
+        _rt(
+            "",
+            "v1",
+            "ReplicationController",
+            "replicationcontrollers",
+            short=("rc",),
+            all_cat=True,
+            subs=sc,
+            gen=True,
+        ),
+        _rt("", "v1", "Node", "nodes", False, ("no",), subs=st),
         _rt(
             "apps",
             "v1",
@@ -211,6 +255,16 @@ def builtin_types() -> list[ResourceType]:
             ("crd", "crds"),
             subs=st,
             gen=True,
+            cats=("api-extensions",),
+        ),
+        _rt(
+            "apiregistration.k8s.io",
+            "v1",
+            "APIService",
+            "apiservices",
+            False,
+            subs=st,
+            cats=("api-extensions",),
         ),
     ]
 

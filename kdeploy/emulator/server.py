@@ -19,7 +19,15 @@ from urllib.parse import parse_qsl, urlsplit
 
 from kdeploy.emulator import apierrors as E
 from kdeploy.emulator import discovery, table
-from kdeploy.emulator.api import Api, FieldCheck, _parse_body, as_version, manager_name
+from kdeploy.emulator.api import (
+    Api,
+    FieldCheck,
+    _parse_body,
+    as_version,
+    check_body_media_type,
+    manager_name,
+    patch_media_types,
+)
 from kdeploy.emulator.auth import AuthPolicy
 from kdeploy.emulator.faults import Faults, kill_process, rule_from_dict, rule_to_dict
 from kdeploy.emulator.registry import Registry, ResourceType
@@ -125,6 +133,11 @@ class _Route:
         self.subresource = sub
 
 
+def _is_control(path: str) -> bool:
+    """Whether a request path (with its query) is the emulator's own control endpoint."""
+    return urlsplit(path).path.split("/")[1:2] == ["_emulator"]
+
+
 def _truthy(value: str | None) -> bool:
     return value in ("1", "true", "True")
 
@@ -186,12 +199,16 @@ class Handler(BaseHTTPRequestHandler):
     def _send_json(
         self, code: int, obj: Any, content_type: str = _JSON, headers: dict[str, str] | None = None
     ) -> None:
-        self._send(code, json.dumps(obj, separators=(",", ":")).encode(), content_type, headers)
+        # Go's json.Encoder ends every document with a newline; clients that compare bytes or
+        # split a stream on lines see the same body as from a real server.
+        body = json.dumps(obj, separators=(",", ":")).encode() + b"\n"
+        self._send(code, body, content_type, headers)
 
     def _send_error(self, err: E.ApiError) -> None:
         self._send_json(err.code, err.status(), headers=err.headers)
 
     def _read_body(self) -> bytes:
+        self._body_pending = False
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
             # Read (and drop) the body so the client, still sending, gets to read the answer.
@@ -207,7 +224,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._read_chunked()
         return self.rfile.read(length) if length else b""
 
-    def _read_chunked(self) -> bytes:
+    def _read_chunked(self, limit: int = MAX_BODY_BYTES) -> bytes:
         out = bytearray()
         while True:
             size = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
@@ -216,15 +233,17 @@ class Handler(BaseHTTPRequestHandler):
                 return bytes(out)
             out += self.rfile.read(size)
             self.rfile.readline()
-            if len(out) > MAX_BODY_BYTES:
+            if len(out) > limit:
                 self.close_connection = True
                 raise E.too_large(f"Request entity too large: limit is {MAX_BODY_BYTES}")
 
     def _handle(self, method: str) -> None:
         self._warnings: list[str] = []
+        self._body_pending = True
         srv = self.server
         srv.count(method, self.path)
-        rule = srv.faults.match(method, self.path)
+        # The control endpoint is never subject to faults: a catch-all rule must stay clearable.
+        rule = None if _is_control(self.path) else srv.faults.match(method, self.path)
         if rule is not None and rule.action == "kill-after" and rule.pid is not None:
             return self._serve_then_kill(method, rule.pid)
         if rule is not None:
@@ -244,7 +263,7 @@ class Handler(BaseHTTPRequestHandler):
             elif rule.action == "drop-after":
                 return self._serve_then_hang_up(method)
             else:
-                self._discard_body()
+                self._drain_body()
                 code = rule.status
                 headers = {}
                 details: Obj | None = None
@@ -270,6 +289,7 @@ class Handler(BaseHTTPRequestHandler):
             query = dict(parse_qsl(url.query, keep_blank_values=True))
             self._route(method, url.path, query)
         except E.ApiError as err:
+            self._drain_body()
             self._send_error(err)
         except _DISCONNECTS:
             self.close_connection = True
@@ -277,7 +297,10 @@ class Handler(BaseHTTPRequestHandler):
             import traceback
 
             traceback.print_exc()
+            self._drain_body()
             self._send_error(E.internal(f"{type(exc).__name__}: {exc}"))
+        finally:
+            self._drain_body()
 
     def _serve_then_kill(self, method: str, pid: int) -> None:
         """Process the request, kill the client, and throw the answer away: the change is made
@@ -309,11 +332,29 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def _discard_body(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        if 0 < length <= MAX_BODY_BYTES:
-            self.rfile.read(length)
-        elif length:
+    def _drain_body(self) -> None:
+        """Read and drop a request body nobody read (the request failed before its handler got
+        to it: 404, 405, 401, 415, an injected fault), so the next request on this keep-alive
+        connection starts at its own first byte. A body too large to drain (or a client gone
+        while sending it) closes the connection instead, as Go's HTTP server does."""
+        if not self._body_pending or self.close_connection:
+            return
+        self._body_pending = False
+        try:
+            if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                self._read_chunked(limit=_MAX_DRAIN)
+                return
+            remaining = int(self.headers.get("Content-Length") or 0)
+            if remaining > _MAX_DRAIN:
+                self.close_connection = True
+                return
+            while remaining > 0:
+                chunk = self.rfile.read(min(remaining, 1 << 16))
+                if not chunk:
+                    self.close_connection = True
+                    return
+                remaining -= len(chunk)
+        except (E.ApiError, ValueError, OSError):
             self.close_connection = True
 
     # ------------------------------------------------------------------ routing
@@ -322,7 +363,8 @@ class Handler(BaseHTTPRequestHandler):
         parts = [p for p in path.split("/") if p]
         if not parts:
             return self._send_json(
-                200, {"paths": ["/api", "/api/v1", "/apis", "/openapi/v3", "/version"]}
+                200,
+                {"paths": ["/api", "/api/v1", "/apis", "/openapi/v2", "/openapi/v3", "/version"]},
             )
         head = parts[0]
         if head == "_emulator":
@@ -406,6 +448,8 @@ class Handler(BaseHTTPRequestHandler):
         return self._send_json(200, discovery.api_group_list(reg))
 
     def _openapi(self, parts: list[str], query: dict[str, str]) -> None:
+        if parts == ["v2"]:
+            return self._openapi_v2()
         if not parts or parts[0] != "v3":
             raise E.no_route()
         reg = self.server.registry
@@ -422,6 +466,33 @@ class Handler(BaseHTTPRequestHandler):
         if (group, version) not in gvs:
             raise E.no_route()
         return self._send(200, _openapi_doc_json(group, version, reg))
+
+    def _openapi_v2(self) -> None:
+        from kdeploy.emulator import openapi_v2
+
+        answer = openapi_v2.negotiate(self.headers.get("Accept", ""))
+        if answer is None:
+            # kube-openapi's handler: 406 with no body for a format it cannot write.
+            return self._send(406, b"", "text/plain; charset=utf-8")
+        resources = [
+            {
+                "group": rt.group,
+                "version": rt.version,
+                "kind": rt.kind,
+                "plural": rt.plural,
+                "namespaced": rt.namespaced,
+                "patch_types": list(patch_media_types(rt)),
+                "crd": bool(rt.crd),
+                "schema": rt.schema if rt.crd else None,
+            }
+            for rt in self.server.registry.all()
+        ]
+        version = str(discovery.VERSION_INFO["gitVersion"])
+        if answer == openapi_v2.JSON_CONTENT_TYPE:
+            body = openapi_v2.swagger_json(resources, version)
+        else:
+            body = openapi_v2.swagger_protobuf(resources, version)
+        return self._send(200, body, answer, {"Vary": "Accept"})
 
     # ------------------------------------------------------------------ control endpoint
 
@@ -473,8 +544,13 @@ class Handler(BaseHTTPRequestHandler):
                 return self._send_json(200, api.get_scale(rt, namespace, name))
             obj = api.get(rt, namespace, name)
             return self._send_object(200, obj, rt, query)
+        ctype = self.headers.get("Content-Type", "")
+        if method in ("POST", "PUT"):
+            check_body_media_type(ctype)
         body = self._read_body()
-        ctype = self.headers.get("Content-Type", _JSON)
+        if method == "DELETE" and body:
+            check_body_media_type(ctype)
+        ctype = ctype or _JSON
         manager = query.get("fieldManager")
         fields = FieldCheck(query.get("fieldValidation"))
         self._warnings = fields.warnings

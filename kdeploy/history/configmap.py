@@ -17,6 +17,7 @@ The head is written last and deleted first: a revision is visible only when all 
 from __future__ import annotations
 
 import base64
+import binascii
 import builtins
 import hashlib
 import json
@@ -57,8 +58,19 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def _unb64(text: str) -> bytes:
-    return base64.b64decode(text)
+def _unb64(text: Any, kind: str, namespace: str, name: str, key: str) -> bytes:
+    """Decode one base64 value of a revision object (ConfigMap `binaryData`, Secret `data`).
+    A value that is not valid base64 (the record was changed outside kdeploy, or stored by a
+    server that does not check it) is a HistoryError naming the object and key."""
+    try:
+        return base64.b64decode(str(text), validate=True)
+    except (binascii.Error, ValueError):
+        raise HistoryError(
+            f"{kind} {namespace}/{name}: key {key} is not valid base64; this revision "
+            "record was changed outside kdeploy",
+            hint=f"restore {kind} {namespace}/{name} from a backup, or delete it to drop that "
+            "revision from the history",
+        ) from None
 
 
 def _sha256(data: bytes) -> str:
@@ -178,7 +190,13 @@ class ConfigMapDriver:
             return None
         record = self._record_of(head, namespace)
         data = head.get("data") or {}
-        first = _unb64((head.get("binaryData") or {}).get("payload.json.gz", ""))
+        first = _unb64(
+            (head.get("binaryData") or {}).get("payload.json.gz", ""),
+            "ConfigMap",
+            namespace,
+            name,
+            "binaryData.payload.json.gz",
+        )
         payload = self._assemble(
             "ConfigMap", namespace, release, number, first, data, "payload", name
         )
@@ -186,7 +204,10 @@ class ConfigMapDriver:
         if with_secrets and record.meta.get("hasSecrets"):
             secret = self._read("Secret", namespace, name)
             if secret is not None:
-                raw = {k: _unb64(v) for k, v in (secret.get("data") or {}).items()}
+                raw = {
+                    k: _unb64(v, "Secret", namespace, name, f"data.{k}")
+                    for k, v in (secret.get("data") or {}).items()
+                }
                 first_secret = raw.pop("secrets.json.gz", b"")
                 sdata = {k: v.decode(errors="replace") for k, v in raw.items()}
                 secrets = self._assemble(
@@ -406,8 +427,10 @@ class ConfigMapDriver:
                     f"{kind} {namespace}/{part_name(release, number, k)} (part {k} of revision "
                     f"{number} of release {release}) is missing"
                 )
-            raw = (part.get("binaryData") or part.get("data") or {}).get(f"{field}.json.gz", "")
-            chunks.append(_unb64(raw))
+            section = "binaryData" if part.get("binaryData") else "data"
+            raw = (part.get(section) or {}).get(f"{field}.json.gz", "")
+            part_obj = part_name(release, number, k)
+            chunks.append(_unb64(raw, kind, namespace, part_obj, f"{section}.{field}.json.gz"))
         blob = b"".join(chunks)
         expected = data.get(f"{field}.sha256")
         if expected and _sha256(blob) != expected:

@@ -68,7 +68,7 @@ def test_version_and_unknown_paths(http: Any) -> None:
     missing = http("/apis/nope.example.com/v1")
     assert missing.status == 404
     assert json.loads(missing.data)["reason"] == "NotFound"
-    assert http("/openapi/v2").status == 404
+    assert http("/openapi/v4").status == 404
 
 
 def test_openapi_v3_patch_operations_carry_gvk_and_field_validation(http: Any) -> None:
