@@ -291,7 +291,22 @@ def s_delete(k: Kind) -> Any:
 
 # registries with ReturnDeletedObject (pods, services, serviceaccounts, storageclasses) answer a
 # DELETE with the object; the others with a Status of the deleted object's name, kind and uid
-RETURNS_DELETED_OBJECT = ("Pod", "Service", "ServiceAccount", "StorageClass")
+# The registry stores with ReturnDeletedObject: true in k8s.io/kubernetes v1.37 (pkg/registry).
+RETURNS_DELETED_OBJECT = (
+    "Pod",
+    "Service",
+    "ServiceAccount",
+    "Namespace",
+    "PersistentVolumeClaim",
+    "PersistentVolume",
+    "ResourceQuota",
+    "PodTemplate",
+    "StorageClass",
+    "VolumeAttachment",
+    "CSIDriver",
+    "CSINode",
+    "VolumeAttributesClass",
+)
 
 
 def s_delete_response(k: Kind) -> Any:
@@ -484,23 +499,15 @@ CORE_ONLY: dict[str, Scenario] = {
 
 NAMESPACED_ONLY = {"namespace-mismatch": s_namespace_mismatch}
 UNSERVED_SCENARIOS = ("create", "get", "ssa-create", "delete-response")
-TEXT_PLAIN = (
-    "a body of an unsupported media type (text/plain, XML, a form, a patch type on POST or PUT)"
-    " is accepted; a real server answers 415 UnsupportedMediaType"
-)
-DELETE_STATUS = "a DELETE of a Pod, Service or ServiceAccount answers a Status, not the object"
 
 
 def _case(k: Kind, name: str, scenario: Scenario) -> Case:
     steps, expect = scenario(k)
-    known = k.known or (TEXT_PLAIN if name == "text-plain" else "")
-    if name == "delete-response" and k.kind in ("Pod", "Service", "ServiceAccount"):
-        known = DELETE_STATUS
     return Case(
         id=f"{k.slug}-{name}",
         steps=steps,
         expect=expect,
-        known=known,
+        known=k.known,
         drop=k.drop,
         drop_managers=k.drop_managers,
         needs_service_account=k.needs_service_account,

@@ -85,6 +85,13 @@ class Kind:
 
 
 KINDS: tuple[Kind, ...] = (
+    Kind(
+        "ReplicationController",
+        "v1",
+        "replicationcontrollers",
+        fields={"spec": {"replicas": 0, "selector": {"app": "diff"}, "template": TEMPLATE}},
+        controlled=True,
+    ),
     Kind("ConfigMap", "v1", "configmaps", fields={"data": {"k": "v"}}),
     Kind("Secret", "v1", "secrets", fields={"type": "Opaque", "data": {"k": "dg=="}}),
     Kind("ServiceAccount", "v1", "serviceaccounts"),
@@ -268,14 +275,6 @@ UNSERVED: tuple[Kind, ...] = (
         "podtemplates",
         fields={"template": TEMPLATE},
         known="PodTemplates are not served by the emulator (404)",
-    ),
-    Kind(
-        "ReplicationController",
-        "v1",
-        "replicationcontrollers",
-        fields={"spec": {"replicas": 0, "selector": {"app": "diff"}, "template": TEMPLATE}},
-        controlled=True,
-        known="ReplicationControllers are not served by the emulator (404)",
     ),
     Kind(
         "PriorityClass",
