@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import replace
 from typing import Any
 
 from tests.differential.cases import (
@@ -52,12 +51,6 @@ CR_STRICT = "fieldValidation=Strict does not reject unknown fields of custom res
 TYPED_DECODE = "a body whose field has the wrong JSON type is accepted (real: 400 decode error)"
 DUPLICATE_KEY = "fieldValidation=Strict does not reject duplicate JSON keys"
 CREATE_OPTIONS = "invalid dryRun/fieldValidation values answer 400, a real server 422 Invalid"
-NO_NEWLINE = "JSON bodies do not end with the newline that Go's json.Encoder writes"
-POISONED = "a body left unread after a 404 is parsed as the next request on the connection"
-CLOSE_UNANNOUNCED = (
-    "after a 413 the connection is closed without `Connection: close`, so a client may send its"
-    " next request into the closed connection"
-)
 FIELD_MANAGER = "fieldManager longer than 128 characters is accepted (real: 422 Invalid)"
 
 
@@ -1341,14 +1334,9 @@ def wire_cases() -> list[Case]:
             (Step("POST", CM.collection, b"{" + b" " * (3 * MIB + 10) + b"}", content_type=JSON),),
             expect=(*TOO_LARGE, ("connection", "close")),
             wire=True,
-            known=CLOSE_UNANNOUNCED,
         ),
     ]
-    known = {"wire-newline": NO_NEWLINE, "keepalive-after-404": POISONED}
-    return [
-        next((replace(c, known=k) for p, k in known.items() if c.id.startswith(p)), c)
-        for c in cases
-    ]
+    return cases
 
 
 def special_cases() -> list[Case]:

@@ -4,6 +4,7 @@ server refuses them (400, as a real one does), and kdeploy never fails with an i
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -51,18 +52,23 @@ def test_a_revision_record_with_damaged_binary_data_is_a_clear_error(
     project = live_project(tmp_path, str(own_emulator.kubeconfig_path), ns)
     assert kd(project, "apply", "-e", "dev", "--yes").code == 0
     # A server that did not check base64 (this emulator before it did, or a state file written
-    # then) kept a damaged payload: put one straight into the store.
+    # then) kept a damaged payload: put one straight into the store, and take it out afterwards.
     record = own_emulator.store.get("", "ConfigMap", ns, "kdeploy.web.v1")
     assert record is not None
-    damaged = dict(record, binaryData={"payload.json.gz": "@@not-base64@@"})
-    own_emulator.store.replace(damaged)
-    status = kd(project, "status", "web", "-e", "dev")
-    _no_internal_error(status)
-    assert status.code == 1, status.stderr
-    assert (
-        f"ConfigMap {ns}/kdeploy.web.v1: key binaryData.payload.json.gz is not valid base64"
-        in status.stderr
+    own_emulator.store.replace(
+        copy.deepcopy(dict(record, binaryData={"payload.json.gz": "@@not-base64@@"}))
     )
-    assert "hint:" in status.stderr
-    for command in (("diff", "-e", "dev"), ("apply", "-e", "dev", "--yes")):
-        _no_internal_error(kd(project, *command))
+    try:
+        status = kd(project, "status", "web", "-e", "dev")
+        _no_internal_error(status)
+        assert status.code == 1, status.stderr
+        assert (
+            f"ConfigMap {ns}/kdeploy.web.v1: key binaryData.payload.json.gz is not valid base64"
+            in status.stderr
+        )
+        assert "hint:" in status.stderr
+        for command in (("diff", "-e", "dev"), ("apply", "-e", "dev", "--yes")):
+            _no_internal_error(kd(project, *command))
+    finally:
+        # the session's cluster is shared: other tests read every ConfigMap's binaryData
+        own_emulator.store.replace(copy.deepcopy(record))
