@@ -38,7 +38,7 @@ class Case:
     (k8s-semantics.md, k8s-api-protocol.md) or read in its sources: (dotted path, value) pairs
     over the response data (`code`, `body.reason`, `body.kind`, ...). `known` names a
     difference of the emulator that is not fixed yet (the case is then an expected failure);
-    `known_real` one that only the comparison with a real server shows.
+    differences that only the comparison with a real server shows are in known_real.py.
     `drop` lists fields left out of the comparison because a real cluster's controllers write
     them at their own pace; `drop_managers` likewise for managedFields entries.
     """
@@ -47,7 +47,6 @@ class Case:
     steps: tuple[Step, ...]
     expect: tuple[tuple[str, Any], ...] = ()
     known: str = ""
-    known_real: str = ""
     drop: tuple[tuple[str, ...], ...] = ()
     drop_managers: tuple[str, ...] = ()
     cleanup: tuple[Step, ...] = ()

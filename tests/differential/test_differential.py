@@ -17,6 +17,7 @@ import pytest
 
 from tests.differential.cases import all_cases
 from tests.differential.conftest import cluster_option
+from tests.differential.known_real import KNOWN_REAL
 from tests.differential.normalise import differences
 from tests.differential.run import Case, lookup, report, run_pair
 from tests.differential.wire import Target
@@ -32,7 +33,7 @@ def _variables(case: Case, token: str) -> dict[str, str]:
 def _params(real: bool) -> list[Any]:
     out = []
     for case in CASES:
-        reason = case.known or (case.known_real if real else "")
+        reason = case.known or (KNOWN_REAL.get(case.id, "") if real else "")
         marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
         out.append(pytest.param(case, id=case.id, marks=marks))
     return out
