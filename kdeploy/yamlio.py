@@ -17,6 +17,8 @@ on, never a datetime.
 from __future__ import annotations
 
 import functools
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -229,14 +231,85 @@ def dump_all_fast(objs: Any) -> str:
     return text
 
 
+# Bounds on what a user file may expand to. Values are read by recursive code (merging, schema
+# checks, templates), and aliases make a few hundred bytes stand for billions of values (an "alias
+# bomb"): both are refused when the file is read, before anything else runs.
+MAX_DEPTH = 100
+MAX_EXPANDED_NODES = 250_000
+# The parser itself slows down quadratically with flow nesting (`[[[[...`), so brackets are
+# counted before parsing; the slack allows for unbalanced brackets inside strings.
+_MAX_BRACKET_DEPTH = 2 * MAX_DEPTH
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+class YamlTooComplex(Exception):
+    """A user file nests deeper than MAX_DEPTH or its aliases expand beyond MAX_EXPANDED_NODES;
+    `mark` is where (a ruamel mark, or None)."""
+
+    def __init__(self, problem: str, mark: Any) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        self.mark = mark
+
+
+def _check_brackets(text: str) -> None:
+    """Refuse text whose `[`/`{` nest far deeper than MAX_DEPTH, before the parser sees it."""
+    depth = 0
+    for match in _BRACKETS.finditer(text):
+        if match.group() in "[{":
+            depth += 1
+            if depth > _MAX_BRACKET_DEPTH:
+                line = text.count("\n", 0, match.start())
+                column = match.start() - (text.rfind("\n", 0, match.start()) + 1)
+                raise YamlTooComplex(f"nested deeper than {MAX_DEPTH} levels", _Mark(line, column))
+        elif depth:
+            depth -= 1
+
+
+@dataclass(frozen=True)
+class _Mark:
+    line: int
+    column: int
+
+
+def check_node_bounds(root: Any) -> None:
+    """Walk a composed YAML node graph as the loaded data would be (each alias counted once per use)
+    without recursion, stopping as soon as it nests deeper than MAX_DEPTH or counts more than
+    MAX_EXPANDED_NODES values. Raises YamlTooComplex naming the node where it stopped."""
+    from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+    stack: list[tuple[Any, int]] = [(root, 1)]
+    seen = 0
+    while stack:
+        node, depth = stack.pop()
+        seen += 1
+        if seen > MAX_EXPANDED_NODES:
+            raise YamlTooComplex(
+                f"aliases expand to more than {MAX_EXPANDED_NODES} values (an alias bomb?)",
+                node.start_mark,
+            )
+        if isinstance(node, MappingNode):
+            children = [item for pair in node.value for item in pair]
+        elif isinstance(node, SequenceNode):
+            children = list(node.value)
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            raise YamlTooComplex(f"nested deeper than {MAX_DEPTH} levels", node.start_mark)
+        stack.extend((child, depth + 1) for child in children)
+
+
 @functools.lru_cache(maxsize=1)
 def _user_yaml_class() -> Any:
-    """ruamel's safe constructor, with timestamps kept as strings (built on first use, so commands
-    that never read user files do not import ruamel)."""
+    """ruamel's safe constructor, with timestamps kept as strings and the bounds of
+    `check_node_bounds` applied to each document before it is built (built on first use, so
+    commands that never read user files do not import ruamel)."""
     from ruamel.yaml.constructor import SafeConstructor
 
     class _UserConstructor(SafeConstructor):
-        pass
+        def construct_document(self, node: Any) -> Any:
+            check_node_bounds(node)
+            return super().construct_document(node)
 
     _UserConstructor.add_constructor(_TIMESTAMP_TAG, SafeConstructor.construct_yaml_str)
     return _UserConstructor
@@ -262,7 +335,22 @@ def load_user_text(text: str, source: str) -> Any:
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
     try:
+        _check_brackets(text)
         return _user_yaml().load(text)
+    except YamlTooComplex as e:
+        mark = e.mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark is not None else source
+        raise ProjectError(
+            f"{where}: {e.problem}",
+            hint=f"kdeploy reads YAML nested at most {MAX_DEPTH} levels deep, with aliases "
+            f"expanding to at most {MAX_EXPANDED_NODES} values; flatten the structure or "
+            "repeat less through aliases",
+        ) from None
+    except RecursionError:
+        raise ProjectError(
+            f"{source}: nested too deep to read",
+            hint=f"kdeploy reads YAML nested at most {MAX_DEPTH} levels deep",
+        ) from None
     except MarkedYAMLError as e:
         raise ProjectError(_describe_marked_error(e, source), hint=_YAML_HINT) from None
     except YAMLError as e:

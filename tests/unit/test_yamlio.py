@@ -14,6 +14,7 @@ from kdeploy.yamlio import (
     fast_path_in_use,
     load_all_fast,
     load_user_file,
+    load_user_text,
     user_yaml_is_c_accelerated,
 )
 
@@ -185,3 +186,51 @@ def test_unknown_tags_and_unhashable_keys_are_errors() -> None:
         load_all_fast("a: !python/object x\n")
     with pytest.raises(yaml.YAMLError, match="unhashable key"):
         load_all_fast("? [a]\n: 1\n")
+
+
+def _nested(levels: int, open_: str = "{a: ", close: str = "}") -> str:
+    """A document whose innermost value sits `levels` collections deep."""
+    return open_ * levels + "1" + close * levels + "\n"
+
+
+def test_nesting_up_to_the_limit_loads_and_one_more_level_is_refused() -> None:
+    from kdeploy.yamlio import MAX_DEPTH
+
+    assert load_user_text(_nested(MAX_DEPTH), "ok.yaml") is not None
+    with pytest.raises(ProjectError, match=r"deep.yaml:1:\d+: nested deeper than 100 levels"):
+        load_user_text(_nested(MAX_DEPTH + 1), "deep.yaml")
+
+
+def test_block_style_nesting_is_bounded_too() -> None:
+    text = "".join(f"{'  ' * i}k{i}:\n" for i in range(150)) + "  " * 150 + "v\n"
+    with pytest.raises(ProjectError, match=r"block.yaml:\d+:\d+: nested deeper than"):
+        load_user_text(text, "block.yaml")
+
+
+def test_very_deep_flow_nesting_is_refused_before_parsing() -> None:
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(ProjectError, match="nested deeper than 100 levels"):
+        load_user_text(_nested(200_000, "[", "]"), "huge.yaml")
+    assert time.monotonic() - started < 2
+
+
+def test_brackets_inside_strings_do_not_count_when_balanced() -> None:
+    text = "patterns: [" + ", ".join(['"[a-z]{3}"'] * 500) + "]\n"
+    assert len(load_user_text(text, "re.yaml")["patterns"]) == 500
+
+
+def test_aliases_are_counted_each_time_they_are_used() -> None:
+    from kdeploy.yamlio import MAX_EXPANDED_NODES
+
+    # 10 lists of 10 aliases of a list of 10: about 1,100 values, far under the limit
+    small = "a: &a [1,2,3,4,5,6,7,8,9,10]\nb: &b [" + ",".join(["*a"] * 10) + "]\n"
+    small += "c: [" + ",".join(["*b"] * 10) + "]\n"
+    assert len(load_user_text(small, "small.yaml")["c"]) == 10
+    levels = ["l0: &l0 [" + ",".join(['"x"'] * 10) + "]"]
+    for i in range(1, 7):  # 10**7 values once expanded
+        levels.append(f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 10) + "]")
+    assert MAX_EXPANDED_NODES < 10**7
+    with pytest.raises(ProjectError, match=r"bomb.yaml:\d+:\d+: aliases expand to more than"):
+        load_user_text("\n".join(levels) + "\n", "bomb.yaml")
