@@ -6,11 +6,13 @@ the key that is wrong. Docs: docs/package-format.md and docs/values.md.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kdeploy.confine import escape_target
 from kdeploy.errors import ProjectError
 from kdeploy.model import ClusterRef, Environment, Package, ReleaseSpec, Values, ValuesLayer
 from kdeploy.yamlio import load_user_file
@@ -138,6 +140,34 @@ def _string(value: Any, where: str) -> str:
     return value
 
 
+_CONFINE_HINT = (
+    "kdeploy reads a package's files only from inside its directory, and environments and their "
+    "valuesFiles only from inside the project (symlinks are followed to check); copy the file "
+    "into the project, or give a values file from elsewhere on the command line with -f"
+)
+
+
+def _confine(project: Project, path: Path, root: Path, root_shown: str) -> None:
+    """Raise ProjectError when `path`, symlinks followed, is not inside `root` (kdeploy.confine)."""
+    target = escape_target(path, root)
+    if target is not None:
+        raise ProjectError(
+            f"{project.display(path)}: resolves outside the {root_shown} (it links to {target})",
+            hint=_CONFINE_HINT,
+        )
+
+
+def _read(project: Project, path: Path, root: Path, root_shown: str) -> tuple[Any, str]:
+    """The parsed YAML of `path` after checking it lies inside `root`, and its name for messages."""
+    _confine(project, path, root, root_shown)
+    shown = project.display(path)
+    return load_user_file(path, shown), shown
+
+
+def _read_from_project(project: Project, path: Path) -> tuple[Any, str]:
+    return _read(project, path, project.root, "project directory")
+
+
 def load_package(project: Project, name: str) -> Package:
     """The package packages/<name>/ with its defaults and optional schema. Raises ProjectError for
     an unknown package (listing the known ones) and for any malformed file, naming file and key."""
@@ -147,9 +177,10 @@ def load_package(project: Project, name: str) -> Package:
     if name not in project.packages:
         raise ProjectError(f"unknown package {name!r}", hint=_packages_hint(project, name))
     path = project.package_dir(name)
-    meta_file = path / PACKAGE_FILE
-    shown = project.display(meta_file)
-    meta = _mapping(load_user_file(meta_file, shown), shown, allow_none=False)
+    _confine(project, path, project.root, "project directory")
+    inside = f"package directory {project.display(path)}"
+    raw_meta, shown = _read(project, path / PACKAGE_FILE, path, inside)
+    meta = _mapping(raw_meta, shown, allow_none=False)
     _check_keys(meta, _PACKAGE_KEYS, shown)
     pkg_name = _string(meta.get("name"), f"{shown}: name")
     if pkg_name != name:
@@ -179,13 +210,13 @@ def load_package(project: Project, name: str) -> Package:
     values_file = path / VALUES_FILE
     defaults: Values = {}
     if values_file.exists():
-        shown_values = project.display(values_file)
-        defaults = _mapping(load_user_file(values_file, shown_values), shown_values)
+        raw_values, shown_values = _read(project, values_file, path, inside)
+        defaults = _mapping(raw_values, shown_values)
     schema_file = path / SCHEMA_FILE
     schema: dict[str, Any] | None = None
     if schema_file.exists():
-        shown_schema = project.display(schema_file)
-        schema = _mapping(load_user_file(schema_file, shown_schema), shown_schema, allow_none=False)
+        raw_schema, shown_schema = _read(project, schema_file, path, inside)
+        schema = _mapping(raw_schema, shown_schema, allow_none=False)
 
     package = Package(
         name=name,
@@ -226,9 +257,8 @@ class _ReleaseDraft:
 
 
 def _read_env(project: Project, name: str) -> dict[str, Any]:
-    path = project.environment_file(name)
-    shown = project.display(path)
-    data = _mapping(load_user_file(path, shown), shown)
+    raw, shown = _read_from_project(project, project.environment_file(name))
+    data = _mapping(raw, shown)
     _check_keys(data, _ENV_KEYS, shown)
     return data
 
@@ -359,14 +389,15 @@ def _fold_release(
     if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
         raise ProjectError(f"{where}.valuesFiles must be a list of file paths")
     for rel_path in files:
-        path = (env_file.parent / rel_path).resolve()
-        file_shown = project.display(path)
+        # `..` is collapsed without following symlinks, so messages name the path as written
+        path = Path(os.path.normpath(env_file.parent / rel_path))
         if not path.is_file():
             raise ProjectError(
-                f"{where}.valuesFiles: {file_shown}: file not found",
+                f"{where}.valuesFiles: {project.display(path)}: file not found",
                 hint="valuesFiles are relative to the environment file's directory",
             )
-        layer = _mapping(load_user_file(path, file_shown), file_shown)
+        raw_layer, file_shown = _read_from_project(project, path)
+        layer = _mapping(raw_layer, file_shown)
         draft.layers.append(ValuesLayer(source=file_shown, values=layer))
     values = _mapping(rel.get("values"), f"{where}.values")
     if values:

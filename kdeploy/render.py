@@ -26,6 +26,7 @@ import yaml
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from kdeploy.confine import escape_target
 from kdeploy.errors import RenderError
 from kdeploy.hooks import parse_hook
 from kdeploy.model import Manifest, Package, ReleaseSpec, RenderedObject, RenderedRelease, Values
@@ -176,13 +177,13 @@ class PackageFiles:
         if not isinstance(name, str) or not name:
             raise _TemplateFailure(f"files: a file name must be a non-empty string, not {name!r}")
         root = self._root.resolve()
-        path = (root / name).resolve()
-        if not path.is_relative_to(root):
+        path = root / name
+        if escape_target(path, root) is not None:
             raise _TemplateFailure(
                 f"files.get({name!r}): the path escapes the package's {FILES_DIR}/ directory; "
                 f"templates can read only files inside it"
             )
-        return path
+        return path.resolve()
 
     def get(self, name: str) -> str:
         """The text of files/<name>. Fails the render when the file is missing, is outside files/
@@ -224,10 +225,12 @@ class _PackageLoader(jinja2.FileSystemLoader):
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str, Callable[[], bool]]:
         source, filename, uptodate = super().get_source(environment, template)
-        if not Path(filename).resolve().is_relative_to(self._package_dir):
+        target = escape_target(Path(filename), self._package_dir)
+        if target is not None:
             raise _TemplateFailure(
-                f"template {template!r} resolves outside the package directory (a symlink?); "
-                "templates can only use files inside their package"
+                f"template {template!r} resolves outside the package directory "
+                f"packages/{self._package_dir.name} (it links to {target}); templates can only "
+                "use files inside their package"
             )
         return source, filename, uptodate
 
