@@ -295,8 +295,10 @@ def _chain(project: Project, name: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 def load_environment(project: Project, name: str) -> Environment:
-    """The environment `name` with its `extends` chain folded in: cluster, namespace and each
-    release's package and namespace come from the most specific environment that sets them;
+    """The environment `name` with its `extends` chain folded in: namespace and each release's
+    package and namespace come from the most specific environment that sets them; the cluster is
+    the environment's own, never inherited (one that extends an environment naming a cluster must
+    name its own);
     ReleaseSpec.layers hold, in precedence order (lowest first), the environment `values` along
     the chain (parent first), then each release's valuesFiles and values (parent environment
     first); package defaults are not included. Releases keep file order, parent's first; a child may
@@ -310,11 +312,8 @@ def load_environment(project: Project, name: str) -> Environment:
     for env_name, data in chain:
         env_file = project.environment_file(env_name)
         shown = project.display(env_file)
-        cl = _mapping(data.get("cluster"), f"{shown}: cluster")
-        _check_keys(cl, _CLUSTER_KEYS, f"{shown}: cluster")
-        for key in _CLUSTER_KEYS:
-            if cl.get(key) is not None:
-                cluster[key] = _string(cl[key], f"{shown}: cluster.{key}")
+        # A cluster is never inherited: each environment's is its own (see _own_cluster).
+        cluster = _own_cluster(data, shown)
         if data.get("namespace") is not None:
             namespace = _namespace(data["namespace"], f"{shown}: namespace")
         env_values = _mapping(data.get("values"), f"{shown}: values")
@@ -324,6 +323,7 @@ def load_environment(project: Project, name: str) -> Environment:
         for rel_name, rel in releases.items():
             _fold_release(project, env_file, shown, drafts, str(rel_name), rel)
 
+    _check_cluster_named(project, chain)
     env_namespace = namespace or "default"
     kubeconfig = cluster.get("kubeconfig")
     if kubeconfig is not None:
@@ -347,6 +347,39 @@ def load_environment(project: Project, name: str) -> Environment:
         namespace=env_namespace,
         releases=specs,
         chain=tuple(n for n, _ in chain),
+    )
+
+
+def _own_cluster(data: dict[str, Any], shown: str) -> dict[str, str]:
+    """The `cluster:` an environment file itself sets (checked), never folded with its parent's."""
+    cl = _mapping(data.get("cluster"), f"{shown}: cluster")
+    _check_keys(cl, _CLUSTER_KEYS, f"{shown}: cluster")
+    return {
+        key: _string(cl[key], f"{shown}: cluster.{key}")
+        for key in _CLUSTER_KEYS
+        if cl.get(key) is not None
+    }
+
+
+def _check_cluster_named(project: Project, chain: list[tuple[str, dict[str, Any]]]) -> None:
+    """Refuse an environment that extends one naming a cluster without naming its own: taking the
+    parent's would send `apply -e staging` to prod, so the child must say where it deploys."""
+    name, data = chain[-1]
+    if data.get("cluster"):
+        return
+    named = [(n, d["cluster"]) for n, d in chain[:-1] if d.get("cluster")]
+    if not named:
+        return  # no environment of the chain names a cluster: all use the default kubeconfig
+    parent, parent_cluster = named[-1]
+    shown = project.display(project.environment_file(name))
+    example = ", ".join(f"{k}: {v}" for k, v in parent_cluster.items() if isinstance(v, str))
+    raise ProjectError(
+        f"{shown}: environment {name} extends {chain[-2][0]} but names no cluster of its own; "
+        f"a cluster is never inherited ({ENVIRONMENTS_DIR}/{parent}.yaml deploys to "
+        f"{{{example}}})",
+        hint=f"add `cluster:` to {shown} with the context (and kubeconfig) that {name} deploys "
+        f"to, e.g. `cluster: {{context: {name}-cluster}}`; copy {parent}'s `cluster:` only if "
+        f"{name} really deploys to the same cluster",
     )
 
 

@@ -23,9 +23,12 @@ class ConfirmationRequired(KdeployError):
 
 def confirm_or_refuse(deps: Deps, what: str, yes: bool) -> bool:
     """True when the user agreed (or `yes`); False when they declined on a terminal. Raises
-    ConfirmationRequired without a terminal and without `--yes`."""
+    ConfirmationRequired without a terminal and without `--yes`. The question names the cluster
+    (`deps.target_cluster`) so that nobody confirms a change to the wrong one."""
     if yes:
         return True
+    if deps.target_cluster:
+        what = f"{what}, on {deps.target_cluster}"
     if not deps.output.interactive:
         raise ConfirmationRequired(
             f"{what}: not running on a terminal, so kdeploy cannot ask for confirmation",

@@ -42,7 +42,9 @@ class Output(Protocol):
 @dataclass
 class Deps:
     """The injected I/O of an action: cluster, history, output, clock, deployer identity and the
-    release locks (mutating actions hold `locks.hold(release, namespace)` throughout)."""
+    release locks (mutating actions hold `locks.hold(release, namespace)` throughout).
+    `target_cluster` names the kube context and API server for confirmation questions
+    ("context prod at https://10.0.0.1:6443"; empty: not named)."""
 
     cluster: ClusterClient
     history: HistoryStore
@@ -50,3 +52,4 @@ class Deps:
     clock: Callable[[], datetime] = utc_now
     identity: Identity = field(default_factory=lambda: Identity(who="unknown"))
     locks: Locker = field(default_factory=NoLocks)
+    target_cluster: str = ""

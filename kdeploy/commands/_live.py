@@ -98,11 +98,12 @@ def build_deps(
     """Real Deps for a cluster: the flags override the environment's `cluster:`. With an
     `operation` (apply, rollback, uninstall), releases are locked with Leases, waiting up to
     `wait_for_lock` (a duration such as `5m`; None: fail at once) for a held lock."""
+    from kdeploy.commands._release import connect
     from kdeploy.durations import parse_duration
     from kdeploy.history.configmap import ConfigMapDriver
     from kdeploy.history.identity import detect_identity, utc_now
     from kdeploy.history.store import HistoryStore
-    from kdeploy.kube.config import ClusterTarget, new_api_client
+    from kdeploy.kube.config import ClusterTarget, endpoint_of
     from kdeploy.kube.real import RealCluster
     from kdeploy.kube.retry import Retrier
 
@@ -111,7 +112,7 @@ def build_deps(
         kubeconfig=kubeconfig or cluster.kubeconfig, context=context or cluster.context
     )
     # pool_size: connections for that many concurrent requests (see commands/_concurrency.py)
-    api = new_api_client(target, pool_size=pool_size) if pool_size else new_api_client(target)
+    api = connect(target, pool_size)
     identity = detect_identity(project_dir(ctx), os.environ)
     store = HistoryStore(ConfigMapDriver(api), clock=utc_now, identity=lambda: identity)
     output = TerminalOutput.detect()
@@ -122,6 +123,7 @@ def build_deps(
         output=output,
         clock=utc_now,
         identity=identity,
+        target_cluster=endpoint_of(api).describe(),
     )
     if operation:
         from kdeploy.lock import LeaseLocker

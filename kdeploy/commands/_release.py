@@ -78,11 +78,22 @@ def resolve_release(
     )
 
 
+def connect(target: ClusterTarget, pool_size: int | None = None) -> Any:
+    """An ApiClient for `target`, after printing (on stderr, so also in CI logs) the kube context
+    and API server it talks to, with a warning for an unchecked certificate or withheld
+    credentials. Raises ClusterError when the kubeconfig or context cannot be used."""
+    from kdeploy.kube.config import endpoint_of, new_api_client
+
+    api = new_api_client(target, pool_size=pool_size) if pool_size else new_api_client(target)
+    for line in endpoint_of(api).lines():
+        click.echo(line, err=True)
+    return api
+
+
 def open_history(target: ReleaseTarget) -> HistoryStore:
-    """A HistoryStore over the ConfigMap driver of the target's cluster. Raises ClusterError when
-    the kubeconfig or context cannot be used."""
+    """A HistoryStore over the ConfigMap driver of the target's cluster (see `connect`). Raises
+    ClusterError when the kubeconfig or context cannot be used."""
     from kdeploy.history.configmap import ConfigMapDriver
     from kdeploy.history.store import HistoryStore
-    from kdeploy.kube.config import new_api_client
 
-    return HistoryStore(ConfigMapDriver(new_api_client(target.cluster())))
+    return HistoryStore(ConfigMapDriver(connect(target.cluster())))

@@ -34,13 +34,13 @@ def command(
     first notices at its next renewal and warns. Exits 0 when the lock was broken or there was
     none, 1 without --force.
     """
+    from kdeploy.commands._release import connect
     from kdeploy.errors import KdeployError
     from kdeploy.history.identity import utc_now
-    from kdeploy.kube.config import new_api_client
     from kdeploy.lock import break_lock, held_message, read_lock
 
     target = resolve_release(ctx, release, namespace, env, kubeconfig, context)
-    api = new_api_client(target.cluster())
+    api = connect(target.cluster())
     state = read_lock(api, target.release, target.namespace)
     where = f"release {target.release} in namespace {target.namespace}"
     if state is None or not state.holder:

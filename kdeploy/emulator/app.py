@@ -181,6 +181,11 @@ class Emulator:
         """(method, path with query) of recent requests, oldest first."""
         return list(self._server.request_log) if self._server else []
 
+    @property
+    def credential_log(self) -> list[tuple[str, str]]:
+        """(method, path with query) of recent requests that carried an Authorization header."""
+        return list(self._server.credential_log) if self._server else []
+
     def settle(self, timeout: float = 10.0) -> None:
         """Run controllers and the garbage collector until nothing changes (or `timeout`)."""
         end = time.monotonic() + timeout

@@ -79,14 +79,19 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self.auth = auth
         self.on_write = on_write or (lambda: None)
         self.request_log: deque[tuple[str, str]] = deque(maxlen=100_000)
+        # (method, path) of the requests that carried an Authorization header, whatever the scheme:
+        # tests check that credentials never travel over plain HTTP
+        self.credential_log: deque[tuple[str, str]] = deque(maxlen=100_000)
         self.request_count = 0
         self._count_lock = threading.Lock()
 
-    def count(self, method: str, path: str) -> None:
-        """Record one request."""
+    def count(self, method: str, path: str, *, credentials: bool = False) -> None:
+        """Record one request (and whether it carried an Authorization header)."""
         with self._count_lock:
             self.request_count += 1
             self.request_log.append((method, path))
+            if credentials:
+                self.credential_log.append((method, path))
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client that closes an idle keep-alive connection (every CLI run does at exit) is not
@@ -110,12 +115,21 @@ _DISCONNECTS = (
 )
 
 
+# TLS alerts a client sends when it refuses the server's certificate (unknown CA, wrong host name):
+# the API server only logs them as handshake errors.
+_CLIENT_REFUSED_CERTIFICATE = frozenset(
+    {"TLSV1_ALERT_UNKNOWN_CA", "SSLV3_ALERT_BAD_CERTIFICATE", "SSLV3_ALERT_CERTIFICATE_UNKNOWN"}
+)
+
+
 def _client_disconnect(error: BaseException | None) -> bool:
     """Whether `error` (or the error it was raised while handling) is a client hanging up."""
     seen = 0
     while error is not None and seen < 5:
         if isinstance(error, _DISCONNECTS):
             return True
+        if getattr(error, "reason", None) in _CLIENT_REFUSED_CERTIFICATE:
+            return True  # a client that does not trust our certificate hangs up mid-handshake
         error = error.__context__
         seen += 1
     return False
@@ -244,7 +258,7 @@ class Handler(BaseHTTPRequestHandler):
         self._warnings: list[str] = []
         self._body_pending = True
         srv = self.server
-        srv.count(method, self.path)
+        srv.count(method, self.path, credentials="Authorization" in self.headers)
         # The control endpoint is never subject to faults: a catch-all rule must stay clearable.
         rule = None if _is_control(self.path) else srv.faults.match(method, self.path)
         if rule is not None and rule.action == "kill-after" and rule.pid is not None:

@@ -24,6 +24,49 @@ READ_TIMEOUT = 60.0
 DEFAULT_POOL_SIZE = 16
 
 
+IN_CLUSTER = "in-cluster service account"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """What a client talks to, as commands tell the user: the kubeconfig context (or the in-cluster
+    service account) and the API server URL, and how the connection is weakened, if at all."""
+
+    context: str
+    server: str
+    insecure: bool = False  # insecure-skip-tls-verify: the server's certificate is not checked
+    credentials_withheld: bool = False  # plain HTTP: the kubeconfig's credentials are not sent
+
+    def describe(self) -> str:
+        """`context prod at https://10.0.0.1:6443`."""
+        return f"context {self.context} at {self.server}"
+
+    def lines(self) -> list[str]:
+        """What a command prints before it talks to the cluster: the target, then a warning per
+        weakness."""
+        out = [f"Cluster: {self.describe()}"]
+        if self.insecure:
+            out.append(
+                f"Warning: insecure-skip-tls-verify is set for context {self.context}: the "
+                f"certificate of {self.server} is not checked, so whoever answers at that address "
+                "gets these requests"
+            )
+        if self.credentials_withheld:
+            out.append(
+                f"Warning: {self.server} is plain HTTP: kubeconfig credentials are not sent "
+                "(kubectl does not send them either); use the API server's https:// address"
+            )
+        return out
+
+
+def endpoint_of(api_client: Any) -> Endpoint:
+    """The Endpoint of a client made by `new_api_client` (the server URL alone for others)."""
+    found = getattr(api_client, "endpoint", None)
+    if isinstance(found, Endpoint):
+        return found
+    return Endpoint(context="(unknown)", server=str(api_client.configuration.host))
+
+
 @dataclass(frozen=True)
 class ClusterTarget:
     """Where to connect: an explicit kubeconfig path list (None: default lookup) and context."""
@@ -56,6 +99,7 @@ def new_api_client(target: ClusterTarget, *, pool_size: int = DEFAULT_POOL_SIZE)
 
     path = resolve_kubeconfig(target.kubeconfig)
     cfg = client.Configuration()
+    context = IN_CLUSTER
     if path is None:
         if os.environ.get("KUBERNETES_SERVICE_HOST") and not target.context:
             try:
@@ -72,8 +116,7 @@ def new_api_client(target: ClusterTarget, *, pool_size: int = DEFAULT_POOL_SIZE)
         for single in path.split(os.pathsep):
             if not os.path.exists(single):
                 raise ClusterError(f"kubeconfig {single} does not exist")
-        if target.context:
-            _check_context(path, target.context)
+        context = _check_context(path, target.context)
         try:
             with _logged_errors() as logged:
                 config.load_kube_config(  # type: ignore[no-untyped-call]
@@ -95,17 +138,30 @@ def new_api_client(target: ClusterTarget, *, pool_size: int = DEFAULT_POOL_SIZE)
                 f"kubeconfig {path}: cannot get credentials for the context: {logged[0]}",
                 hint="check the context's users[].user.exec command (installed and on PATH?)",
             )
-    _harden(cfg)
+    withheld = _harden(cfg)
     cfg.connection_pool_maxsize = max(1, pool_size)
-    return _timeout_api_client(cfg)
+    endpoint = Endpoint(
+        context=context,
+        server=str(cfg.host),
+        insecure=not cfg.verify_ssl,
+        credentials_withheld=withheld,
+    )
+    return _timeout_api_client(cfg, endpoint)
 
 
-def _timeout_api_client(cfg: Any) -> Any:
+def _timeout_api_client(cfg: Any, endpoint: Endpoint | None = None) -> Any:
     from kubernetes import client
+
+    known = endpoint or Endpoint(context="(unknown)", server=str(cfg.host))
 
     class TimeoutApiClient(client.ApiClient):
         """An ApiClient whose requests time out by default: the typed calls (history, lock) pass
-        no timeout, and a dropped connection would otherwise hang them forever."""
+        no timeout, and a dropped connection would otherwise hang them forever. `endpoint` says
+        what it talks to (for messages)."""
+
+        def __init__(self, configuration: Any) -> None:
+            super().__init__(configuration=configuration)
+            self.endpoint = known
 
         def call_api(
             self,
@@ -128,27 +184,39 @@ def _timeout_api_client(cfg: Any) -> Any:
     return TimeoutApiClient(configuration=cfg)
 
 
-def _check_context(path: str, context: str) -> None:
+def _check_context(path: str, context: str | None) -> str:
+    """The name of the context to use: `context` when the kubeconfig has it, else (None) the
+    kubeconfig's current context. Raises ClusterError for an unknown context."""
     from kubernetes import config
     from kubernetes.config.config_exception import ConfigException
 
     try:
-        contexts, _active = config.list_kube_config_contexts(  # type: ignore[no-untyped-call]
+        contexts, active = config.list_kube_config_contexts(  # type: ignore[no-untyped-call]
             config_file=path
         )
     except ConfigException as e:
+        if context is None:
+            return "(none)"  # loading the kubeconfig reports the problem, with its own message
         raise ClusterError(f"kubeconfig {path}: {e}") from e
     except Exception as e:  # the client raises YAML and type errors as they come
         raise _malformed(path, e) from e
+    if context is None:
+        return str((active or {}).get("name") or "(none)")
     names = sorted(str(c.get("name")) for c in contexts or [])
     if context not in names:
         raise ClusterError(
             f"context {context!r} not found in kubeconfig {path}; "
             f"available contexts: {', '.join(names) or '(none)'}"
         )
+    return context
 
 
-def _harden(cfg: Any) -> None:
+def _harden(cfg: Any) -> bool:
+    """Switch off urllib3's retries and warnings, and drop every credential when the server is not
+    https://. Returns True when credentials were configured and have been dropped."""
+    import warnings
+    from urllib.parse import urlsplit
+
     import urllib3
 
     # No retries inside urllib3: kdeploy.kube.retry repeats transient failures with backoff, and
@@ -156,11 +224,21 @@ def _harden(cfg: Any) -> None:
     # ours and re-send writes behind our back. The client-go style retries stay off too.
     cfg.retries = urllib3.Retry(total=0, redirect=0, raise_on_redirect=False, raise_on_status=False)
     cfg.client_go_retries = False
-    # A bearer token must never travel over plain http (client-go refuses to send it either).
-    if str(cfg.host).startswith("http://"):
+    # kdeploy says it once in its own words (Endpoint.lines) instead of urllib3 on every request.
+    warnings.filterwarnings("ignore", category=urllib3.exceptions.InsecureRequestWarning)
+    # Token files often end in a newline, which is not allowed in a header (kubectl trims it too).
+    cfg.api_key = {k: v.strip() if isinstance(v, str) else v for k, v in cfg.api_key.items()}
+    # Credentials never travel unencrypted: a bearer token (from the kubeconfig, a token file or an
+    # exec plugin) or basic auth all end up in api_key. The scheme is compared as a URL scheme
+    # (case-insensitive); anything but https counts as plain (client-go does the same).
+    if urlsplit(str(cfg.host)).scheme.lower() != "https":
+        withheld = bool(cfg.api_key or cfg.refresh_api_key_hook or cfg.username or cfg.password)
         cfg.api_key = {}
         cfg.api_key_prefix = {}
         cfg.refresh_api_key_hook = None
+        cfg.username = cfg.password = None
+        return withheld
+    return False
 
 
 def _malformed(path: str, error: Exception) -> ClusterError:

@@ -16,6 +16,7 @@ attempts here are the only ones and do not multiply.
 from __future__ import annotations
 
 import random
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from typing import Any, TypeVar
 from kdeploy.errors import ClusterError
 
 T = TypeVar("T")
+E = TypeVar("E", bound=BaseException)
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 # PATCH is listed because kdeploy only sends server-side apply and merge patches that set whole
@@ -178,6 +180,8 @@ def _transport(error: BaseException) -> Transient | None:
     except ImportError:  # pragma: no cover - urllib3 comes with the kubernetes client
         return None
     if isinstance(error, u3.MaxRetryError) and error.reason is not None:
+        if isinstance(error.reason, u3.SSLError):
+            return None  # a certificate problem does not go away by asking again
         inner = _transport(error.reason)
         if inner is not None:
             return inner
@@ -196,6 +200,77 @@ def _transport(error: BaseException) -> Transient | None:
         return Transient(f"cannot connect: {error}", maybe_sent=False)
     if isinstance(error, ConnectionError | TimeoutError):
         return Transient(f"connection failed: {error}")
+    return None
+
+
+class TlsError(ClusterError):
+    """The TLS handshake with the API server failed (certificate not trusted, wrong host name...):
+    reported at once, never retried."""
+
+
+def tls_error(error: BaseException, what: str) -> TlsError | None:
+    """The TlsError for a failed TLS handshake (urllib3's SSLError, bare or inside MaxRetryError,
+    or the client's ApiException with status 0 that wraps one), naming the server and what to
+    check; None for any other error."""
+    try:
+        from urllib3 import exceptions as u3
+    except ImportError:  # pragma: no cover - urllib3 comes with the kubernetes client
+        return None
+    server = "the API server"
+    cause: BaseException | None = error
+    if isinstance(error, u3.MaxRetryError):
+        pool = getattr(error, "pool", None)
+        if pool is not None and getattr(pool, "host", None):
+            server = f"the API server at {pool.scheme}://{_host(pool.host)}:{pool.port}"
+        cause = error.reason
+    reason_text = str(getattr(error, "reason", "") or "")
+    if getattr(error, "status", None) == 0 and reason_text.startswith("SSLError"):
+        cause = None  # ApiException(status=0): only the text of the urllib3 error is left
+        detail = reason_text.split("\n", 1)[-1]
+    elif isinstance(cause, u3.SSLError):
+        detail = _first_line(cause)
+    else:
+        return None
+    verify = _find_cause(cause, ssl.SSLCertVerificationError)
+    if verify is not None:
+        detail = str(verify.verify_message or detail)
+    lowered = detail.lower()
+    if "mismatch" in lowered:
+        hint = (
+            "the certificate is not valid for the host name in the kubeconfig's server URL: use "
+            "an address the certificate lists (its subject alternative names), or have the "
+            "certificate reissued for this name"
+        )
+    elif verify is not None or "certificate" in lowered:
+        hint = (
+            "check the cluster's certificate-authority (or certificate-authority-data) in the "
+            "kubeconfig: it must hold the CA that signed the server's certificate; also check "
+            "that the certificate has not expired"
+        )
+    else:
+        hint = "check the server URL's scheme and port in the kubeconfig (is it an https:// port?)"
+    return TlsError(
+        f"{what}: the TLS certificate of {server} was refused: {detail.rstrip('.')}", hint=hint
+    )
+
+
+def _host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _find_cause(error: BaseException | None, kind: type[E]) -> E | None:
+    """`error` or the first of its args, causes and contexts that is a `kind`."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [error]
+    while todo:
+        current = todo.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, kind):
+            return current
+        todo.extend(a for a in current.args if isinstance(a, BaseException))
+        todo.extend((current.__cause__, current.__context__))
     return None
 
 
@@ -231,6 +306,9 @@ class Retrier:
             except Exception as error:
                 transient = classify(error)
                 if transient is None:
+                    tls = tls_error(error, what)
+                    if tls is not None:
+                        raise tls from error
                     raise
                 if not idempotent and transient.maybe_sent:
                     raise

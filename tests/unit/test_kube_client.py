@@ -274,3 +274,34 @@ def test_discovery_lists_the_listable_namespaced_kinds_in_their_preferred_versio
         ("v1", "ConfigMap"),
         ("v1", "Pod"),
     ]
+
+
+@pytest.mark.parametrize("server", ["HTTP://127.0.0.1:1", "Http://127.0.0.1:1", "127.0.0.1:1"])
+def test_no_credential_kind_survives_a_server_that_is_not_https(
+    tmp_path: Path, server: str
+) -> None:
+    path = tmp_path / "config"
+    users = ("{token: abc}", "{username: u, password: p}")
+    for user in users:
+        path.write_text(
+            KUBECONFIG.replace('"http://127.0.0.1:1"', f'"{server}"').replace(
+                '{token: "abc"}', user
+            )
+        )
+        api = new_api_client(ClusterTarget(kubeconfig=str(path)))
+        cfg = api.configuration
+        assert not cfg.api_key and cfg.refresh_api_key_hook is None, user
+        assert api.configuration.auth_settings() == {}
+        assert api.endpoint.credentials_withheld
+
+
+def test_the_endpoint_names_the_current_or_given_context_and_the_server(tmp_path: Path) -> None:
+    from kdeploy.kube.config import endpoint_of
+
+    path = tmp_path / "config"
+    path.write_text(KUBECONFIG)
+    current = endpoint_of(new_api_client(ClusterTarget(kubeconfig=str(path))))
+    assert current.describe() == "context one at http://127.0.0.1:1"
+    given = endpoint_of(new_api_client(ClusterTarget(kubeconfig=str(path), context="two")))
+    assert given.lines()[0] == "Cluster: context two at http://127.0.0.1:1"
+    assert given.lines()[1].startswith("Warning: http://127.0.0.1:1 is plain HTTP")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, SSLError
@@ -201,3 +202,59 @@ def test_an_unreachable_api_server_is_retried_then_named(tmp_path: object) -> No
     assert "gave up after 6 attempts" in message
     assert f"the API server at http://127.0.0.1:{port} cannot be reached" in message
     assert len(slept) == 5
+
+
+def _pool(host: str = "10.0.0.1", port: int = 6443) -> Any:
+    from urllib3 import HTTPSConnectionPool
+
+    return HTTPSConnectionPool(host, port)
+
+
+def test_a_tls_failure_inside_max_retry_error_is_not_transient() -> None:
+    import ssl
+
+    inner = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    wrapped = MaxRetryError(_pool(), "/api", reason=SSLError(inner))
+    assert classify(wrapped) is None
+
+
+def test_tls_failures_stop_at_once_naming_the_server_and_what_to_check() -> None:
+    import ssl
+
+    from kdeploy.kube.retry import TlsError
+
+    def verify_error(message: str) -> MaxRetryError:
+        inner = ssl.SSLCertVerificationError(1, f"[SSL] certificate verify failed: {message}")
+        inner.verify_message = message
+        return MaxRetryError(_pool(), "/api", reason=SSLError(inner))
+
+    cases = [
+        ("unable to get local issuer certificate", "certificate-authority"),
+        ("Hostname mismatch, certificate is not valid for 'api'.", "subject alternative names"),
+    ]
+    for message, hint in cases:
+        calls: list[int] = []
+
+        def attempt(message: str = message, calls: list[int] = calls) -> None:
+            calls.append(1)
+            raise verify_error(message)
+
+        with pytest.raises(TlsError) as info:
+            Retrier(sleep=lambda _: None).run(attempt, what="list pods", idempotent=True)
+        assert len(calls) == 1
+        assert info.value.message == (
+            "list pods: the TLS certificate of the API server at https://10.0.0.1:6443 was "
+            f"refused: {message.rstrip('.')}"
+        )
+        assert hint in (info.value.hint or "")
+
+
+def test_a_handshake_failure_that_is_no_certificate_problem_points_at_the_url() -> None:
+    from kdeploy.kube.retry import tls_error
+
+    error = MaxRetryError(
+        _pool(), "/", reason=SSLError("[SSL: WRONG_VERSION_NUMBER] wrong version")
+    )
+    found = tls_error(error, "get /version")
+    assert found is not None and "scheme and port" in (found.hint or "")
+    assert tls_error(ValueError("x"), "get /version") is None
