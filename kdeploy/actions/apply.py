@@ -27,8 +27,7 @@ def confirm_or_refuse(deps: Deps, what: str, yes: bool) -> bool:
     (`deps.target_cluster`) so that nobody confirms a change to the wrong one."""
     if yes:
         return True
-    if deps.target_cluster:
-        what = f"{what}, on {deps.target_cluster}"
+    what = deps.on_cluster(what)
     if not deps.output.interactive:
         raise ConfirmationRequired(
             f"{what}: not running on a terminal, so kdeploy cannot ask for confirmation",

@@ -53,3 +53,8 @@ class Deps:
     identity: Identity = field(default_factory=lambda: Identity(who="unknown"))
     locks: Locker = field(default_factory=NoLocks)
     target_cluster: str = ""
+
+    def on_cluster(self, question: str) -> str:
+        """`question` naming the cluster it is about: "..., on context prod at https://...". Every
+        question before a change to a cluster goes through here."""
+        return f"{question}, on {self.target_cluster}" if self.target_cluster else question

@@ -52,7 +52,9 @@ def namespaces_to_delete(
         deps.output.info(f"  {describe(contents, release, namespace)}")
         plural = "s" if contents.total != 1 else ""
         if delete_namespaces or deps.output.confirm(
-            f"Delete Namespace {key.name} and everything in it ({contents.total} object{plural})"
+            deps.on_cluster(
+                f"Delete Namespace {key.name} and everything in it ({contents.total} object{plural})"
+            )
         ):
             chosen.add(key)
     return chosen

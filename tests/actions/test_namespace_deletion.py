@@ -141,3 +141,17 @@ def test_a_pruned_namespace_declined_is_kept_and_stays_in_the_release(
     )
     assert len(out.questions) == asked
     assert EXTRA not in cluster.objects
+
+
+def test_every_question_names_the_cluster(
+    deps: Deps, cluster: FakeCluster, out: ScriptedOutput
+) -> None:
+    deps.target_cluster = "context prod at https://10.0.0.1:6443"
+    out.answers = [True]
+    apply_releases(deps, [target(namespace(NS), cm("a"))], DeployOptions())
+    someone_elses_configmap(cluster, NS)
+    out.answers = [False, False]
+    uninstall(deps, "web", NS)
+    assert len(out.questions) == 3
+    for question in out.questions:
+        assert question.rstrip("?").endswith(", on context prod at https://10.0.0.1:6443"), question

@@ -307,5 +307,7 @@ def test_history_forbidden_is_one_line_naming_the_namespace(
     finally:
         emulator.clear_faults()
     assert code == 1 and out == ""
-    assert err.startswith(f"Error: list history in namespace {cluster.namespace}: Forbidden")
+    target, error = err.splitlines()[:2]
+    assert target.startswith("Cluster: context ")  # what every cluster command says first
+    assert error.startswith(f"Error: list history in namespace {cluster.namespace}: Forbidden")
     assert "Traceback" not in err
