@@ -19,11 +19,12 @@ def newest_revision(deps: Deps, release: str, namespace: str) -> int:
 
 
 def last_deployed_before(deps: Deps, release: str, namespace: str, number: int) -> int | None:
-    """The newest `deployed` or `superseded` revision before `number`, or None."""
+    """The newest trusted `deployed` or `superseded` revision before `number`, or None: a record
+    that is not trusted (docs/history.md, "Trust") is never a target of an automatic rollback."""
     good = [
         r.number
         for r in deps.history.revisions(release, namespace)
-        if r.status in ("deployed", "superseded") and r.number < number
+        if r.status in ("deployed", "superseded") and r.number < number and r.trusted
     ]
     return max(good, default=None)
 

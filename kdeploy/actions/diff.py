@@ -173,7 +173,8 @@ def applied_manifests(
     revisions = deps.history.revisions(release, namespace)
     if not revisions:
         return {}
-    deployed = [r.number for r in revisions if r.status == "deployed"]
+    # a record that is not trusted (docs/history.md, "Trust") does not decide what is deployed
+    deployed = [r.number for r in revisions if r.status == "deployed" and r.trusted]
     floor = deployed[-1] if deployed else 0
     out: dict[ObjectKey, list[Manifest]] = {}
     for rev in revisions:

@@ -14,11 +14,16 @@ from kdeploy.history.model import Revision
 
 
 def recover_history(deps: Deps, release: str, namespace: str) -> list[Revision]:
-    """Mark every `pending` revision of the release `failed` ("interrupted") and every `deployed`
-    revision but the newest `superseded`; returns the revisions as they now stand (oldest first,
+    """Warn about every damaged or untrusted revision, mark every `pending` revision of the
+    release `failed` ("interrupted") and every trusted `deployed` revision but the newest
+    `superseded`; returns the revisions as they now stand (oldest first,
     metadata only). Call only while holding the release lock. Raises HistoryError or
     ClusterError when history cannot be read or written."""
+    from kdeploy.history.report import untrusted_warnings
+
     revisions = deps.history.revisions(release, namespace)
+    for line in untrusted_warnings(revisions):
+        deps.output.info(line)
     repaired = False
     for rev in revisions:
         if rev.status == "pending":

@@ -16,12 +16,15 @@ from kdeploy.history.model import Revision
 from kdeploy.wait import WaitOptions
 
 
-def choose_revision(revisions: list[Revision], to: int | None) -> int:
+def choose_revision(
+    revisions: list[Revision], to: int | None, *, allow_unverified: bool = False
+) -> int:
     """The revision number to roll back to: `to` when given (it must exist); else, when the latest
     revision is a rollback that did not finish (interrupted or failed), the revision it was
     restoring, so a re-run finishes it instead of reversing direction; else the newest deployed or
     superseded revision before the current one (the latest revision when it failed or is pending,
-    the one before the deployed one otherwise). Raises HistoryError."""
+    the one before the deployed one otherwise). Only trusted revisions are chosen by default;
+    `to` names an untrusted one only with `allow_unverified`. Raises HistoryError."""
     if not revisions:
         raise HistoryError("the release has no recorded revisions")
     numbers = [r.number for r in revisions]
@@ -29,7 +32,23 @@ def choose_revision(revisions: list[Revision], to: int | None) -> int:
     if to is not None:
         if to not in numbers:
             raise HistoryError(f"revision {to} does not exist; existing revisions: {existing}")
+        chosen = next(r for r in revisions if r.number == to)
+        if chosen.distrust and not allow_unverified:
+            raise HistoryError(
+                f"revision {to} is not trusted: {chosen.distrust}; a rollback would apply its "
+                "manifests with your credentials",
+                hint=f"check them (`kdeploy get manifest {chosen.release} --revision {to} -n "
+                f"{chosen.namespace}`) and pass --allow-unverified to roll back to it anyway",
+            )
         return to
+    # records that are not trusted never choose the target: a forged "newer" revision must not
+    # decide what is current or what a re-run finishes
+    revisions = [r for r in revisions if r.trusted]
+    if not revisions:
+        raise HistoryError(
+            f"no trusted revision to roll back to; existing revisions: {existing}",
+            hint="see `kdeploy history` for why; pass --to N --allow-unverified to choose one",
+        )
     latest = max(revisions, key=lambda r: r.number)
     unfinished = unfinished_rollback(latest)
     if unfinished is not None and unfinished in numbers:
@@ -68,6 +87,7 @@ def rollback(
     to: int | None = None,
     yes: bool = False,
     force_conflicts: bool = False,
+    allow_unverified: bool = False,
     history_max: int = 10,
     wait: WaitOptions | None = None,
     concurrency: int = DEFAULT_CONCURRENCY,
@@ -89,7 +109,7 @@ def rollback(
                 hint="check the release name and -n NAMESPACE (see `kdeploy history`)",
             )
         try:
-            number = choose_revision(revisions, to)
+            number = choose_revision(revisions, to, allow_unverified=allow_unverified)
         except HistoryError as e:
             raise HistoryError(
                 f"release {release} in namespace {namespace}: {e.message}", hint=e.hint

@@ -114,7 +114,14 @@ def build_deps(
     # pool_size: connections for that many concurrent requests (see commands/_concurrency.py)
     api = connect(target, pool_size)
     identity = detect_identity(project_dir(ctx), os.environ)
-    store = HistoryStore(ConfigMapDriver(api), clock=utc_now, identity=lambda: identity)
+    from kdeploy.history.trust import history_key
+
+    store = HistoryStore(
+        ConfigMapDriver(api),
+        clock=utc_now,
+        identity=lambda: identity,
+        key=history_key(os.environ, api),
+    )
     output = TerminalOutput.detect()
     deps = Deps(
         # retries of transient API errors are announced (one line each) where progress goes

@@ -233,6 +233,7 @@ NO_ENVVAR = frozenset(
         "--allow-secret-removal",
         "--force",
         "--to",
+        "--allow-unverified",
         "--help",
         "--version",
     }

@@ -91,9 +91,14 @@ def connect(target: ClusterTarget, pool_size: int | None = None) -> Any:
 
 
 def open_history(target: ReleaseTarget) -> HistoryStore:
-    """A HistoryStore over the ConfigMap driver of the target's cluster (see `connect`). Raises
-    ClusterError when the kubeconfig or context cannot be used."""
+    """A HistoryStore over the ConfigMap driver of the target's cluster (see `connect`), with the
+    history key when one is configured (kdeploy.history.trust). Raises ClusterError when the
+    kubeconfig or context cannot be used."""
+    import os
+
     from kdeploy.history.configmap import ConfigMapDriver
     from kdeploy.history.store import HistoryStore
+    from kdeploy.history.trust import history_key
 
-    return HistoryStore(ConfigMapDriver(connect(target.cluster())))
+    api = connect(target.cluster())
+    return HistoryStore(ConfigMapDriver(api), key=history_key(os.environ, api))

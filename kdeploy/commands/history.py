@@ -43,6 +43,10 @@ def command(
     revisions = open_history(target).revisions(target.release, target.namespace)
     if not revisions:
         raise no_history_error(target.release, target.namespace)
+    from kdeploy.history.report import untrusted_warnings
+
+    for line in untrusted_warnings(revisions):
+        click.echo(line, err=True)
     if output == "json":
         data = history_json(target.release, target.namespace, revisions)
         click.echo(json.dumps(data, indent=2))

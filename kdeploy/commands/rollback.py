@@ -32,6 +32,12 @@ from kdeploy.commands._wait import wait_options, wait_settings
 @click.option("--force-conflicts", is_flag=True, help="Take over fields owned by other managers.")
 @delete_namespaces_option("the rollback's prune")
 @click.option(
+    "--allow-unverified",
+    is_flag=True,
+    help="Allow --to N of a revision record that is not trusted (its signature does not verify, "
+    "or another field manager wrote it; see docs/history.md). Check its manifests first.",
+)
+@click.option(
     "--history-max",
     type=click.IntRange(min=0),
     default=10,
@@ -52,6 +58,7 @@ def command(
     yes: bool,
     force_conflicts: bool,
     delete_namespaces: bool,
+    allow_unverified: bool,
     history_max: int,
     wait_for_lock: str | None,
     no_wait: bool,
@@ -86,6 +93,7 @@ def command(
         to=to,
         yes=yes,
         force_conflicts=force_conflicts,
+        allow_unverified=allow_unverified,
         history_max=history_max,
         wait=wait_settings(no_wait, timeout, wait_load_balancers),
         concurrency=concurrency,

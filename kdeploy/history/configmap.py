@@ -222,6 +222,8 @@ class ConfigMapDriver:
             state=record.state,
             payload=payload,
             secrets=secrets,
+            writers=record.writers,
+            damage=record.damage,
         )
 
     def list(self, release: str, namespace: str) -> list[Record]:
@@ -388,24 +390,40 @@ class ConfigMapDriver:
     # reading objects
 
     def _record_of(self, item: dict[str, Any], namespace: str) -> Record:
+        """The record of a head ConfigMap. One that cannot be read is returned with `damage`
+        saying why (and empty meta), so that it stops only the operations that need it."""
         meta = item.get("metadata") or {}
         labels = meta.get("labels") or {}
-        where = f"ConfigMap {namespace}/{meta.get('name')}"
-        try:
-            number = int(labels.get(LABEL_REVISION, ""))
-            stored = json.loads((item.get("data") or {}).get("meta.json", ""))
-        except ValueError as e:
-            raise HistoryError(
-                f"history {where} is corrupt: {e}",
-                hint="delete it with kubectl if it is not a kdeploy revision",
-            ) from e
+        name = str(meta.get("name", ""))
+        where = f"ConfigMap {namespace}/{name}"
+        damage = ""
+        stored: Any = {}
+        number = _int(labels.get(LABEL_REVISION), 0) or _int(name.rpartition(".v")[2], 0)
+        if str(number) != labels.get(LABEL_REVISION):
+            damage = f"history {where} has no valid {LABEL_REVISION} label"
+        else:
+            try:
+                stored = json.loads((item.get("data") or {}).get("meta.json", ""))
+            except ValueError as e:
+                damage = f"history {where} is corrupt: meta.json is not JSON: {e}"
+            if not damage and not isinstance(stored, dict):
+                damage = f"history {where} is corrupt: meta.json is not a JSON object"
+        writers = tuple(
+            dict.fromkeys(
+                str(entry.get("manager", ""))
+                for entry in meta.get("managedFields") or ()
+                if isinstance(entry, dict)
+            )
+        )
         return Record(
             release=str(labels.get(LABEL_RELEASE, "")),
             namespace=namespace,
             number=number,
             status=str(labels.get(LABEL_STATUS, "")),
-            meta=stored if isinstance(stored, dict) else {},
+            meta=stored if isinstance(stored, dict) and not damage else {},
             state=_annotations_to_state(meta.get("annotations") or {}),
+            writers=writers,
+            damage=damage,
         )
 
     def _assemble(

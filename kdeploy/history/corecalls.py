@@ -14,6 +14,9 @@ from typing import Any
 from urllib.parse import quote
 
 _JSON = "application/json"
+# Every write names kdeploy's field manager, so `metadata.managedFields` of a history object
+# shows whether anyone else wrote or changed it (kdeploy.history.trust).
+_MANAGER = [("fieldManager", "kdeploy")]
 
 
 class CoreCalls:
@@ -24,18 +27,18 @@ class CoreCalls:
 
     def create_namespaced_config_map(self, namespace: str, body: dict[str, Any]) -> Any:
         """POST the ConfigMap `body`; returns the raw response. Raises ApiException."""
-        return self._send("POST", _path(namespace, "configmaps"), body=body)
+        return self._send("POST", _path(namespace, "configmaps"), query=_MANAGER, body=body)
 
     def create_namespaced_secret(self, namespace: str, body: dict[str, Any]) -> Any:
         """POST the Secret `body`; returns the raw response. Raises ApiException."""
-        return self._send("POST", _path(namespace, "secrets"), body=body)
+        return self._send("POST", _path(namespace, "secrets"), query=_MANAGER, body=body)
 
     def patch_namespaced_config_map(
         self, name: str, namespace: str, body: dict[str, Any], *, _content_type: str
     ) -> Any:
         """PATCH ConfigMap `name` with `body` of type `_content_type`. Raises ApiException."""
         path = _path(namespace, "configmaps", name)
-        return self._send("PATCH", path, body=body, content_type=_content_type)
+        return self._send("PATCH", path, query=_MANAGER, body=body, content_type=_content_type)
 
     def list_namespaced_config_map(
         self, namespace: str, *, label_selector: str, _preload_content: bool = False

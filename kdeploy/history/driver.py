@@ -28,6 +28,10 @@ class Record:
     state: dict[str, str] = field(default_factory=dict)
     payload: bytes | None = None
     secrets: bytes | None = None
+    # the field managers that wrote or changed the stored record (empty when unknown)
+    writers: tuple[str, ...] = ()
+    # why the stored record cannot be read (then `meta` is empty), "" when it can
+    damage: str = ""
 
 
 @dataclass(frozen=True)

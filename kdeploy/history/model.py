@@ -16,7 +16,9 @@ from typing import Any, Literal
 
 from kdeploy.errors import HistoryError
 
-Status = Literal["pending", "deployed", "failed", "superseded"]
+Status = Literal["pending", "deployed", "failed", "superseded", "damaged"]
+# the statuses a record can be stored with; "damaged" is what reading makes of one that cannot
+# be read (see `Revision.damage`)
 STATUSES: tuple[Status, ...] = ("pending", "deployed", "failed", "superseded")
 PAYLOAD_FORMAT = 1
 
@@ -56,6 +58,21 @@ class Revision:
     secrets_restored: bool = False
     # The secret strings of this revision, for redacting diffs and logs; never stored in plain sight.
     secret_strings: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    # SHA-256 (hex) of the stored payload and secrets, part of the signed metadata ("" if unknown)
+    payload_sha256: str = ""
+    secrets_sha256: str = ""
+    # kdeploy.history.trust: verified, invalid, unsigned or unchecked (no key); `distrust` says why
+    # the record is not trusted ("" when it is); `writers` are its field managers
+    trust: str = "unchecked"
+    distrust: str = ""
+    writers: tuple[str, ...] = ()
+    # why the stored record cannot be read (status "damaged"); "" for a readable record
+    damage: str = ""
+
+    @property
+    def trusted(self) -> bool:
+        """Whether kdeploy may act on this record on its own (roll back to it, supersede it)."""
+        return not self.distrust and not self.damage
 
     @property
     def name(self) -> str:
@@ -83,6 +100,8 @@ def encode_meta(rev: Revision) -> dict[str, Any]:
         "rollbackTo": rev.rollback_to,
         "secretKeys": rev.secret_keys,
         "hasSecrets": rev.has_secrets,
+        "payloadSha256": rev.payload_sha256,
+        "secretsSha256": rev.secrets_sha256,
     }
 
 
@@ -132,6 +151,18 @@ def decode_revision(
         rollback_to=rollback_to if type(rollback_to) is int else None,
         secret_keys=dict(meta.get("secretKeys") or {}),
         has_secrets=bool(meta.get("hasSecrets")),
+        payload_sha256=str(meta.get("payloadSha256") or ""),
+        secrets_sha256=str(meta.get("secretsSha256") or ""),
+    )
+
+
+def drop_hint(release: str, namespace: str, number: int) -> str:
+    """How to get rid of a revision record that cannot be read or trusted."""
+    name = revision_name(release, number)
+    return (
+        f"restore ConfigMap {name} from a backup, or drop the revision: `kubectl delete "
+        f"configmap {name} -n {namespace}` (its companion Secret and parts are then removed as "
+        "orphans by the next apply)"
     )
 
 

@@ -73,7 +73,30 @@ def revision_json(rev: Revision) -> dict[str, Any]:
         "rollbackTo": rev.rollback_to,
         "result": rev.result,
         "secretKeys": rev.secret_keys,
+        "trust": rev.trust,
+        "writers": list(rev.writers),
+        "damage": rev.damage or None,
     }
+
+
+def untrusted_warnings(revisions: list[Revision]) -> list[str]:
+    """One `warning:` line (with a hint line) per revision that is damaged or not trusted."""
+    from kdeploy.history.model import drop_hint
+
+    out = []
+    for rev in revisions:
+        where = f"revision {rev.number} of release {rev.release} in namespace {rev.namespace}"
+        if rev.damage:
+            out.append(f"warning: {where} cannot be read: {rev.damage}")
+        elif rev.distrust:
+            out.append(
+                f"warning: {where} ({rev.status}) is not trusted: {rev.distrust}; kdeploy will "
+                "not roll back to it or supersede it on its own"
+            )
+        else:
+            continue
+        out.append(f"  hint: {drop_hint(rev.release, rev.namespace, rev.number)}")
+    return out
 
 
 def history_json(release: str, namespace: str, revisions: list[Revision]) -> dict[str, Any]:

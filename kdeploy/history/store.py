@@ -8,6 +8,7 @@ marks it `deployed` (the previously deployed revision becomes `superseded`) or `
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -24,12 +25,14 @@ from kdeploy.history.model import (
     decode_json_gz,
     decode_payload,
     decode_revision,
+    drop_hint,
     encode_json_gz,
     encode_meta,
     encode_payload,
     encode_state,
     revision_name,
 )
+from kdeploy.history.trust import distrust, foreign_writers, signed_state, verify
 from kdeploy.secrets import (
     Redactor,
     collect_secret_strings,
@@ -47,7 +50,8 @@ class HistoryStore:
     """Reads and records the revisions of releases through a `Driver`.
 
     `clock` returns aware datetimes; `identity` says who deploys and from which git commit (default:
-    detected from the environment and `project_dir`, or the working directory)."""
+    detected from the environment and `project_dir`, or the working directory). With a `key`,
+    every record written is signed and every record read verified (kdeploy.history.trust)."""
 
     def __init__(
         self,
@@ -56,8 +60,10 @@ class HistoryStore:
         clock: Callable[[], datetime] = utc_now,
         identity: Callable[[], Identity] | None = None,
         project_dir: Path | None = None,
+        key: bytes | None = None,
     ) -> None:
         self._driver = driver
+        self._key = key
         self._clock = clock
         self._identity = identity or (
             lambda: detect_identity(project_dir or Path.cwd(), os.environ)
@@ -123,6 +129,10 @@ class HistoryStore:
                 view[number] = dataclasses.replace(record, payload=None, secrets=None)
 
     def _update(self, record: Record, status: str, state: dict[str, str]) -> None:
+        # A record is signed only when it is written, or when it verified before this change:
+        # a status change never turns a record someone else wrote into a trusted one.
+        key = self._key if verify(self._key, record) == "verified" else None
+        state = signed_state(key, record, status, state)
         self._driver.update(record.release, record.namespace, record.number, status, state)
         self._remember(
             record.release,
@@ -137,7 +147,24 @@ class HistoryStore:
         """All revisions of a release, metadata only (no manifests or values), by number.
         An empty list when the release has no history."""
         records = self._list(release, namespace)
-        return [_from_record(r) for r in sorted(records, key=lambda r: r.number)]
+        return [self._revision(r) for r in sorted(records, key=lambda r: r.number)]
+
+    def _revision(self, record: Record) -> Revision:
+        """The metadata-only revision of a record, with its trust; a record that cannot be read
+        becomes a `damaged` revision instead of stopping every reader."""
+        if record.damage:
+            return _damaged(record, record.damage)
+        try:
+            rev = _from_record(record)
+        except HistoryError as e:
+            return _damaged(record, e.message)
+        trust = verify(self._key, record)
+        return dataclasses.replace(
+            rev,
+            trust=trust,
+            distrust=distrust(trust, foreign_writers(record)),
+            writers=record.writers,
+        )
 
     def get(self, release: str, namespace: str, number: int, *, secrets: bool = True) -> Revision:
         """The full revision `number`: manifests and (redacted) values. With `secrets` (the default)
@@ -148,7 +175,15 @@ class HistoryStore:
         record = self._driver.get(release, namespace, number, with_secrets=secrets)
         if record is None:
             raise self._unknown_revision(release, namespace, number)
-        return _full_revision(record, secrets)
+        rev = self._revision(record)
+        if rev.damage:
+            raise HistoryError(rev.damage, hint=drop_hint(release, namespace, number))
+        try:
+            return _full_revision(rev, record, secrets)
+        except HistoryError as e:
+            raise HistoryError(
+                e.message, hint=e.hint or drop_hint(release, namespace, number)
+            ) from e
 
     def last(self, release: str, namespace: str) -> Revision | None:
         """The newest revision whatever its status, in full with secrets; None without history."""
@@ -194,6 +229,8 @@ class HistoryStore:
         secret_payload = {"objects": secret_objects["objects"], "strings": sorted(secrets)}
         has_secrets = bool(secret_objects["objects"] or secrets)
         who = self._identity()
+        payload = encode_payload(stored_manifests, redactor.obj(values))
+        secret_blob = encode_json_gz(secret_payload) if has_secrets else None
         rev = Revision(
             release=release,
             namespace=namespace,
@@ -215,6 +252,8 @@ class HistoryStore:
             payload_loaded=True,
             secrets_restored=True,
             secret_strings=secrets,
+            payload_sha256=_sha256(payload),
+            secrets_sha256=_sha256(secret_blob) if secret_blob is not None else "",
         )
         record = Record(
             release=release,
@@ -222,9 +261,11 @@ class HistoryStore:
             number=number,
             status=rev.status,
             meta=encode_meta(rev),
-            state=encode_state(rev),
-            payload=encode_payload(stored_manifests, rev.values),
-            secrets=encode_json_gz(secret_payload) if has_secrets else None,
+            payload=payload,
+            secrets=secret_blob,
+        )
+        record = dataclasses.replace(
+            record, state=signed_state(self._key, record, rev.status, encode_state(rev))
         )
         self._driver.create(record)
         self._remember(release, namespace, number, record)
@@ -261,7 +302,12 @@ class HistoryStore:
         self._update(current, done.status, encode_state(done))
         if status == "deployed":
             for other in records.values():
-                if other.number != done.number and other.status == "deployed":
+                # a record that is not trusted is left as it is: never signed, never relied on
+                if (
+                    other.number != done.number
+                    and other.status == "deployed"
+                    and self._revision(other).trusted
+                ):
                     self._update(other, "superseded", other.state)
         return done
 
@@ -274,7 +320,7 @@ class HistoryStore:
         if current is None:
             raise self._unknown_revision(revision.release, revision.namespace, revision.number)
         if current.status != "pending":
-            stored = _from_record(current)
+            stored = self._revision(current)
             return dataclasses.replace(
                 revision, status=stored.status, result=stored.result, finished_at=stored.finished_at
             )
@@ -289,7 +335,11 @@ class HistoryStore:
         a deployer died between `finish` marking its revision deployed and superseding the
         previous one. Returns the numbers changed."""
         deployed = sorted(
-            (r for r in self._list(release, namespace) if r.status == "deployed"),
+            (
+                r
+                for r in self._list(release, namespace)
+                if r.status == "deployed" and self._revision(r).trusted
+            ),
             key=lambda r: r.number,
         )
         for older in deployed[:-1]:
@@ -385,12 +435,38 @@ def _from_record(record: Record) -> Revision:
     )
 
 
-def _full_revision(record: Record, with_secrets: bool) -> Revision:
-    rev = _from_record(record)
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _damaged(record: Record, reason: str) -> Revision:
+    return Revision(
+        release=record.release,
+        namespace=record.namespace,
+        number=record.number,
+        status="damaged",
+        result=reason,
+        damage=reason,
+        writers=record.writers,
+    )
+
+
+def _full_revision(rev: Revision, record: Record, with_secrets: bool) -> Revision:
     name = revision_name(rev.release, rev.number)
     where = f"revision {rev.number} of release {rev.release} in namespace {rev.namespace}"
     if record.payload is None:
         raise HistoryError(f"the payload of {where} ({name}) is missing")
+    if rev.payload_sha256 and _sha256(record.payload) != rev.payload_sha256:
+        raise HistoryError(
+            f"the payload of {where} ({name}) does not match the checksum in its metadata; it was "
+            "changed outside kdeploy"
+        )
+    secrets_sha256 = _sha256(record.secrets) if record.secrets is not None else ""
+    if with_secrets and secrets_sha256 and rev.secrets_sha256 not in ("", secrets_sha256):
+        raise HistoryError(
+            f"the companion Secret {name} of {where} does not match the checksum in the "
+            "revision's metadata; it was changed outside kdeploy"
+        )
     manifests, values = decode_payload(record.payload, f"the payload of {where} ({name})")
     restored = False
     strings: frozenset[str] = frozenset()

@@ -193,8 +193,9 @@ def test_history_json_shape(cluster: Cluster, capsys: pytest.CaptureFixture[str]
     assert set(first) == {
         "revision", "status", "startedAt", "finishedAt", "who", "package", "packageVersion",
         "environment", "gitCommit", "gitDirty", "description", "rollbackTo", "result",
-        "secretKeys",
+        "secretKeys", "trust", "writers", "damage",
     }  # fmt: skip
+    assert (first["trust"], first["damage"]) == ("unchecked", None)
     assert first["gitCommit"] == "0123456789abcdef0123" and first["gitDirty"] is True
     assert list(first["secretKeys"]) == [f"Secret {cluster.namespace}/db"]
     assert PASSWORD not in out
