@@ -160,15 +160,27 @@ def release_status(deps: Deps, release: str, namespace: str) -> ReleaseStatus:
 
 
 def history_problems(deps: Deps, release: str, namespace: str) -> tuple[str, ...]:
-    """One line for each problem of the release's history that needs a person: orphaned
-    companion Secrets and chunks. Raises nothing: a check that cannot run says so."""
+    """One line for each problem of the release's history that needs a person: damaged or
+    untrusted revision records, orphaned companion Secrets and chunks. Raises nothing: a check
+    that cannot run says so."""
+    from kdeploy.history.model import drop_hint
     from kdeploy.history.store import orphan_text
 
+    problems = [
+        f"revision {r.number} ({r.status}) "
+        + (f"cannot be read: {r.damage}" if r.damage else f"is not trusted: {r.distrust}")
+        + f"; {drop_hint(release, namespace, r.number)}"
+        for r in deps.history.revisions(release, namespace)
+        if not r.trusted
+    ]
     try:
         orphans = deps.history.orphans(release, namespace)
     except KdeployError as e:
-        return (f"could not check the history for orphaned revision Secrets: {e.message}",)
-    return tuple(orphan_text(namespace, o) for o in orphans)
+        return (
+            *problems,
+            f"could not check the history for orphaned revision Secrets: {e.message}",
+        )
+    return (*problems, *(orphan_text(namespace, o) for o in orphans))
 
 
 def object_health(cluster: ClusterClient, live: Manifest) -> ObjectHealth:

@@ -191,8 +191,10 @@ class HistoryStore:
         return self.get(release, namespace, revs[-1].number) if revs else None
 
     def last_deployed(self, release: str, namespace: str) -> Revision | None:
-        """The newest `deployed` revision in full with secrets; None if there is none."""
-        deployed = [r for r in self.revisions(release, namespace) if r.status == "deployed"]
+        """The newest trusted `deployed` revision in full with secrets; None if there is none."""
+        deployed = [
+            r for r in self.revisions(release, namespace) if r.status == "deployed" and r.trusted
+        ]
         return self.get(release, namespace, deployed[-1].number) if deployed else None
 
     # writing

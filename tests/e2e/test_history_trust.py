@@ -271,6 +271,9 @@ def test_atomic_never_rolls_back_to_a_revision_written_by_someone_else(
     history = kd(proj, "history", "web", "-e", "dev")
     assert history.code == 0, history.stderr
     assert "warning: revision 3" in history.stderr and "kubectl-create" in history.stderr
+    status = kd(proj, "status", "web", "-e", "dev")
+    assert "revision 2 (deployed)" in status.stdout, status.stdout
+    assert "warning: revision 3 (deployed) is not trusted" in status.stderr, status.stderr
 
     failed = kd(
         proj, "apply", "-e", "dev", "--yes", "--atomic", "--timeout", "3s",
