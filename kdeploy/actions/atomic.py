@@ -63,13 +63,15 @@ def deploy_atomic(deps: Deps, prepared: Prepared, options: DeployOptions) -> Rev
         head = f"{name} stopped the apply of {where} (revision {failed} recorded as failed)"
     else:
         head = f"apply of {where} failed (revision {failed} recorded as failed): {cause.message}"
+    number = last_deployed_before(deps, target.release, target.namespace, failed)
     for rev in deps.history.revisions(target.release, target.namespace):
-        if rev.number < failed and rev.status in ("deployed", "superseded") and not rev.trusted:
-            # never automatically to a record that is not trusted (docs/history.md, "Trust")
+        # never automatically to a record that is not trusted (docs/history.md, "Trust"): say
+        # which newer ones were passed over
+        skipped = (number or 0) < rev.number < failed and not rev.trusted
+        if skipped and rev.status in ("deployed", "superseded"):
             deps.output.info(
                 f"--atomic: not rolling back to revision {rev.number}: {rev.distrust or rev.damage}"
             )
-    number = last_deployed_before(deps, target.release, target.namespace, failed)
     if number is None:
         why = (
             f"revision {failed} was the first install"
