@@ -178,7 +178,8 @@ def applied_manifests(
     floor = deployed[-1] if deployed else 0
     out: dict[ObjectKey, list[Manifest]] = {}
     for rev in revisions:
-        if rev.number < floor:
+        # a record someone else wrote lists nothing kdeploy applied
+        if rev.number < floor or rev.distrust:
             continue
         try:
             full = deps.history.get(release, namespace, rev.number, secrets=secrets)
