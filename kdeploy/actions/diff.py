@@ -173,13 +173,11 @@ def applied_manifests(
     revisions = deps.history.revisions(release, namespace)
     if not revisions:
         return {}
-    # a record that is not trusted (docs/history.md, "Trust") does not decide what is deployed
-    deployed = [r.number for r in revisions if r.status == "deployed" and r.trusted]
+    deployed = [r.number for r in revisions if r.status == "deployed"]
     floor = deployed[-1] if deployed else 0
     out: dict[ObjectKey, list[Manifest]] = {}
     for rev in revisions:
-        # a record someone else wrote lists nothing kdeploy applied
-        if rev.number < floor or rev.distrust:
+        if rev.number < floor:
             continue
         try:
             full = deps.history.get(release, namespace, rev.number, secrets=secrets)
