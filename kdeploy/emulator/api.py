@@ -311,6 +311,55 @@ def check_body_media_type(content_type: str) -> None:
         raise E.unsupported_media_type(BODY_MEDIA_TYPES)
 
 
+_OPTIONS_KIND = {
+    "POST": "CreateOptions",
+    "PUT": "UpdateOptions",
+    "PATCH": "PatchOptions",
+    "DELETE": "DeleteOptions",
+}
+FIELD_MANAGER_MAX = 128
+
+
+def check_write_options(method: str, query: dict[str, str]) -> None:
+    """The real server's Validate{Create,Update,Patch,Delete}Options on the query: `dryRun`
+    only `All`, `fieldValidation` one of Ignore/Warn/Strict, `fieldManager` at most 128 bytes;
+    else 422 Invalid naming the options kind (`CreateOptions.meta.k8s.io "" is invalid: ...`)."""
+    kind = _OPTIONS_KIND.get(method)
+    if kind is None:
+        return
+    causes: list[tuple[str, str, str]] = []
+    manager = query.get("fieldManager")
+    if kind != "DeleteOptions" and manager and len(manager.encode()) > FIELD_MANAGER_MAX:
+        causes.append(
+            (
+                "FieldValueTooLong",
+                "fieldManager",
+                f"Too long: may not be more than {FIELD_MANAGER_MAX} bytes",
+            )
+        )
+    if "dryRun" in query and query["dryRun"] != "All":
+        shown = json.dumps(query["dryRun"])
+        causes.append(
+            (
+                "FieldValueNotSupported",
+                "dryRun",
+                f'Unsupported value: []string{{{shown}}}: supported values: "All"',
+            )
+        )
+    mode = query.get("fieldValidation")
+    if kind != "DeleteOptions" and mode not in (None, "", "Ignore", "Warn", "Strict"):
+        causes.append(
+            (
+                "FieldValueNotSupported",
+                "fieldValidation",
+                f"Unsupported value: {json.dumps(mode)}: supported values: "
+                '"", "Ignore", "Strict", "Warn"',
+            )
+        )
+    if causes:
+        raise E.options_invalid(kind, causes)
+
+
 def _parse_body(body: bytes, content_type: str) -> Any:
     """Decode a request body: protobuf envelope, JSON, or YAML for apply patches."""
     from kdeploy.emulator.protobuf import ProtobufDecodeError, decode_request_body, is_protobuf

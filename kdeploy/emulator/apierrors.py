@@ -133,6 +133,19 @@ def invalid(
     return ApiError(422, "Invalid", f'{group_kind} "{name}" is invalid: {body}', details)
 
 
+def options_invalid(kind: str, causes: list[tuple[str, str, str]]) -> ApiError:
+    """422 Invalid for request options (`CreateOptions`, `PatchOptions`, ...), which the real
+    server reports in the meta.k8s.io group with no name."""
+    parts = [f"{f}: {m}" for _, f, m in causes]
+    body = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
+    details: Obj = {
+        "group": "meta.k8s.io",
+        "kind": kind,
+        "causes": [{"reason": r, "message": m, "field": f} for r, f, m in causes],
+    }
+    return ApiError(422, "Invalid", f'{kind}.meta.k8s.io "" is invalid: {body}', details)
+
+
 def bad_request(message: str) -> ApiError:
     """400 BadRequest."""
     return ApiError(400, "BadRequest", message)

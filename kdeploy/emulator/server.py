@@ -25,6 +25,7 @@ from kdeploy.emulator.api import (
     _parse_body,
     as_version,
     check_body_media_type,
+    check_write_options,
     manager_name,
     patch_media_types,
 )
@@ -540,11 +541,7 @@ class Handler(BaseHTTPRequestHandler):
     def _resource(self, method: str, route: _Route, query: dict[str, str]) -> None:
         api = self.server.api
         rt, ns, name, sub = route.rt, route.namespace, route.name, route.subresource
-        dry_run = False
-        if "dryRun" in query:
-            if query["dryRun"] != "All":
-                raise E.bad_request(f'Invalid dryRun value: "{query["dryRun"]}"')
-            dry_run = True
+        dry_run = query.get("dryRun") == "All"
         if rt.namespaced and name is not None and ns is None:
             raise E.no_route()
         namespace = ns or ""
@@ -564,6 +561,7 @@ class Handler(BaseHTTPRequestHandler):
         ctype = self.headers.get("Content-Type", "")
         if method in ("POST", "PUT"):
             check_body_media_type(ctype)
+        check_write_options(method, query)
         body = self._read_body()
         if method == "DELETE" and body:
             check_body_media_type(ctype)

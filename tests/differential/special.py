@@ -50,8 +50,6 @@ CR_SCHEMA = "custom resources are not validated against the CRD's openAPIV3Schem
 CR_STRICT = "fieldValidation=Strict does not reject unknown fields of custom resources"
 TYPED_DECODE = "a body whose field has the wrong JSON type is accepted (real: 400 decode error)"
 DUPLICATE_KEY = "fieldValidation=Strict does not reject duplicate JSON keys"
-CREATE_OPTIONS = "invalid dryRun/fieldValidation values answer 400, a real server 422 Invalid"
-FIELD_MANAGER = "fieldManager longer than 128 characters is accepted (real: 422 Invalid)"
 
 
 def _cm(name: str, labels: dict[str, str]) -> Step:
@@ -713,18 +711,18 @@ def body_cases() -> list[Case]:
             "",
         ),
         ("apply-name-mismatch", (apply(CM, CM.manifest("y"), base="x"),), BAD_REQUEST, ""),
-        ("dry-run-bad-value", (post(CM, CM.manifest(), dryRun="Maybe"),), INVALID, CREATE_OPTIONS),
+        ("dry-run-bad-value", (post(CM, CM.manifest(), dryRun="Maybe"),), INVALID, ""),
         (
             "field-manager-too-long",
             (post(CM, CM.manifest(), fieldManager="m" * 200),),
             INVALID,
-            FIELD_MANAGER,
+            "",
         ),
         (
             "field-validation-bad",
             (post(CM, CM.manifest(), fieldValidation="Loud"),),
             INVALID,
-            CREATE_OPTIONS,
+            "",
         ),
         (
             "put-text-plain",

@@ -212,7 +212,7 @@ def test_json_answers_end_with_a_newline(raw: Raw, namespace: str) -> None:
         ("POST", "/apis/nosuch.example.com/v1/namespaces/{ns}/widgets", 404),
         ("POST", "/api/v1/namespaces/{ns}/configmaps/named", 405),
         ("PUT", "/api/v1/namespaces/{ns}/configmaps", 405),
-        ("POST", "/api/v1/namespaces/{ns}/configmaps?dryRun=Bogus", 400),
+        ("POST", "/api/v1/namespaces/{ns}/configmaps?dryRun=Bogus", 422),
     ],
 )
 def test_a_body_left_unread_by_an_early_error_does_not_poison_the_connection(
@@ -518,3 +518,39 @@ def test_a_catch_all_fault_never_blocks_the_control_endpoint() -> None:
         assert http.request("GET", emu.url + "/api/v1/namespaces").status == 200
         emu.add_fault(FaultRule(method="*", path="", action="drop"))
         assert http.request("GET", emu.url + "/_emulator/requests").status == 200
+
+
+# ---------------------------------------------------------------- request options
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        (
+            "dryRun=Maybe",
+            'dryRun: Unsupported value: []string{"Maybe"}: supported values: "All"',
+        ),
+        (
+            "fieldValidation=Loud",
+            'fieldValidation: Unsupported value: "Loud": supported values: "", "Ignore", '
+            '"Strict", "Warn"',
+        ),
+        ("fieldManager=" + "m" * 129, "fieldManager: Too long: may not be more than 128 bytes"),
+    ],
+)
+def test_invalid_create_options_are_refused_with_422(
+    raw: Raw, namespace: str, query: str, message: str
+) -> None:
+    status, _, body = raw.request(
+        "POST",
+        f"/api/v1/namespaces/{namespace}/configmaps?{query}",
+        configmap_body("opts"),
+        {"Content-Type": "application/json"},
+    )
+    answer = json.loads(body)
+    assert (status, answer["reason"]) == (422, "Invalid"), answer
+    assert answer["message"] == f'CreateOptions.meta.k8s.io "" is invalid: {message}'
+    assert answer["details"]["group"] == "meta.k8s.io"
+    assert answer["details"]["kind"] == "CreateOptions"
+    status, _, _ = raw.request("GET", f"/api/v1/namespaces/{namespace}/configmaps/opts")
+    assert status == 404
