@@ -338,12 +338,12 @@ def check_write_options(method: str, query: dict[str, str]) -> None:
             )
         )
     if "dryRun" in query and query["dryRun"] != "All":
-        shown = json.dumps(query["dryRun"])
+        shown = json.dumps([query["dryRun"]])
         causes.append(
             (
                 "FieldValueNotSupported",
                 "dryRun",
-                f'Unsupported value: []string{{{shown}}}: supported values: "All"',
+                f'Unsupported value: {shown}: supported values: "All"',
             )
         )
     mode = query.get("fieldValidation")
@@ -877,7 +877,10 @@ class Api:
         BadRequest, UnsupportedMediaType."""
         media = content_type.split(";", 1)[0].strip().lower()
         if media not in patch_media_types(rt):
-            raise E.unsupported_media_type(patch_media_types(rt))
+            if rt.crd:
+                raise E.unsupported_media_type(patch_media_types(rt))
+            # Built-in PATCH routes are refused by go-restful's Consumes filter, in its words.
+            raise E.ApiError(415, "UnsupportedMediaType", "415: Unsupported Media Type", {})
         ns = namespace if rt.namespaced else ""
         if media == APPLY_PATCH:
             if not manager:
@@ -1116,6 +1119,11 @@ class Api:
                 )
             policy = options.get("propagationPolicy")
             if policy is None and options.get("orphanDependents") is True:
+                policy = "Orphan"
+            if policy is None and rt.group == "" and rt.kind == "ReplicationController":
+                # core/v1 ReplicationControllers orphan their pods unless told otherwise (the
+                # registry's DefaultGarbageCollectionPolicy), so the answer is the object held
+                # by the `orphan` finalizer.
                 policy = "Orphan"
             if policy not in (None, "Orphan", "Foreground", "Background"):
                 raise E.invalid(

@@ -306,6 +306,9 @@ RETURNS_DELETED_OBJECT = (
     "CSIDriver",
     "CSINode",
     "VolumeAttributesClass",
+    # not ReturnDeletedObject, but core/v1 RCs orphan by default: the `orphan` finalizer holds
+    # the object, which is the answer (measured on kube-apiserver v1.37.2)
+    "ReplicationController",
 )
 
 

@@ -270,7 +270,7 @@ def test_a_post_in_an_unknown_format_is_refused_with_415(raw: Raw, namespace: st
     assert status == 404
 
 
-def test_a_patch_in_an_unknown_format_lists_the_patch_types(raw: Raw, namespace: str) -> None:
+def test_a_patch_in_an_unknown_format_is_refused_with_415(raw: Raw, namespace: str) -> None:
     raw.request(
         "POST",
         f"/api/v1/namespaces/{namespace}/configmaps",
@@ -284,11 +284,17 @@ def test_a_patch_in_an_unknown_format_lists_the_patch_types(raw: Raw, namespace:
         {"Content-Type": "application/json"},
     )
     assert status == 415
-    assert json.loads(body)["message"] == (
-        "the body of the request was in an unknown format - accepted media types include: "
-        "application/json-patch+json, application/merge-patch+json, "
-        "application/strategic-merge-patch+json, application/apply-patch+yaml"
-    )
+    # built-in PATCH routes are refused by go-restful's Consumes filter, in its own words
+    assert json.loads(body) == {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": "415: Unsupported Media Type",
+        "reason": "UnsupportedMediaType",
+        "details": {},
+        "code": 415,
+    }
 
 
 # ---------------------------------------------------------------- /openapi/v2
@@ -405,8 +411,12 @@ def test_replication_controllers_are_served(
     assert [i.metadata.name for i in listed.items] == ["rc"]
     resources = {r.name for r in core.get_api_resources().resources}
     assert {"replicationcontrollers", "replicationcontrollers/scale", "nodes"} <= resources
-    status = core.delete_namespaced_replication_controller("rc", namespace)
-    assert status["kind"] == "Status"
+    # core/v1 ReplicationControllers orphan their pods by default: the answer is the RC, held
+    # by the `orphan` finalizer until the garbage collector has released its pods
+    deleted = core.delete_namespaced_replication_controller("rc", namespace)
+    assert deleted["kind"] == "ReplicationController"
+    assert "orphan" in deleted["metadata"]["finalizers"]
+    assert deleted["metadata"]["deletionTimestamp"]
 
 
 def test_nodes_are_served_and_watched(core: client.CoreV1Api) -> None:
@@ -528,7 +538,7 @@ def test_a_catch_all_fault_never_blocks_the_control_endpoint() -> None:
     [
         (
             "dryRun=Maybe",
-            'dryRun: Unsupported value: []string{"Maybe"}: supported values: "All"',
+            'dryRun: Unsupported value: ["Maybe"]: supported values: "All"',
         ),
         (
             "fieldValidation=Loud",
