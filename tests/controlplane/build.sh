@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the local control plane for the real-cluster test tier (docs/testing.md):
-# etcd, kube-apiserver, kube-controller-manager and kube-scheduler from this directory's Go module (versions pinned
-# by go.mod/go.sum), and kwok from ./kwok (its own module). Binaries go to a cache outside the work
+# etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok (a `tool` of the module),
+# all from this directory's Go module, versions pinned by go.mod/go.sum. One module, so the
+# Kubernetes libraries are compiled once for all five. Binaries go to a cache outside the work
 # tree, keyed by the Kubernetes version:
 #   ${KDEPLOY_CONTROL_PLANE_DIR:-${XDG_CACHE_HOME:-~/.cache}/kdeploy/control-plane/<version>}
 # A stamp file holds a hash of every build input; when it matches, nothing is built.
@@ -27,7 +28,7 @@ dest=${KDEPLOY_CONTROL_PLANE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kdeploy/contro
 binaries=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
 
 # Everything that decides the binaries' content: both modules and the main packages.
-inputs=$(cd "$here" && cat go.mod go.sum kwok/go.mod kwok/go.sum cmd/*/main.go build.sh | sha256sum | cut -c1-16)
+inputs=$(cd "$here" && cat go.mod go.sum cmd/*/main.go build.sh | sha256sum | cut -c1-16)
 if [ -f "$dest/.inputs" ] && [ "$(cat "$dest/.inputs")" = "$inputs" ]; then
   ok=1
   for b in "${binaries[@]}"; do [ -x "$dest/$b" ] || ok=0; done
@@ -53,20 +54,19 @@ say "building $version into $dest (Go $(go env GOVERSION), -p $jobs; about 15-25
 say "step 1/4: download modules (proxy $(go env GOPROXY))"
 (cd "$here" && go mod download) >&2 ||
   fail "download modules" "could not fetch the control plane's modules; is the Go module proxy ($(go env GOPROXY)) reachable?"
-(cd "$here/kwok" && go mod download) >&2 ||
-  fail "download modules" "could not fetch kwok's modules; is the Go module proxy ($(go env GOPROXY)) reachable?"
 
-say "step 2/4: build etcd, kube-apiserver, kube-controller-manager, kube-scheduler"
-(cd "$here" && go build "${build_flags[@]}" -o "$work/" ./cmd/etcd ./cmd/kube-apiserver ./cmd/kube-controller-manager ./cmd/kube-scheduler) >&2 ||
-  fail "build etcd/kube-apiserver/kube-controller-manager/kube-scheduler" "go build failed in $here (output above)"
+# A broken main is reported at once here; go build would first compile everything else.
+say "step 2/4: check the sources"
+"$(go env GOROOT)/bin/gofmt" -e -l "$here/cmd" >/dev/null ||
+  fail "check the sources" "a Go file under $here/cmd does not parse (error above)"
 
-say "step 3/4: build kwok"
-(cd "$here/kwok" && go build "${build_flags[@]}" -o "$work/kwok" sigs.k8s.io/kwok/cmd/kwok) >&2 ||
-  fail "build kwok" "go build failed in $here/kwok (output above)"
+say "step 3/4: compile and link ${binaries[*]}"
+(cd "$here" && go build "${build_flags[@]}" -o "$work/" ./cmd/... sigs.k8s.io/kwok/cmd/kwok) >&2 ||
+  fail "compile" "go build failed in $here (compiler output above)"
 
 say "step 4/4: install into $dest"
 for b in "${binaries[@]}"; do
-  "$work/$b" --version >/dev/null 2>&1 || "$work/$b" version >/dev/null 2>&1 ||
+  "$work/$b" --version >/dev/null 2>&1 || "$work/$b" --help >/dev/null 2>&1 ||
     fail "install" "$b was built but does not run"
 done
 mkdir -p "$dest"
