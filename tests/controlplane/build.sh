@@ -50,15 +50,15 @@ work=$(mktemp -d "$(dirname "$dest")/.build-$version.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 start=$(date +%s)
 
-say "building $version into $dest (Go $(go env GOVERSION), -p $jobs; about 15-25 min on 2 cores the first time)"
-say "step 1/4: download modules (proxy $(go env GOPROXY))"
-(cd "$here" && go mod download) >&2 ||
-  fail "download modules" "could not fetch the control plane's modules; is the Go module proxy ($(go env GOPROXY)) reachable?"
-
+say "building $version into $dest (Go $(go env GOVERSION), -p $jobs; the first build compiles all of Kubernetes and takes long)"
 # A broken main is reported at once here; go build would first compile everything else.
-say "step 2/4: check the sources"
+say "step 1/4: check the sources"
 "$(go env GOROOT)/bin/gofmt" -e -l "$here/cmd" >/dev/null ||
   fail "check the sources" "a Go file under $here/cmd does not parse (error above)"
+
+say "step 2/4: download modules (proxy $(go env GOPROXY))"
+(cd "$here" && go mod download) >&2 ||
+  fail "download modules" "could not fetch the control plane's modules; is the Go module proxy ($(go env GOPROXY)) reachable?"
 
 say "step 3/4: compile and link ${binaries[*]}"
 (cd "$here" && go build "${build_flags[@]}" -o "$work/" ./cmd/... sigs.k8s.io/kwok/cmd/kwok) >&2 ||
