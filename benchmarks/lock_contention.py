@@ -117,6 +117,9 @@ class TimedLocks:
     def check(self, release: str, namespace: str, stage: str) -> None:
         self._inner.check(release, namespace, stage)
 
+    def hold_environment(self, environment: str, namespace: str) -> Any:
+        return self._inner.hold_environment(environment, namespace)
+
 
 def target(namespace: str, who: str, n: int) -> Target:
     cm = {

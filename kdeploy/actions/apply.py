@@ -12,6 +12,7 @@ from kdeploy.actions.compat import check_cluster_version
 from kdeploy.actions.deploy import DeployOptions, deploy
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import Prepared, Target, prepare, redacting, show_plan
+from kdeploy.actions.ordering import check_newer
 from kdeploy.actions.secret_removal import check_secret_removals
 from kdeploy.errors import KdeployError
 from kdeploy.history.model import Revision
@@ -44,14 +45,33 @@ def apply_releases(
     yes: bool = False,
     dry_run: bool = False,
     parallel: bool = False,
+    environment_lock: tuple[str, str] | None = None,
 ) -> list[Revision]:
     """Plan and deploy each target in order, each under its release lock (except a dry run).
+    With `environment_lock` (environment name, namespace of the Lease), the environment's lock
+    is held around all of it, taken before any release lock, so two applies of one environment
+    never interleave release by release.
     Returns the recorded revisions. With `dry_run`, only shows the diffs. Raises the first failure
     (later releases are not touched), LockHeldError when a release is locked. With `parallel`,
     all releases run at once and each is attempted (see kdeploy.actions.parallel). Raises
     KubeVersionError before anything is locked or changed when the cluster does not satisfy a
     package's kubeVersion."""
     check_cluster_version(deps, targets)
+    if environment_lock is not None and not dry_run:
+        with deps.locks.hold_environment(*environment_lock):
+            return _apply_all(deps, targets, options, yes=yes, dry_run=dry_run, parallel=parallel)
+    return _apply_all(deps, targets, options, yes=yes, dry_run=dry_run, parallel=parallel)
+
+
+def _apply_all(
+    deps: Deps,
+    targets: Sequence[Target],
+    options: DeployOptions,
+    *,
+    yes: bool,
+    dry_run: bool,
+    parallel: bool,
+) -> list[Revision]:
     if parallel and not dry_run and len(targets) > 1:
         return _apply_parallel(deps, targets, options, yes=yes)
     revisions: list[Revision] = []
@@ -110,7 +130,19 @@ def _apply_one(
         from kdeploy.actions.recover import last_is_deployed, recover_history
 
         # a killed earlier run may have left the cluster ahead of history: record it then
-        settled = last_is_deployed(recover_history(deps, target.release, target.namespace))
+        history = recover_history(deps, target.release, target.namespace)
+        settled = last_is_deployed(history)
+        if options.if_newer:
+            deployed = [r for r in history if r.status == "deployed"]
+            check_newer(
+                deps.identity.git_commit,
+                deployed[-1] if deployed else None,
+                deps.ancestry,
+                release=target.release,
+                namespace=target.namespace,
+                warn=deps.output.info,
+                explicit=options.if_newer_explicit,
+            )
     prepared = prepare(deps, target)
     show_plan(deps, prepared)
     refusal = prepared.ownership_error()

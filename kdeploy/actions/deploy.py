@@ -49,6 +49,10 @@ class DeployOptions:
     atomic_grace: float = DEFAULT_ATOMIC_GRACE
     # apply may remove or empty keys of a live Secret (kdeploy.actions.secret_removal)
     allow_secret_removal: bool = False
+    # refuse to deploy a git commit older than (an ancestor of) the deployed one (apply only;
+    # explicit: asked for with --if-newer, so an unchecked apply says why)
+    if_newer: bool = False
+    if_newer_explicit: bool = False
     # which hooks run: pre-/post-apply, or pre-/post-rollback (kdeploy.hooks)
     operation: Operation = "apply"
     # objects of one install phase applied (and pruned) at once; see kdeploy.actions.phases

@@ -54,6 +54,9 @@ class Deps:
     locks: Locker = field(default_factory=NoLocks)
     target_cluster: str = ""
 
+    # whether one git commit is an ancestor of another (apply --if-newer); default: never known
+    ancestry: Callable[[str, str], bool | None] = lambda _older, _newer: None
+
     def on_cluster(self, question: str) -> str:
         """`question` naming the cluster it is about: "..., on context prod at https://...". Every
         question before a change to a cluster goes through here."""

@@ -16,7 +16,7 @@ import click
 
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import Target
-from kdeploy.model import ClusterRef
+from kdeploy.model import ClusterRef, Environment
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -98,6 +98,7 @@ def build_deps(
     """Real Deps for a cluster: the flags override the environment's `cluster:`. With an
     `operation` (apply, rollback, uninstall), releases are locked with Leases, waiting up to
     `wait_for_lock` (a duration such as `5m`; None: fail at once) for a held lock."""
+    from kdeploy.actions.ordering import git_ancestry
     from kdeploy.commands._release import connect
     from kdeploy.durations import parse_duration
     from kdeploy.history.configmap import ConfigMapDriver
@@ -131,6 +132,7 @@ def build_deps(
         clock=utc_now,
         identity=identity,
         target_cluster=endpoint_of(api).describe(),
+        ancestry=git_ancestry(project_dir(ctx)),
     )
     if operation:
         from kdeploy.lock import LeaseLocker
@@ -139,6 +141,15 @@ def build_deps(
             api, identity.who, operation=operation, wait=wait, notify=output.info
         )
     return deps
+
+
+def environment_lock(environment: Environment) -> tuple[str, str] | None:
+    """(name, namespace) of the environment's lock: the Lease lives in the namespace of its first
+    release in file order (whichever releases an apply selects, so every apply of the environment
+    finds the same Lease). None for an environment without releases."""
+    if not environment.releases:
+        return None
+    return environment.name, environment.releases[0].namespace
 
 
 def rendered_targets(

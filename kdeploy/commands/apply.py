@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from kdeploy.commands._concurrency import concurrency_option, pool_size
@@ -63,6 +65,13 @@ from kdeploy.commands._wait import Duration, wait_options, wait_settings
     help="After Ctrl-C or SIGTERM, how long an --atomic rollback may wait for health (keep it "
     "below your CI's kill timeout); a second signal stops the rollback at once.",
 )
+@click.option(
+    "--if-newer/--allow-older",
+    "if_newer",
+    default=None,
+    help="Refuse to deploy a git commit that is an ancestor of (older than) the commit the "
+    "release runs, naming both; on by default when CI=true. --allow-older deploys it anyway.",
+)
 @concurrency_option
 @click.option(
     "--parallel",
@@ -91,6 +100,7 @@ def command(
     wait_load_balancers: bool,
     atomic: bool,
     atomic_grace: float,
+    if_newer: bool | None,
     concurrency: int,
     parallel: bool,
     value_files: tuple[str, ...],
@@ -108,10 +118,15 @@ def command(
     """
     from kdeploy.actions.apply import apply_releases
     from kdeploy.actions.deploy import DeployOptions
-    from kdeploy.commands._live import build_deps, load_env_cluster, rendered_targets
+    from kdeploy.commands._live import (
+        build_deps,
+        environment_lock,
+        load_env_cluster,
+        rendered_targets,
+    )
 
     targets = rendered_targets(ctx, env, releases, value_files, sets, set_strings, "apply")
-    _, cluster = load_env_cluster(ctx, env)
+    environment, cluster = load_env_cluster(ctx, env)
     deps = build_deps(
         ctx,
         cluster,
@@ -130,8 +145,18 @@ def command(
         wait=wait_settings(no_wait, timeout, wait_load_balancers),
         atomic=atomic,
         atomic_grace=atomic_grace,
+        if_newer=if_newer if if_newer is not None else os.environ.get("CI") == "true",
+        if_newer_explicit=bool(if_newer),
         concurrency=concurrency,
         delete_namespaces=delete_namespaces,
     )
-    apply_releases(deps, targets, options, yes=yes, dry_run=dry_run, parallel=parallel)
+    apply_releases(
+        deps,
+        targets,
+        options,
+        yes=yes,
+        dry_run=dry_run,
+        parallel=parallel,
+        environment_lock=environment_lock(environment),
+    )
     return 0

@@ -55,6 +55,25 @@ def git_state(directory: Path, env: Mapping[str, str]) -> tuple[str | None, bool
     return (head, None if status is None else bool(status))
 
 
+def git_is_ancestor(directory: Path, older: str, newer: str) -> bool | None:
+    """Whether commit `older` is an ancestor of (or equal to) commit `newer` in the git work tree
+    holding `directory`; None when git cannot tell (no git, no work tree, or either commit is not
+    in this clone, e.g. a shallow CI clone)."""
+    for commit in (older, newer):
+        if _git(directory, "cat-file", "-e", f"{commit}^{{commit}}") is None:
+            return None
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(directory), "merge-base", "--is-ancestor", older, newer],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {0: True, 1: False}.get(done.returncode)
+
+
 def _git(directory: Path, *args: str) -> str | None:
     try:
         done = subprocess.run(

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from kdeploy.durations import format_duration
 from kdeploy.errors import ClusterError, LockHeldError, LockLostError
@@ -34,6 +35,7 @@ from kdeploy.kube.client import FIELD_MANAGER
 from kdeploy.lock.holder import Machine, holder_process_gone, pid_alive, this_machine
 
 LEASE_PREFIX = "kdeploy-lock."
+ENV_LEASE_PREFIX = "kdeploy-env-lock."
 DEFAULT_LEASE_SECONDS = 30
 DEFAULT_WAIT_SECONDS = 300.0
 ANN_PID = "kdeploy.dev/lock-pid"
@@ -44,6 +46,7 @@ ANN_OPERATION = "kdeploy.dev/lock-operation"
 ANN_BOOT_ID = "kdeploy.dev/lock-boot-id"
 ANN_PID_NAMESPACE = "kdeploy.dev/lock-pid-namespace"
 LABEL_RELEASE = "kdeploy.dev/release"
+LABEL_ENVIRONMENT = "kdeploy.dev/environment"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 # Polling backoff while waiting for a held lock (seconds): first pause, longest pause.
 POLL_FIRST = 0.5
@@ -53,6 +56,13 @@ POLL_MAX = 5.0
 def lease_name(release: str) -> str:
     """The Lease name of `release`'s lock."""
     return f"{LEASE_PREFIX}{release}"
+
+
+def environment_lease_name(environment: str) -> str:
+    """The Lease name of environment `environment`'s lock (a valid object name whatever the
+    environment file is called)."""
+    safe = re.sub(r"[^a-z0-9.-]+", "-", environment.lower()).strip("-.") or "env"
+    return f"{ENV_LEASE_PREFIX}{safe}"
 
 
 # -- pure --------------------------------------------------------------------------------------
@@ -101,7 +111,14 @@ def describe_holder(state: LeaseState) -> str:
     return state.holder + (f" ({', '.join(extra)})" if extra else "")
 
 
-def held_message(release: str, namespace: str, state: LeaseState, now: datetime) -> str:
+def held_message(
+    release: str,
+    namespace: str,
+    state: LeaseState,
+    now: datetime,
+    *,
+    lock: ReleaseLock | None = None,
+) -> str:
     """The one-line explanation of a held lock: holder, since when, when the lease expires."""
     since = format_time(state.acquired) if state.acquired else "an unknown time"
     expires = state.expires()
@@ -112,16 +129,22 @@ def held_message(release: str, namespace: str, state: LeaseState, now: datetime)
         else "its lease has no expiry"
     )
     return (
-        f"release {release} in namespace {namespace} is locked by {describe_holder(state)} "
-        f"since {since}; {until} (Lease {namespace}/{lease_name(release)})"
+        f"{lock.subject if lock else f'release {release}'} in namespace {namespace} is locked by "
+        f"{describe_holder(state)} since {since}; {until} "
+        f"(Lease {namespace}/{lock.name if lock else lease_name(release)})"
     )
 
 
-def held_hint(release: str, namespace: str) -> str:
+def held_hint(release: str, namespace: str, *, lock: ReleaseLock | None = None) -> str:
     """What to do about a held lock."""
+    breaking = (
+        f"kubectl delete lease {lock.name} -n {namespace}"
+        if lock is not None and lock.kind == "environment"
+        else f"kdeploy unlock {release} -n {namespace} --force"
+    )
     return (
         f"wait for it with --wait-for-lock (default 5m, or e.g. --wait-for-lock=10m); if the holder "
-        f"is gone for good, break the lock: kdeploy unlock {release} -n {namespace} --force"
+        f"is gone for good, break the lock: {breaking}"
     )
 
 
@@ -177,9 +200,12 @@ class ReleaseLock:
         machine: Machine | None = None,
         token: str | None = None,
         verify_after: float | None = None,
+        kind: Literal["release", "environment"] = "release",
     ) -> None:
         self.api_client = api_client
+        # `release` is the environment's name for an environment lock
         self.release_name = release
+        self.kind = kind
         self.namespace = namespace
         self.holder = holder
         self.operation = operation
@@ -212,7 +238,14 @@ class ReleaseLock:
 
     @property
     def name(self) -> str:
+        if self.kind == "environment":
+            return environment_lease_name(self.release_name)
         return lease_name(self.release_name)
+
+    @property
+    def subject(self) -> str:
+        """What is locked, in words: `release web` or `environment prod`."""
+        return f"{self.kind} {self.release_name}"
 
     @property
     def host(self) -> str:
@@ -280,8 +313,8 @@ class ReleaseLock:
                     else ""
                 )
                 raise LockHeldError(
-                    held_message(self.release_name, self.namespace, state, now) + waited,
-                    hint=held_hint(self.release_name, self.namespace),
+                    held_message(self.release_name, self.namespace, state, now, lock=self) + waited,
+                    hint=held_hint(self.release_name, self.namespace, lock=self),
                 )
             if announced != state.token:
                 left = (
@@ -291,7 +324,7 @@ class ReleaseLock:
                 )
                 announced = state.token
                 self.notify(
-                    held_message(self.release_name, self.namespace, state, now)
+                    held_message(self.release_name, self.namespace, state, now, lock=self)
                     + f"; waiting {left} (--wait-for-lock)"
                 )
             pause = min(delay, (deadline - now).total_seconds())
@@ -331,7 +364,7 @@ class ReleaseLock:
                 continue  # someone else moved first: look again
             if reason != "released":
                 self.notify(
-                    f"Took over the lock of release {self.release_name} in namespace {self.namespace} "
+                    f"Took over the lock of {self.subject} in namespace {self.namespace} "
                     f"from {describe_holder(state)}: {reason}."
                 )
             self._won(replaced, now)
@@ -378,9 +411,7 @@ class ReleaseLock:
             except Exception as e:
                 # Transient (or unexpected): the next tick tries again, and the lease only lapses
                 # after `duration`; a dying renewal thread would silently hand the lock to others.
-                self.notify(
-                    f"warning: could not renew the lock of release {self.release_name}: {e}"
-                )
+                self.notify(f"warning: could not renew the lock of {self.subject}: {e}")
             if self.lost is not None:
                 return
 
@@ -420,8 +451,7 @@ class ReleaseLock:
             else "the Lease was deleted (kdeploy unlock --force?)"
         )
         self.notify(
-            f"warning: lost the lock of release {self.release_name} in namespace {self.namespace}: "
-            f"{self.lost}"
+            f"warning: lost the lock of {self.subject} in namespace {self.namespace}: {self.lost}"
         )
 
     def _ours_after_clash(self) -> tuple[Any, LeaseState | None]:
@@ -453,7 +483,7 @@ class ReleaseLock:
                     return  # unconfirmed, but nobody can have taken an unexpired lease
                 # cannot tell: carrying on could interleave with a new holder, so stop
                 raise LockLostError(
-                    f"cannot confirm the release lock of release {self.release_name} in "
+                    f"cannot confirm the {self.kind} lock of {self.subject} in "
                     f"namespace {self.namespace} is still ours: {e.message}; stopped before {stage}",
                     hint="run the command again once the API server answers",
                 ) from e
@@ -501,7 +531,7 @@ class ReleaseLock:
             pass  # taken over or broken meanwhile: not ours to delete
         except ClusterError as e:
             self.notify(
-                f"warning: could not release the lock of release {self.release_name}: {e}; it expires "
+                f"warning: could not release the lock of {self.subject}: {e}; it expires "
                 f"by itself within {self.duration}s"
             )
 
@@ -552,7 +582,12 @@ class ReleaseLock:
             name=self.name,
             namespace=self.namespace,
             resource_version=rv,
-            labels={MANAGED_BY: "kdeploy", LABEL_RELEASE: self.release_name},
+            labels={
+                MANAGED_BY: "kdeploy",
+                LABEL_ENVIRONMENT
+                if self.kind == "environment"
+                else LABEL_RELEASE: self.release_name,
+            },
             annotations=annotations,
         )
         return client.V1Lease(
@@ -611,7 +646,7 @@ def lost_message(lock: ReleaseLock, stage: str) -> str:
     """`lost the release lock of release web in namespace prod to bob@ci (pid 7 on ci-3, apply)
     at 2026-01-01T12:00:00Z; stopped before <stage>`: what an operation that lost its lock says.
     The time is when the new holder took the Lease, or when we found it deleted."""
-    where = f"the release lock of release {lock.release_name} in namespace {lock.namespace}"
+    where = f"the {lock.kind} lock of {lock.subject} in namespace {lock.namespace}"
     other = lock.lost_to
     when = (other.acquired if other is not None else None) or lock.lost_at
     at = f" at {format_time(when)}" if when is not None else ""

@@ -1,5 +1,6 @@
 """Locker strategies: how actions hold release locks (Deps.locks). `LeaseLocker` takes a Lease per
-release (kdeploy.lock.lease); `NoLocks` and `AlreadyHeld` take none."""
+release, and one per environment around a whole apply (kdeploy.lock.lease); `NoLocks` and
+`AlreadyHeld` take none."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from kdeploy.lock.lease import DEFAULT_LEASE_SECONDS, POLL_FIRST, POLL_MAX, ReleaseLock
 
@@ -29,6 +30,11 @@ class Locker(Protocol):
         message says the operation stopped before `stage`); call before every write batch."""
         ...
 
+    def hold_environment(self, environment: str, namespace: str) -> AbstractContextManager[None]:
+        """Hold the lock of a whole environment (stored in `namespace`) for the `with` block,
+        taken before any of its release locks; raises LockHeldError when held."""
+        ...
+
 
 class NoLocks:
     """A Locker that locks nothing (action tests with an in-memory cluster)."""
@@ -42,6 +48,10 @@ class NoLocks:
 
     def check(self, release: str, namespace: str, stage: str) -> None:
         """Nothing can be lost."""
+
+    @contextmanager
+    def hold_environment(self, environment: str, namespace: str) -> Iterator[None]:
+        yield
 
 
 @dataclass
@@ -61,6 +71,10 @@ class AlreadyHeld:
     def check(self, release: str, namespace: str, stage: str) -> None:
         self.outer.check(release, namespace, stage)
 
+    @contextmanager
+    def hold_environment(self, environment: str, namespace: str) -> Iterator[None]:
+        yield
+
 
 @dataclass
 class LeaseLocker:
@@ -76,11 +90,12 @@ class LeaseLocker:
     _held: dict[tuple[str, str], ReleaseLock] = field(default_factory=dict, init=False)
     _guard: threading.Lock = field(default_factory=threading.Lock, init=False)
 
-    @contextmanager
-    def hold(self, release: str, namespace: str) -> Iterator[None]:
-        lock = ReleaseLock(
+    def _lock(
+        self, name: str, namespace: str, kind: Literal["release", "environment"]
+    ) -> ReleaseLock:
+        return ReleaseLock(
             self.api_client,
-            release,
+            name,
             namespace,
             self.holder,
             operation=self.operation,
@@ -88,7 +103,24 @@ class LeaseLocker:
             wait=self.wait,
             poll=self.poll,
             notify=self.notify,
+            kind=kind,
         )
+
+    @contextmanager
+    def hold_environment(self, environment: str, namespace: str) -> Iterator[None]:
+        """The environment's Lease, waited for like a release lock. When `namespace` does not
+        exist yet, nothing of its release was deployed and nothing is held: the release locks
+        still serialise each release."""
+        lock = self._lock(environment, namespace, "environment")
+        try:
+            lock.acquire()
+            yield
+        finally:
+            lock.release()
+
+    @contextmanager
+    def hold(self, release: str, namespace: str) -> Iterator[None]:
+        lock = self._lock(release, namespace, "release")
         try:
             lock.acquire()
             with self._guard:

@@ -46,6 +46,10 @@ class LosingLocks:
     def ensure(self, release: str, namespace: str) -> None:
         pass
 
+    @contextmanager
+    def hold_environment(self, environment: str, namespace: str) -> Iterator[None]:
+        yield
+
     def check(self, release: str, namespace: str, stage: str) -> None:
         self.stages.append(stage)
         lost = (self.after is not None and len(self.cluster.log) >= self.after) or (

@@ -55,3 +55,20 @@ def test_git_commit_and_dirty_flag(tmp_path: Path) -> None:
 def test_no_git_work_tree_gives_none_or_the_ci_commit(tmp_path: Path) -> None:
     assert git_state(tmp_path, {}) == (None, None)
     assert git_state(tmp_path, {"CI_COMMIT_SHA": "deadbeef"}) == ("deadbeef", None)
+
+
+@needs_git
+def test_git_is_ancestor(tmp_path: Path) -> None:
+    from kdeploy.history.identity import git_is_ancestor
+
+    repo = tmp_path / "proj"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "one")
+    one = git(repo, "rev-parse", "HEAD")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "two")
+    two = git(repo, "rev-parse", "HEAD")
+    assert git_is_ancestor(repo, one, two) is True
+    assert git_is_ancestor(repo, two, one) is False
+    assert git_is_ancestor(repo, one, "f" * 40) is None  # not in this clone
+    assert git_is_ancestor(tmp_path, one, two) is None  # not a work tree
