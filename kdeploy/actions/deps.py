@@ -53,7 +53,6 @@ class Deps:
     identity: Identity = field(default_factory=lambda: Identity(who="unknown"))
     locks: Locker = field(default_factory=NoLocks)
     target_cluster: str = ""
-
     # whether one git commit is an ancestor of another (apply --if-newer); default: never known
     ancestry: Callable[[str, str], bool | None] = lambda _older, _newer: None
 
