@@ -71,6 +71,8 @@ class ReleaseSpec:
     environment: str
     layers: tuple[ValuesLayer, ...] = ()
     source: str = ""
+    # `secrets:` entries (kdeploy.envsecrets.SecretSource), environment-wide ones first
+    secrets: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,3 +116,7 @@ class RenderedRelease:
     package: Package
     values: Values
     objects: tuple[RenderedObject, ...]
+    # values read from the environment's `secrets:` sources: redacted wherever the release shows
+    secret_strings: frozenset[str] = field(default=frozenset(), compare=False)
+    # `secrets:` entries whose source gave no value: "where (why)", never a value
+    unavailable_secrets: tuple[str, ...] = field(default=(), compare=False)

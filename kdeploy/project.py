@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kdeploy.confine import escape_target
+from kdeploy.envsecrets import SecretSource, parse_secrets
 from kdeploy.errors import ProjectError
 from kdeploy.model import ClusterRef, Environment, Package, ReleaseSpec, Values, ValuesLayer
 from kdeploy.yamlio import load_user_file
@@ -25,9 +26,9 @@ SCHEMA_FILE = "values.schema.yaml"
 
 _PACKAGE_KEYS = ("name", "version", "description", "kubeVersion", "lint")
 _LINT_KEYS = ("disable",)
-_ENV_KEYS = ("extends", "cluster", "namespace", "values", "releases")
+_ENV_KEYS = ("extends", "cluster", "namespace", "values", "secrets", "releases")
 _CLUSTER_KEYS = ("context", "kubeconfig")
-_RELEASE_KEYS = ("package", "namespace", "values", "valuesFiles")
+_RELEASE_KEYS = ("package", "namespace", "values", "valuesFiles", "secrets")
 # semver.org 2.0.0, as its specification gives it
 _SEMVER = re.compile(
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -254,6 +255,7 @@ class _ReleaseDraft:
     namespace: str | None = None
     layers: list[ValuesLayer] = field(default_factory=list)
     source: str = ""
+    secrets: dict[tuple[Any, ...], SecretSource | None] = field(default_factory=dict)
 
 
 def _read_env(project: Project, name: str) -> dict[str, Any]:
@@ -308,6 +310,7 @@ def load_environment(project: Project, name: str) -> Environment:
     cluster: dict[str, Any] = {}
     namespace: str | None = None
     env_layers: list[ValuesLayer] = []
+    env_secrets: dict[tuple[Any, ...], SecretSource | None] = {}
     drafts: dict[str, _ReleaseDraft] = {}
     for env_name, data in chain:
         env_file = project.environment_file(env_name)
@@ -319,6 +322,9 @@ def load_environment(project: Project, name: str) -> Environment:
         env_values = _mapping(data.get("values"), f"{shown}: values")
         if env_values:
             env_layers.append(ValuesLayer(source=f"{shown} values", values=env_values))
+        env_secrets.update(
+            parse_secrets(data.get("secrets"), shown, "secrets", ("secrets",), env_file)
+        )
         releases = _mapping(data.get("releases"), f"{shown}: releases")
         for rel_name, rel in releases.items():
             _fold_release(project, env_file, shown, drafts, str(rel_name), rel)
@@ -337,6 +343,7 @@ def load_environment(project: Project, name: str) -> Environment:
             environment=name,
             layers=(*env_layers, *d.layers),
             source=d.source,
+            secrets=_secret_sources(env_secrets, d.secrets),
         )
         for d in drafts.values()
     )
@@ -348,6 +355,16 @@ def load_environment(project: Project, name: str) -> Environment:
         releases=specs,
         chain=tuple(n for n, _ in chain),
     )
+
+
+def _secret_sources(
+    env_secrets: dict[tuple[Any, ...], SecretSource | None],
+    release_secrets: dict[tuple[Any, ...], SecretSource | None],
+) -> tuple[SecretSource, ...]:
+    """The release's secrets in the order they apply: environment-wide first, then the release's
+    own; a release entry for the same path replaces the environment's, a null one removes it."""
+    merged = {**env_secrets, **release_secrets}
+    return tuple(s for s in merged.values() if s is not None)
 
 
 def _own_cluster(data: dict[str, Any], shown: str) -> dict[str, str]:
@@ -435,6 +452,15 @@ def _fold_release(
     values = _mapping(rel.get("values"), f"{where}.values")
     if values:
         draft.layers.append(ValuesLayer(source=f"{where}.values", values=values))
+    draft.secrets.update(
+        parse_secrets(
+            rel.get("secrets"),
+            shown,
+            f"releases.{name}.secrets",
+            ("releases", name, "secrets"),
+            env_file,
+        )
+    )
     if draft.package is None:
         raise ProjectError(
             f"{where}: no package given",

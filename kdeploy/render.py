@@ -11,6 +11,7 @@ Docs: docs/package-format.md.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import os
@@ -567,9 +568,7 @@ def apply_crd_scopes(
             objects.append(obj)
         if changed:
             objects.sort(key=lambda o: install_order(o.manifest))
-            rel = RenderedRelease(
-                spec=rel.spec, package=rel.package, values=rel.values, objects=tuple(objects)
-            )
+            rel = dataclasses.replace(rel, objects=tuple(objects))
         result.append(rel)
     return result
 

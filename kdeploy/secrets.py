@@ -120,6 +120,16 @@ def collect_secret_strings(
     return {s for s in found if len(s) >= MIN_SECRET_LENGTH}
 
 
+def release_secret_strings(release: Any) -> set[str]:
+    """All secret strings of a rendered release (kdeploy.model.RenderedRelease): those of
+    `collect_secret_strings` plus the values read from the environment's `secrets:` sources."""
+    found = collect_secret_strings(
+        (o.manifest for o in release.objects), release.values, release.package.schema
+    )
+    found.update(s for s in release.secret_strings if len(s) >= MIN_SECRET_LENGTH)
+    return found
+
+
 def _write_only_strings(
     value: Any, node: Mapping[str, Any], root: Mapping[str, Any], depth: int
 ) -> Iterator[str]:

@@ -16,6 +16,8 @@ class LintRun:
 
     result: LintResult
     releases: tuple[str, ...]
+    # `secrets:` entries whose source gave no value: "where (why)", never a value
+    unavailable_secrets: tuple[str, ...] = ()
 
 
 def lint_environment(
@@ -30,10 +32,12 @@ def lint_environment(
     """Render the selected releases of `env` and lint them against Kubernetes `kube_version`.
 
     Values-schema violations come back as findings rather than errors, so that one run reports
-    all of them. Raises KdeployError for an unsupported version (checked before rendering) and
+    all of them. Secrets that are not available (lint runs offline) are not an error: a required
+    one is checked with a placeholder, an optional one stays unset, and both are listed in
+    `unavailable_secrets`. Raises KdeployError for an unsupported version (checked before rendering) and
     for anything that stops rendering (bad project files, template errors).
     """
-    from kdeploy.actions.render import render_environment
+    from kdeploy.actions.render import SecretsMode, render_environment
 
     version = resolve_version(kube_version)
     rendered = render_environment(
@@ -44,8 +48,11 @@ def lint_environment(
         sets,
         set_strings,
         validate_values=False,
+        secrets_mode=SecretsMode.PLACEHOLDER,
     )
+    unavailable = tuple(dict.fromkeys(m for r in rendered for m in r.unavailable_secrets))
     return LintRun(
         result=lint_releases(rendered, version),
         releases=tuple(r.spec.name for r in rendered),
+        unavailable_secrets=unavailable,
     )

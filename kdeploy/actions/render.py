@@ -5,11 +5,15 @@ Render, lint, diff and apply all start here, so they see the same manifests.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import copy
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from kdeploy.envsecrets import Missing, missing_error, resolve_secrets
 from kdeploy.errors import KdeployError, ProjectError
 from kdeploy.model import Environment, Package, ReleaseSpec, RenderedRelease, Values, ValuesLayer
 from kdeploy.project import (
@@ -30,6 +34,16 @@ class ReleaseInput:
     spec: ReleaseSpec
     package: Package
     values: Values
+    secret_strings: frozenset[str] = frozenset()
+    missing_secrets: tuple[Missing, ...] = ()
+
+
+class SecretsMode(Enum):
+    """What a missing `secrets:` entry does: REQUIRE stops on a required one (diff, apply,
+    render); PLACEHOLDER renders a placeholder in its place (lint, render --redact-secrets)."""
+
+    REQUIRE = "require"
+    PLACEHOLDER = "placeholder"
 
 
 def pick_environment(project: Project, env: str | None) -> str:
@@ -136,28 +150,51 @@ def prepare_releases(
     value_files: Sequence[Path],
     sets: Sequence[str],
     set_strings: Sequence[str],
+    *,
+    secrets_mode: SecretsMode = SecretsMode.REQUIRE,
+    environ: Mapping[str, str] | None = None,
 ) -> tuple[Project, Environment, list[ReleaseInput]]:
     """Load the project and the environment and merge each selected release's values, lowest
-    precedence first: package defaults, environment layers (ReleaseSpec.layers), `-f` files in
-    order, `--set` in order, `--set-string` in order; a `RELEASE:` prefix limits a -f, --set or
-    --set-string to that release. Raises KdeployError (ProjectError for files) for anything wrong
-    in the project or the command-line values."""
+    precedence first: package defaults, environment layers (ReleaseSpec.layers), the environment's
+    `secrets:` (read from `environ`, default os.environ), `-f` files in order, `--set` in order,
+    `--set-string` in order; a `RELEASE:` prefix limits a -f, --set or --set-string to that
+    release. A missing optional secret leaves its value unset; a missing required one raises
+    KdeployError (naming file, path and source, never a value) in REQUIRE mode, and gets a
+    placeholder in PLACEHOLDER mode. Raises KdeployError (ProjectError for files) for anything
+    wrong in the project or the command-line values."""
     project = load_project(project_dir)
     environment = load_environment(project, pick_environment(project, env))
     selected = select_releases(environment, releases)
     extra = command_line_values(project.root, environment, value_files, sets, set_strings)
+    environ = os.environ if environ is None else environ
     inputs = []
     for spec in selected:
         package = load_package(project, spec.package)
-        values = merge_layers(
-            [
-                package.defaults,
-                *(layer.values for layer in spec.layers),
-                *extra.layers_for(spec.name),
-            ]
-        )
+        values = merge_layers([package.defaults, *(layer.values for layer in spec.layers)])
+        found = resolve_secrets(spec.secrets, environ)
+        for path, secret in found.assignments:
+            values = set_path(values, list(path), secret)
+        for missing in found.missing:
+            if missing.source.required and secrets_mode is SecretsMode.PLACEHOLDER:
+                values = set_path(
+                    values, list(missing.source.segments), missing.source.placeholder()
+                )
+        values = merge_layers([values, *extra.layers_for(spec.name)])
         values = extra.apply_sets(spec.name, values)
-        inputs.append(ReleaseInput(spec=spec, package=package, values=values))
+        inputs.append(
+            ReleaseInput(
+                spec=spec,
+                package=package,
+                values=values,
+                secret_strings=found.strings,
+                missing_secrets=found.missing,
+            )
+        )
+    if secrets_mode is SecretsMode.REQUIRE:
+        # checked for every selected release before anything renders or reaches a cluster
+        required = tuple(m for item in inputs for m in item.missing_secrets if m.source.required)
+        if required:
+            raise missing_error(environment.name, tuple(dict.fromkeys(required)))
     return project, environment, inputs
 
 
@@ -170,13 +207,44 @@ def render_environment(
     set_strings: Sequence[str],
     *,
     validate_values: bool = True,
+    secrets_mode: SecretsMode = SecretsMode.REQUIRE,
 ) -> list[RenderedRelease]:
     """Render the selected releases of `env` (None: the only environment; empty `releases`: all):
     values merged (see prepare_releases), checked against each package's values.schema.yaml
     (unless `validate_values` is False, for lint which reports them itself), rendered, and checked
     for objects declared twice among the rendered releases. Returns releases in environment file
-    order, objects in install order. Raises KdeployError subclasses: ProjectError, ValidationError,
-    RenderError."""
+    order, objects in install order, each with the values read from `secrets:` as its
+    `secret_strings` (see prepare_releases for `secrets_mode`). Raises KdeployError subclasses:
+    ProjectError, ValidationError, RenderError; their messages never hold a secret's value."""
+    project, _environment, inputs = prepare_releases(
+        project_dir, env, releases, value_files, sets, set_strings, secrets_mode=secrets_mode
+    )
+    secrets = frozenset(s for item in inputs for s in item.secret_strings)
+    try:
+        return _render_inputs(project, inputs, validate_values=validate_values)
+    except KdeployError as e:
+        if not secrets:
+            raise
+        # a schema error or a template's fail() may quote a value read from a secret source
+        raise redacted_error(e, secrets) from None
+
+
+def redacted_error(error: KdeployError, secrets: frozenset[str]) -> KdeployError:
+    """`error` (same class) with every secret string redacted from its message and hint."""
+    from kdeploy.secrets import Redactor
+
+    redactor = Redactor(secrets)
+    clean = copy.copy(error)
+    message = redactor.text(error.message)
+    clean.__dict__["message"] = message  # click declares `message` final; this is a new object
+    clean.hint = redactor.text(error.hint) if error.hint else error.hint
+    clean.args = (message,)
+    return clean
+
+
+def _render_inputs(
+    project: Project, inputs: list[ReleaseInput], *, validate_values: bool
+) -> list[RenderedRelease]:
     from kdeploy.render import (
         PackageTemplates,
         apply_crd_scopes,
@@ -187,9 +255,6 @@ def render_environment(
     from kdeploy.resources import crd_scopes
     from kdeploy.validate import ValuesValidator, check_duplicates
 
-    project, _environment, inputs = prepare_releases(
-        project_dir, env, releases, value_files, sets, set_strings
-    )
     cache = make_bytecode_cache(default_cache_dir())
     templates: dict[str, PackageTemplates] = {}
     validators: dict[str, ValuesValidator] = {}
@@ -205,7 +270,14 @@ def render_environment(
         tset = templates.get(pkg.name)
         if tset is None:
             tset = templates[pkg.name] = PackageTemplates(pkg, cache)
-        rendered.append(render_release(pkg, item.spec, item.values, templates=tset))
+        release = render_release(pkg, item.spec, item.values, templates=tset)
+        rendered.append(
+            replace(
+                release,
+                secret_strings=item.secret_strings,
+                unavailable_secrets=tuple(m.describe() for m in item.missing_secrets),
+            )
+        )
     # A custom resource whose CRD another release renders was scoped without knowing it.
     rendered = apply_crd_scopes(
         rendered, crd_scopes(o.manifest for r in rendered for o in r.objects)

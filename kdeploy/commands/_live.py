@@ -164,7 +164,7 @@ def rendered_targets(
     """Render the selected releases of `env` (all, in file order, when none are named) into
     deploy targets, with the secret strings to keep out of output and history."""
     from kdeploy.actions.render import render_environment
-    from kdeploy.secrets import collect_secret_strings
+    from kdeploy.secrets import release_secret_strings
 
     rendered = render_environment(
         project_dir(ctx), env, releases, [Path(f) for f in value_files], sets, set_strings
@@ -183,9 +183,7 @@ def rendered_targets(
                 kube_version=rel.package.kube_version,
                 environment=rel.spec.environment,
                 description=description,
-                secret_strings=frozenset(
-                    collect_secret_strings(manifests, rel.values, rel.package.schema)
-                ),
+                secret_strings=frozenset(release_secret_strings(rel)),
             )
         )
     return targets

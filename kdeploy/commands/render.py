@@ -35,7 +35,8 @@ from kdeploy.model import RenderedRelease
 @click.option(
     "--redact-secrets",
     is_flag=True,
-    help="Mask Secret values and writeOnly values (as diff does), e.g. for CI artifacts.",
+    help="Mask Secret values, writeOnly values and values from the environment's secrets: (as "
+    "diff does), e.g. for CI artifacts; secrets that are not available render as placeholders.",
 )
 @click.pass_context
 def command(
@@ -53,12 +54,19 @@ def command(
     Values, lowest precedence first: package values.yaml, the environment (and those it extends),
     -f files, --set, --set-string.
     """
-    from kdeploy.actions.render import render_environment
+    from kdeploy.actions.render import SecretsMode, render_environment
 
     obj: dict[str, Any] = ctx.obj or {}
     project_dir = Path(obj.get("project_dir") or os.getcwd())
     rendered = render_environment(
-        project_dir, env, releases, [Path(f) for f in value_files], sets, set_strings
+        project_dir,
+        env,
+        releases,
+        [Path(f) for f in value_files],
+        sets,
+        set_strings,
+        # offline, e.g. in a job without the protected variables: placeholders stand in
+        secrets_mode=SecretsMode.PLACEHOLDER if redact_secrets else SecretsMode.REQUIRE,
     )
     if redact_secrets:
         rendered = [redacted(release) for release in rendered]
@@ -85,10 +93,10 @@ def redacted(release: RenderedRelease) -> RenderedRelease:
     Secret's value quoted in a ConfigMap), replaced by its `<redacted:...>` token."""
     from dataclasses import replace
 
-    from kdeploy.secrets import collect_secret_strings, split_secret_manifests
+    from kdeploy.secrets import release_secret_strings, split_secret_manifests
 
     manifests = [o.manifest for o in release.objects]
-    strings = collect_secret_strings(manifests, release.values, release.package.schema)
+    strings = release_secret_strings(release)
     masked, _ = split_secret_manifests(manifests, strings)
     objects = tuple(replace(o, manifest=m) for o, m in zip(release.objects, masked, strict=True))
     return replace(release, objects=objects)

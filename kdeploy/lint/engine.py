@@ -91,15 +91,10 @@ def _redacted(
 ) -> Iterator[Finding]:
     """`findings` with each release's secret strings replaced in their messages: schema errors
     quote the offending value, and a report is printed and stored by CI."""
-    from kdeploy.secrets import Redactor, collect_secret_strings
+    from kdeploy.secrets import Redactor, release_secret_strings
 
     redactors = {
-        release.spec.name: Redactor(
-            collect_secret_strings(
-                (o.manifest for o in release.objects), release.values, release.package.schema
-            )
-        )
-        for release in releases
+        release.spec.name: Redactor(release_secret_strings(release)) for release in releases
     }
     for finding in findings:
         redactor = redactors.get(finding.release)

@@ -47,7 +47,9 @@ def check(release: RenderedRelease) -> Iterator[Finding]:
 
     validator = Draft202012Validator(schema)
     # jsonschema quotes the offending value; a `writeOnly` one must not reach the report
-    redactor = Redactor(collect_secret_strings((), release.values, schema))
+    redactor = Redactor(
+        collect_secret_strings((), release.values, schema) | set(release.secret_strings)
+    )
     for error in sorted(validator.iter_errors(release.values), key=error_order):
         for path, raw_message in describe_error(error):
             message = redactor.text(raw_message)
