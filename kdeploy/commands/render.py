@@ -52,7 +52,7 @@ def command(
     """Render an environment's releases (all, or the RELEASEs named) to YAML manifests.
 
     Values, lowest precedence first: package values.yaml, the environment (and those it extends),
-    -f files, --set, --set-string.
+    its secrets:, -f files, --set, --set-string.
     """
     from kdeploy.actions.render import SecretsMode, render_environment
 

@@ -318,3 +318,22 @@ def test_bad_entries_name_file_and_line(
         assert result.code == 1, result.stdout
         assert f"environments/dev.yaml:{line}: releases.web.secrets." in result.stderr
         assert problem in result.stderr
+
+
+def test_errors_quoting_a_value_from_secrets_redact_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proj = ProjectBuilder(tmp_path)
+    proj.package(
+        "app",
+        templates={"cm.yaml": CM_ALL},
+        values={"a": "x", "b": "x", "c": "x"},
+        schema={"type": "object", "properties": {"a": {"type": "string", "maxLength": 3}}},
+    )
+    proj.environment("dev", "secrets:\n  a: {env: KD_TEST_A}\nreleases:\n  web: {package: app}\n")
+    monkeypatch.setenv("KD_TEST_A", DB_PASSWORD)
+    for command in ("render", "lint"):
+        result = kd(tmp_path, command, "-e", "dev")
+        assert result.code == 1, result.stdout + result.stderr
+        assert "is too long" in result.stdout + result.stderr
+        _assert_clean(command, result)
