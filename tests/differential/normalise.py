@@ -78,6 +78,17 @@ class Normaliser:
         if generated and name.startswith(prefix):
             self._names.setdefault(name, f"{prefix}<generated-{len(self._names) + 1}>")
         fields = meta.get("managedFields")
+        if isinstance(fields, list) and any(
+            p[:2] == ("metadata", "annotations") for p in self._drop
+        ):
+            # A controller's annotation (dropped above) may land before or after a client's first
+            # annotation; whether that client's entry owns the annotations map itself (".") then
+            # depends on timing, on a real server as on the emulator.
+            for entry in fields:
+                fv1 = entry.get("fieldsV1") if isinstance(entry, dict) else None
+                annotations = (fv1 or {}).get("f:metadata", {}).get("f:annotations")
+                if isinstance(annotations, dict):
+                    annotations.pop(".", None)
         if isinstance(fields, list) and self._drop_managers:
             meta["managedFields"] = [f for f in fields if not self._dropped_manager(f)] or fields[
                 :0
