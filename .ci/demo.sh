@@ -49,6 +49,9 @@ start_emulator() {
   if [ -n "${KDEPLOY_DEMO_KUBECONFIG:-}" ]; then
     step "Use the cluster of $KDEPLOY_DEMO_KUBECONFIG"
     export KUBECONFIG="$KDEPLOY_DEMO_KUBECONFIG"
+    # the local environment names the emulator's context; use that kubeconfig's own instead
+    KDEPLOY_CONTEXT=$(sed -n 's/^[[:space:]]*"\{0,1\}current-context"\{0,1\}:[[:space:]]*"\{0,1\}\([^",]*\)"\{0,1\},\{0,1\}[[:space:]]*$/\1/p' "$KDEPLOY_DEMO_KUBECONFIG" | head -n 1)
+    export KDEPLOY_CONTEXT
     return 0
   fi
   step "Start the built-in API emulator (kdeploy emulator --port 0)"
