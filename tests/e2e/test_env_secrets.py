@@ -174,6 +174,7 @@ def test_a_missing_required_variable_stops_before_any_cluster_change(
     assert "environments/dev.yaml: secrets.db.password" in result.stderr
     assert "KD_TEST_DB_PASSWORD" in result.stderr
     _assert_clean(command, result)
+    assert "Cluster:" not in result.stderr  # stopped before connecting to any cluster
     assert _objects_in(str(emulator.kubeconfig_path), namespace) == []
 
 
@@ -247,6 +248,14 @@ def test_precedence_environment_values_then_secrets_then_command_line(
         """,
     )
     proj.environment(
+        "nulled",
+        """\
+        extends: base
+        secrets:
+          a: null
+        """,
+    )
+    proj.environment(
         "child",
         """\
         extends: base
@@ -273,6 +282,8 @@ def test_precedence_environment_values_then_secrets_then_command_line(
         "b": "secret-b-child",
         "c": "from-values",
     }
+    # `path: null` removes an inherited entry: the value comes from the values layers again
+    assert _render_values(tmp_path, "nulled")["a"] == "from-values"
     # -f and --set come after the secrets
     over = proj.write("over.yaml", {"a": "from-f"})
     assert _render_values(tmp_path, "base", "-f", str(over), "--set", "b=from-set") == {
