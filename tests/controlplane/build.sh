@@ -43,7 +43,14 @@ export GOTOOLCHAIN=${GOTOOLCHAIN:-auto}
 # -mod=readonly: the committed go.sum is the pin; a build never edits it.
 export GOFLAGS="-mod=readonly -buildvcs=false ${CONTROL_PLANE_GOFLAGS:-}"
 jobs=${CONTROL_PLANE_JOBS:-2}
-build_flags=(-p "$jobs" -trimpath -ldflags=-s\ -w)
+# Stamp the version as the Kubernetes release build does; without it the servers report
+# "v0.0.0-master+$Format:%H$" at /version and clients checking the version refuse them.
+minor=${version#v1.}
+minor=${minor%%.*}
+vpkg=k8s.io/component-base/version
+ldflags="-s -w -X $vpkg.gitVersion=$version -X $vpkg.gitMajor=1 -X $vpkg.gitMinor=$minor"
+ldflags+=" -X $vpkg.gitTreeState=clean -X $vpkg.buildDate=1970-01-01T00:00:00Z"
+build_flags=(-p "$jobs" -trimpath "-ldflags=$ldflags")
 
 mkdir -p "$(dirname "$dest")"
 work=$(mktemp -d "$(dirname "$dest")/.build-$version.XXXXXX")
