@@ -92,3 +92,31 @@ def test_deliberate_flags_never_come_from_the_environment(
     assert result.code == 0, result.stderr
     (doc,) = yaml.safe_load_all(result.stdout)
     assert doc["data"]["greeting"] == "hello"
+
+
+def test_values_files_from_the_variable_are_separated_by_spaces_and_may_be_scoped(
+    proj: ProjectBuilder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proj.write("second.yaml", {"greeting": "second"})
+    monkeypatch.setenv("KDEPLOY_VALUES", "override.yaml web:second.yaml")
+    result = run_kdeploy("-C", str(proj.root), "render", "-e", "dev")
+    assert result.code == 0, result.stderr
+    (doc,) = yaml.safe_load_all(result.stdout)
+    assert doc["data"]["greeting"] == "second"
+
+
+def test_namespace_on_the_command_line_wins_over_an_environment_variable(
+    proj: ProjectBuilder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KDEPLOY_ENV", "prod")
+    result = run_kdeploy("-C", str(proj.root), "status", "web", "-n", "shop-dev")
+    assert "give exactly one of -n NAMESPACE or -e ENV" not in result.stderr
+    assert result.code != 64, result.stderr
+    monkeypatch.delenv("KDEPLOY_ENV")
+    monkeypatch.setenv("KDEPLOY_NAMESPACE", "elsewhere")
+    result = run_kdeploy("-C", str(proj.root), "status", "web", "-e", "dev")
+    assert "give exactly one of -n NAMESPACE or -e ENV" not in result.stderr
+    assert result.code != 64, result.stderr
+    result = run_kdeploy("-C", str(proj.root), "status", "web", "-e", "dev", "-n", "x")
+    assert result.code == 64
+    assert "give exactly one of -n NAMESPACE or -e ENV" in result.stderr

@@ -189,11 +189,32 @@ def rendered_targets(
     return targets
 
 
+def _command_line_wins(
+    ctx: click.Context, namespace: str, env: str
+) -> tuple[str | None, str | None]:
+    """(-n, -e) with the one that only came from an environment variable dropped, when the other
+    was given on the command line (`KDEPLOY_ENV=prod kdeploy status web -n shop`)."""
+    from click.core import ParameterSource
+
+    from_env = {ParameterSource.ENVIRONMENT, ParameterSource.DEFAULT}
+    ns_source = ctx.get_parameter_source("namespace")
+    env_source = ctx.get_parameter_source("env")
+    if ns_source == ParameterSource.COMMANDLINE and env_source in from_env:
+        return namespace, None
+    if env_source == ParameterSource.COMMANDLINE and ns_source in from_env:
+        return None, env
+    return namespace, env
+
+
 def locate_release(
     ctx: click.Context, release: str, namespace: str | None, env: str | None
 ) -> tuple[str, ClusterRef]:
     """The namespace of `release` and the cluster to use: from -n (no project files needed) or
-    from the environment -e. Raises click.UsageError unless exactly one is given."""
+    from the environment -e. When one comes from the command line and the other only from its
+    KDEPLOY_* variable, the command line wins. Raises click.UsageError unless exactly one is
+    given."""
+    if namespace is not None and env is not None:
+        namespace, env = _command_line_wins(ctx, namespace, env)
     if (namespace is None) == (env is None):
         raise click.UsageError("give exactly one of -n NAMESPACE or -e ENV")
     if namespace is not None:

@@ -28,6 +28,14 @@ SET_HELP = "Set a value (YAML scalar); RELEASE:PATH=VALUE for one release only."
 SET_STRING_HELP = "Set a string value; RELEASE:PATH=VALUE for one release only."
 
 
+class ValuesFile(click.Path):
+    """A -f FILE (or RELEASE:FILE): from KDEPLOY_VALUES, several are separated by spaces, not by
+    ':' as click does for paths (':' separates a release scope from its file)."""
+
+    def split_envvar_value(self, rv: str) -> list[str]:
+        return rv.split()
+
+
 def _stack(f: F, decorators: list[Callable[[Any], Any]]) -> F:
     """Apply `decorators` so that their options appear in `--help` in list order."""
     for decorator in reversed(decorators):
@@ -110,7 +118,7 @@ def values_options(
             "--values",
             "value_files",
             multiple=True,
-            type=click.Path(dir_okay=False),
+            type=ValuesFile(dir_okay=False),
             metavar=file_metavar,
             help=VALUES_FILE_HELP,
         ),
