@@ -143,6 +143,8 @@ def _apply_one(
                 warn=deps.output.info,
                 explicit=options.if_newer_explicit,
             )
+        if not options.adopt:
+            check_same_environment(history, target)
     prepared = prepare(deps, target)
     show_plan(deps, prepared)
     refusal = prepared.ownership_error()
@@ -176,6 +178,26 @@ def _apply_one(
         if cancelled is None:
             raise
         raise cancelled from e
+
+
+def check_same_environment(history: Sequence[Revision], target: Target) -> None:
+    """Refuse to apply a release that another environment deployed: an environment that extends
+    another and forgets its own `namespace:` would otherwise take over (and could later uninstall)
+    the parent's release of the same name in the same namespace. Raises KdeployError naming both
+    environments; `--adopt` takes the release over on purpose."""
+    deployed = [r for r in history if r.status == "deployed" and r.environment]
+    if not deployed or not target.environment:
+        return
+    owner = deployed[-1].environment
+    if owner == target.environment:
+        return
+    raise KdeployError(
+        f"release {target.release} in namespace {target.namespace} was deployed by environment "
+        f"{owner} (revision {deployed[-1].number}), not {target.environment}: refusing to take it "
+        "over",
+        hint=f"give environment {target.environment} its own namespace (or release name); to move "
+        f"the release to {target.environment} on purpose, pass --adopt",
+    )
 
 
 def confirm_pruned_namespaces(
