@@ -150,7 +150,9 @@ def _refs(schema: Any, found: set[str]) -> None:
             _refs(value, found)
 
 
-def _reachable(defs: dict[str, Any], roots: list[str]) -> list[str]:
+def reachable_definitions(defs: dict[str, Any], roots: list[str]) -> list[str]:
+    """The names of `roots` and of every definition of `defs` they reference, directly or not,
+    sorted (the part of the bundled schemas one OpenAPI document publishes)."""
     seen: set[str] = set()
     todo = [r for r in roots if r in defs]
     while todo:
@@ -506,7 +508,7 @@ def _build(group: str, version: str, resources: list[Obj], crd_schemas: dict[str
             list_ref = None
             custom = True
         paths.update(_resource_paths(group, version, resource, ref, list_ref, custom))
-    schemas: Obj = {name: _convert(defs[name]) for name in _reachable(defs, roots)}
+    schemas: Obj = {name: _convert(defs[name]) for name in reachable_definitions(defs, roots)}
     for schema in schemas.values():
         # The bundled "strict" definitions pin apiVersion/kind with an enum; the server's
         # documents do not (kubectl explain would show it).

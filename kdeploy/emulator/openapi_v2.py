@@ -24,6 +24,7 @@ from typing import Any
 
 import yaml
 
+from kdeploy.emulator.openapi import reachable_definitions
 from kdeploy.emulator.schema import OBJECT_META_DEF, default_registry
 
 Obj = dict[str, Any]
@@ -37,7 +38,6 @@ _ACCEPTED = (
     ("application", "com.github.proto-openapi.spec.v2.v1.0+protobuf", PROTOBUF_CONTENT_TYPE),
 )
 
-_REF_PREFIX = "#/$defs/"
 _V2_PREFIX = "#/definitions/"
 _META = "io.k8s.apimachinery.pkg.apis.meta.v1."
 _ALWAYS = (f"{_META}Patch", f"{_META}DeleteOptions", f"{_META}Status", f"{_META}APIResourceList")
@@ -125,32 +125,6 @@ def _crd_definition(group: str, version: str, kind: str, schema: Any) -> Obj:
 
 def _crd_definition_name(group: str, version: str, kind: str) -> str:
     return ".".join([*reversed(group.split(".")), version, kind])
-
-
-def _refs(schema: Any, found: set[str]) -> None:
-    if isinstance(schema, dict):
-        ref = schema.get("$ref")
-        if isinstance(ref, str) and ref.startswith(_REF_PREFIX):
-            found.add(ref[len(_REF_PREFIX) :])
-        for value in schema.values():
-            _refs(value, found)
-    elif isinstance(schema, list):
-        for value in schema:
-            _refs(value, found)
-
-
-def _reachable(defs: dict[str, Any], roots: list[str]) -> list[str]:
-    seen: set[str] = set()
-    todo = [r for r in roots if r in defs]
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        found: set[str] = set()
-        _refs(defs[name], found)
-        todo.extend(n for n in found if n in defs and n not in seen)
-    return sorted(seen)
 
 
 def _definition_of(defs: dict[str, Any], group: str, version: str, kind: str) -> str | None:
@@ -274,7 +248,7 @@ def _cached_document(key: str) -> Obj:
             list_name = _definition_of(defs, group, ver, kind + "List") or name
             roots.extend([name, list_name])
         paths.update(_paths(res, _V2_PREFIX + name, _V2_PREFIX + list_name))
-    for name in _reachable(defs, roots):
+    for name in reachable_definitions(defs, roots):
         definitions[name] = (
             copy.deepcopy(_SPECIAL[name]) if name in _SPECIAL else _convert(defs[name])
         )
