@@ -114,8 +114,9 @@ def command(
         if gitlab_mr_note and markdown is not None:
             post_note(deps, mr, environment.name, markdown)
     changed = any(p.plan.has_changes for p in prepared)
-    # a conflict that would stop apply is reported as a finding (exit 2), never as a failure
-    if any(p.conflicts for p in prepared):
+    # what would stop apply (a field conflict, an object another release or tool owns) is
+    # reported as a finding (exit 2), never as a failure and never as "no changes"
+    if any(p.conflicts or p.foreign for p in prepared):
         return EXIT_CHANGES
     return EXIT_CHANGES if detailed_exitcode and changed else EXIT_OK
 

@@ -59,3 +59,28 @@ def test_an_environment_cannot_take_over_a_release_another_environment_deployed(
     assert moved.code == 0, moved.stderr
     moved_cm = _configmap(live)
     assert moved_cm is not None and moved_cm["data"]["greeting"] == "staging"
+
+
+def test_diff_exits_2_when_apply_would_refuse_an_object_it_does_not_own(
+    tmp_path: Path, emulator: Any, live: LiveCluster, ns: str
+) -> None:
+    from kubernetes import client
+
+    client.CoreV1Api(live.api).create_namespaced_config_map(
+        ns, {"metadata": {"name": "web-config"}, "data": {"greeting": "by hand"}}
+    )
+    proj = ProjectBuilder(tmp_path / "p")
+    proj.package("web", values={"greeting": "prod"})
+    proj.environment(
+        "prod",
+        {
+            "cluster": {"kubeconfig": str(emulator.kubeconfig_path)},
+            "namespace": ns,
+            "releases": {"web": {"package": "web"}},
+        },
+    )
+    diff = kd(proj.root, "diff", "-e", "prod")
+    assert diff.code == 2, diff.stdout + diff.stderr
+    assert f"ConfigMap {ns}/web-config exists and is owned by no release" in diff.stderr
+    refused = kd(proj.root, "apply", "-e", "prod", "--yes")
+    assert refused.code == 1
