@@ -107,9 +107,11 @@ def test_uninstall_in_staging_leaves_the_prod_release_of_the_same_name_alone(
     assert _alive(cluster, staging)
 
 
-def test_same_release_name_in_another_namespace_cannot_take_over_a_cluster_role(
+def _release_web_in_two_namespaces(
     tmp_path: Path, emulator: Any, cluster: LiveCluster
-) -> None:
+) -> tuple[ProjectBuilder, str, str, str]:
+    """A project whose environments a and b deploy release `web` (a ClusterRole and a ConfigMap)
+    to two fresh namespaces: (project, ClusterRole name, namespace a, namespace b)."""
     role = f"web-reader-{_suffix()}"
     a, b = f"a-{_suffix()}", f"b-{_suffix()}"
     for name in (a, b):
@@ -130,6 +132,13 @@ def test_same_release_name_in_another_namespace_cannot_take_over_a_cluster_role(
                 "releases": {"web": {"package": "web"}},
             },
         )
+    return proj, role, a, b
+
+
+def test_same_release_name_in_another_namespace_cannot_take_over_a_cluster_role(
+    tmp_path: Path, emulator: Any, cluster: LiveCluster
+) -> None:
+    proj, role, a, b = _release_web_in_two_namespaces(tmp_path, emulator, cluster)
     assert kd(proj.root, "apply", "-e", "a", "--yes", "--no-wait").code == 0
     before = _get(cluster, RBAC, "ClusterRole", role)
 
@@ -148,26 +157,7 @@ def test_same_release_name_in_another_namespace_cannot_take_over_a_cluster_role(
 def test_uninstall_keeps_an_object_in_its_history_that_another_release_now_owns(
     tmp_path: Path, emulator: Any, cluster: LiveCluster
 ) -> None:
-    role = f"web-reader-{_suffix()}"
-    a, b = f"a-{_suffix()}", f"b-{_suffix()}"
-    for name in (a, b):
-        cluster.create_namespace(name)
-    proj = ProjectBuilder(tmp_path / "project")
-    proj.package(
-        "web",
-        templates={"role.yaml": CLUSTER_ROLE, "configmap.yaml": CONFIGMAP_TEMPLATE},
-        values={"greeting": "hello", "role": role},
-    )
-    kubeconfig = str(emulator.kubeconfig_path)
-    for env, ns in (("a", a), ("b", b)):
-        proj.environment(
-            env,
-            {
-                "cluster": {"kubeconfig": kubeconfig},
-                "namespace": ns,
-                "releases": {"web": {"package": "web"}},
-            },
-        )
+    proj, role, a, b = _release_web_in_two_namespaces(tmp_path, emulator, cluster)
     assert kd(proj.root, "apply", "-e", "b", "--yes", "--no-wait").code == 0
     # release web in namespace a takes the ClusterRole over explicitly
     adopted = kd(proj.root, "apply", "-e", "a", "--yes", "--no-wait", "--adopt")
@@ -199,26 +189,7 @@ def _strip_namespace_annotation(cluster: LiveCluster, role: str) -> None:
 def test_an_object_stamped_with_the_release_name_only_is_claimed_by_the_release_that_recorded_it(
     tmp_path: Path, emulator: Any, cluster: LiveCluster
 ) -> None:
-    role = f"web-reader-{_suffix()}"
-    a, b = f"a-{_suffix()}", f"b-{_suffix()}"
-    for name in (a, b):
-        cluster.create_namespace(name)
-    proj = ProjectBuilder(tmp_path / "project")
-    proj.package(
-        "web",
-        templates={"role.yaml": CLUSTER_ROLE, "configmap.yaml": CONFIGMAP_TEMPLATE},
-        values={"greeting": "hello", "role": role},
-    )
-    kubeconfig = str(emulator.kubeconfig_path)
-    for env, ns in (("a", a), ("b", b)):
-        proj.environment(
-            env,
-            {
-                "cluster": {"kubeconfig": kubeconfig},
-                "namespace": ns,
-                "releases": {"web": {"package": "web"}},
-            },
-        )
+    proj, role, a, _b = _release_web_in_two_namespaces(tmp_path, emulator, cluster)
     assert kd(proj.root, "apply", "-e", "a", "--yes", "--no-wait").code == 0
     _strip_namespace_annotation(cluster, role)
     before = _get(cluster, RBAC, "ClusterRole", role)
