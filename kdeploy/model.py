@@ -39,9 +39,14 @@ class ObjectKey:
         return f"{kind} {where}"
 
 
+APPLICATION = "application"
+LIBRARY = "library"
+
+
 @dataclass(frozen=True)
 class Package:
-    """An app package loaded from packages/<name>/."""
+    """A package loaded from packages/<name>/: an application (renders manifests) or a library
+    (macros only), with its dependencies resolved and their versions checked."""
 
     name: str
     version: str
@@ -51,6 +56,25 @@ class Package:
     lint_disable: tuple[str, ...] = ()
     defaults: Values = field(default_factory=dict, compare=False)
     schema: dict[str, Any] | None = field(default=None, compare=False)
+    type: str = APPLICATION
+    app_version: str | None = None
+    dependencies: tuple[Dependency, ...] = field(default=(), compare=False)
+
+    @property
+    def is_library(self) -> bool:
+        return self.type == LIBRARY
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """A package another one depends on (package.yaml `dependencies:`): a library whose macros
+    its templates import as `"<alias>:file.j2"`, or an application whose manifests are rendered
+    into the same release with the values under `<alias>:` when `condition` holds."""
+
+    alias: str
+    package: Package
+    constraint: str
+    condition: str | None = None
 
 
 @dataclass(frozen=True)

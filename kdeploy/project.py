@@ -15,7 +15,17 @@ from typing import Any
 from kdeploy.confine import escape_target
 from kdeploy.envsecrets import SecretSource, parse_secrets
 from kdeploy.errors import ProjectError
-from kdeploy.model import ClusterRef, Environment, Package, ReleaseSpec, Values, ValuesLayer
+from kdeploy.model import (
+    APPLICATION,
+    LIBRARY,
+    ClusterRef,
+    Dependency,
+    Environment,
+    Package,
+    ReleaseSpec,
+    Values,
+    ValuesLayer,
+)
 from kdeploy.yamlio import load_user_file
 
 PACKAGES_DIR = "packages"
@@ -24,7 +34,17 @@ PACKAGE_FILE = "package.yaml"
 VALUES_FILE = "values.yaml"
 SCHEMA_FILE = "values.schema.yaml"
 
-_PACKAGE_KEYS = ("name", "version", "description", "kubeVersion", "lint")
+_PACKAGE_KEYS = (
+    "name",
+    "version",
+    "appVersion",
+    "type",
+    "description",
+    "kubeVersion",
+    "lint",
+    "dependencies",
+)
+_DEPENDENCY_KEYS = ("name", "version", "alias", "condition")
 _LINT_KEYS = ("disable",)
 _ENV_KEYS = ("extends", "cluster", "namespace", "values", "secrets", "releases")
 _CLUSTER_KEYS = ("context", "kubeconfig")
@@ -169,14 +189,23 @@ def _read_from_project(project: Project, path: Path) -> tuple[Any, str]:
     return _read(project, path, project.root, "project directory")
 
 
-def load_package(project: Project, name: str) -> Package:
-    """The package packages/<name>/ with its defaults and optional schema. Raises ProjectError for
-    an unknown package (listing the known ones) and for any malformed file, naming file and key."""
+def load_package(project: Project, name: str, _chain: tuple[str, ...] = ()) -> Package:
+    """The package packages/<name>/ with its defaults, optional schema and its dependencies (each
+    loaded the same way, its version checked against the constraint). Raises ProjectError for an
+    unknown package (listing the known ones), for any malformed file, naming file and key, for a
+    dependency cycle and for a dependency whose version does not satisfy the constraint (naming
+    both packages)."""
     cached = project._loaded.get(name)
     if cached is not None:
         return cached
     if name not in project.packages:
         raise ProjectError(f"unknown package {name!r}", hint=_packages_hint(project, name))
+    if name in _chain:
+        loop = " -> ".join([*_chain[_chain.index(name) :], name])
+        raise ProjectError(
+            f"{PACKAGES_DIR}/{_chain[-1]}/{PACKAGE_FILE}: dependency cycle: {loop}",
+            hint="a package cannot depend on itself, directly or through others",
+        )
     path = project.package_dir(name)
     _confine(project, path, project.root, "project directory")
     inside = f"package directory {project.display(path)}"
@@ -202,6 +231,17 @@ def load_package(project: Project, name: str) -> Package:
     if kube_version is not None:
         kube_version = _string(kube_version, f"{shown}: kubeVersion")
         _check_kube_version(kube_version, shown)
+    app_version = meta.get("appVersion")
+    if app_version is not None:
+        if isinstance(app_version, (int, float)) and not isinstance(app_version, bool):
+            app_version = str(app_version)
+        app_version = _string(app_version, f"{shown}: appVersion")
+    pkg_type = meta.get("type", APPLICATION)
+    if pkg_type not in (APPLICATION, LIBRARY):
+        raise ProjectError(
+            f"{shown}: type {pkg_type!r} is not a package type",
+            hint=f"use `type: {APPLICATION}` (the default) or `type: {LIBRARY}` (macros only)",
+        )
     lint = _mapping(meta.get("lint"), f"{shown}: lint")
     _check_keys(lint, _LINT_KEYS, f"{shown}: lint")
     disable = lint.get("disable") or []
@@ -219,6 +259,7 @@ def load_package(project: Project, name: str) -> Package:
         raw_schema, shown_schema = _read(project, schema_file, path, inside)
         schema = _mapping(raw_schema, shown_schema, allow_none=False)
 
+    dependencies = _dependencies(project, meta.get("dependencies"), shown, (*_chain, name))
     package = Package(
         name=name,
         version=version,
@@ -228,9 +269,73 @@ def load_package(project: Project, name: str) -> Package:
         lint_disable=tuple(disable),
         defaults=defaults,
         schema=schema,
+        type=pkg_type,
+        app_version=app_version,
+        dependencies=dependencies,
     )
     project._loaded[name] = package
     return package
+
+
+def _dependencies(
+    project: Project, raw: Any, shown: str, chain: tuple[str, ...]
+) -> tuple[Dependency, ...]:
+    """The `dependencies:` of package.yaml `shown`: each a package under packages/ (confined like
+    the package itself), loaded and its version checked against the `version` constraint."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ProjectError(f"{shown}: dependencies must be a list, not {_type_name(raw)}")
+    result: list[Dependency] = []
+    for index, entry in enumerate(raw):
+        where = f"{shown}: dependencies[{index}]"
+        entry = _mapping(entry, where, allow_none=False)
+        _check_keys(entry, _DEPENDENCY_KEYS, where)
+        dep_name = _string(entry.get("name"), f"{where}.name")
+        if dep_name not in project.packages:
+            raise ProjectError(
+                f"{where}: unknown package {dep_name!r}; a dependency must be a package of this "
+                f"project (a directory under {PACKAGES_DIR}/)",
+                hint=_packages_hint(project, dep_name),
+            )
+        alias = _string(entry.get("alias", dep_name), f"{where}.alias")
+        if not is_name(alias):
+            raise ProjectError(f"{where}.alias: {alias!r} is not a valid name", hint=NAME_RULE)
+        if any(d.alias == alias for d in result):
+            raise ProjectError(
+                f"{where}: {alias!r} is declared twice",
+                hint="give the second one its own `alias:`",
+            )
+        constraint = _string(entry.get("version"), f"{where}.version")
+        condition = entry.get("condition")
+        if condition is not None:
+            condition = _string(condition, f"{where}.condition")
+        package = load_package(project, dep_name, chain)
+        _check_dependency_version(constraint, package, where, chain[-1])
+        result.append(
+            Dependency(alias=alias, package=package, constraint=constraint, condition=condition)
+        )
+    return tuple(result)
+
+
+def _check_dependency_version(constraint: str, dep: Package, where: str, parent: str) -> None:
+    """Refuse `dep` when its version does not satisfy `constraint`, naming both packages."""
+    from kdeploy.kubeversion import ConstraintSyntaxError, parse_constraint, parse_version
+
+    try:
+        parsed = parse_constraint(constraint)
+    except ConstraintSyntaxError as e:
+        raise ProjectError(
+            f'{where}.version: "{constraint}" is not a valid version constraint: {e}',
+            hint='write comparisons such as ">=1.2.0 <2" or "1.4"; "||" separates alternatives',
+        ) from e
+    if not parsed.allows(parse_version(dep.version)):
+        raise ProjectError(
+            f'package {parent} requires {dep.name} "{constraint}" but {PACKAGES_DIR}/{dep.name} '
+            f"is version {dep.version}",
+            hint=f"update {PACKAGES_DIR}/{dep.name}/{PACKAGE_FILE} or the constraint in "
+            f"{PACKAGES_DIR}/{parent}/{PACKAGE_FILE}",
+        )
 
 
 def _check_kube_version(text: str, shown: str) -> None:

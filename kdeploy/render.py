@@ -214,26 +214,56 @@ class PackageFiles:
         return self._resolve(name).is_file()
 
 
-class _PackageLoader(jinja2.FileSystemLoader):
-    """Templates from templates/, refusing any that resolve outside the package (a symlink to
-    ~/.kube/config must not be included into a manifest)."""
+class _PackageLoader(jinja2.BaseLoader):
+    """Templates from the package's templates/, and `"alias:file.j2"` from the templates/ of a
+    package it declares as a dependency (kdeploy.dependencies.import_roots). Any template that
+    resolves outside its package is refused (a symlink to ~/.kube/config must not be included
+    into a manifest)."""
 
-    def __init__(self, templates_dir: Path, package_dir: Path) -> None:
-        super().__init__(str(templates_dir))
-        self._package_dir = package_dir.resolve()
+    def __init__(self, package: Package) -> None:
+        from kdeploy.dependencies import import_roots
+
+        self._package = package
+        self._roots = import_roots(package)
 
     def get_source(
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str, Callable[[], bool]]:
-        source, filename, uptodate = super().get_source(environment, template)
-        target = escape_target(Path(filename), self._package_dir)
+        alias, sep, name = template.partition(":")
+        package = self._package
+        if sep:
+            found = self._roots.get(alias)
+            if found is None:
+                declared = ", ".join(sorted(self._roots)) or "none"
+                raise _TemplateFailure(
+                    f"template {template!r}: {alias!r} is not a dependency of package "
+                    f"{package.name} (its dependencies: {declared}); declare it under "
+                    f"`dependencies:` in packages/{package.name}/package.yaml"
+                )
+            package = found
+        else:
+            name = template
+        loader = jinja2.FileSystemLoader(str(package.path / TEMPLATES_DIR))
+        source, filename, uptodate = loader.get_source(environment, name)
+        target = escape_target(Path(filename), package.path)
         if target is not None:
             raise _TemplateFailure(
                 f"template {template!r} resolves outside the package directory "
-                f"packages/{self._package_dir.name} (it links to {target}); templates can only "
+                f"packages/{package.path.name} (it links to {target}); templates can only "
                 "use files inside their package"
             )
         return source, filename, uptodate
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, where a template of a dependency (`common:helpers.j2`) that imports a bare
+    name (`"_base.j2"`) gets the file of its own package (`common:_base.j2`)."""
+
+    def join_path(self, template: str, parent: str) -> str:
+        alias, sep, _ = parent.partition(":")
+        if sep and ":" not in template:
+            return f"{alias}:{template}"
+        return template
 
 
 class _SafeBytecodeCache(jinja2.FileSystemBytecodeCache):
@@ -282,14 +312,16 @@ def make_bytecode_cache(directory: Path | None) -> jinja2.BytecodeCache | None:
     return _SafeBytecodeCache(str(directory), "kdeploy-%s.cache")
 
 
-def _template_location(tb: TracebackType | None, templates_dir: Path) -> tuple[Path, int] | None:
+def _template_location(
+    tb: TracebackType | None, templates_dirs: tuple[Path, ...]
+) -> tuple[Path, int] | None:
     """The innermost template frame of a render traceback (Jinja rewrites the frames of compiled
     templates to their template file and line)."""
-    prefix = str(templates_dir) + os.sep
+    prefixes = tuple(str(d) + os.sep for d in templates_dirs)
     found = None
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
-        if filename.startswith(prefix):
+        if filename.startswith(prefixes):
             found = (Path(filename), tb.tb_lineno)
         tb = tb.tb_next
     return found
@@ -331,11 +363,21 @@ class PackageTemplates:
     def __init__(
         self, package: Package, bytecode_cache: jinja2.BytecodeCache | None = None
     ) -> None:
+        from kdeploy.dependencies import import_roots
+
         self.package = package
         self.templates_dir = (package.path / TEMPLATES_DIR).resolve()
         self.display_root = f"packages/{package.path.name}"
-        env = ImmutableSandboxedEnvironment(
-            loader=_PackageLoader(self.templates_dir, package.path),
+        # where each template this package can use lives, and how messages name that directory
+        self._roots = {self.templates_dir: self.display_root}
+        for dep in import_roots(package).values():
+            self._roots.setdefault(
+                (dep.path / TEMPLATES_DIR).resolve(), f"packages/{dep.path.name}"
+            )
+        self._bytecode_cache = bytecode_cache
+        self._dependencies: dict[str, PackageTemplates] = {}
+        env = _Sandbox(
+            loader=_PackageLoader(package),
             undefined=_StrictChainableUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
@@ -350,7 +392,7 @@ class PackageTemplates:
         self.shown = {name: self.display(self.templates_dir / name) for name in self.names}
 
     def _manifest_templates(self) -> tuple[str, ...]:
-        if not self.templates_dir.is_dir():
+        if self.package.is_library or not self.templates_dir.is_dir():
             return ()
         return tuple(
             sorted(
@@ -360,22 +402,31 @@ class PackageTemplates:
             )
         )
 
+    def dependency(self, package: Package) -> PackageTemplates:
+        """The templates of `package`, a dependency of this one, compiled once."""
+        found = self._dependencies.get(package.name)
+        if found is None:
+            found = self._dependencies[package.name] = PackageTemplates(
+                package, self._bytecode_cache
+            )
+        return found
+
     def display(self, path: Path) -> str:
         """A template path as messages show it: packages/<pkg>/templates/<file>."""
-        try:
-            rel = path.resolve().relative_to(self.templates_dir)
-        except ValueError:
-            return str(path)
-        return f"{self.display_root}/{TEMPLATES_DIR}/{rel}"
+        resolved = path.resolve()
+        for root, shown in self._roots.items():
+            if resolved.is_relative_to(root):
+                return f"{shown}/{TEMPLATES_DIR}/{resolved.relative_to(root)}"
+        return str(path)
 
     def _fail(self, name: str, exc: BaseException, what: str) -> RenderError:
         shown = self.display(self.templates_dir / name)
-        loc = _template_location(exc.__traceback__, self.templates_dir)
+        loc = _template_location(exc.__traceback__, tuple(self._roots))
         if loc is None:
             return RenderError(f"{shown}: {what}")
         path, line = loc
         where = f"{self.display(path)}:{line}"
-        context = f" (while rendering {shown})" if path.name != name else ""
+        context = f" (while rendering {shown})" if self.display(path) != shown else ""
         try:
             source_line = path.read_text(encoding="utf-8").split("\n")[line - 1].strip()
         except (OSError, IndexError, UnicodeDecodeError):
@@ -389,6 +440,16 @@ class PackageTemplates:
                 "`is defined` or `| default(...)`",
             )
         return RenderError(f"{where}: {what}{context}{shown_line}")
+
+    def _not_found(self, template: str) -> str:
+        alias, sep, name = template.partition(":")
+        if sep:
+            from kdeploy.dependencies import import_roots
+
+            dep = import_roots(self.package).get(alias)
+            where = f"packages/{dep.path.name}" if dep is not None else alias
+            return f"template {name!r} not found in {where}/{TEMPLATES_DIR}/ (as {template!r})"
+        return f"template {template!r} not found in {self.display_root}/{TEMPLATES_DIR}/"
 
     def render_text(self, name: str, context: dict[str, Any]) -> str:
         """The text of template `name` rendered with `context`. Raises RenderError naming the
@@ -408,9 +469,7 @@ class PackageTemplates:
                 name, e, f"blocked by the template sandbox: {e.message or e}"
             ) from None
         except jinja2.TemplateNotFound as e:
-            raise self._fail(
-                name, e, f"template {e.name!r} not found in {self.display_root}/{TEMPLATES_DIR}/"
-            ) from None
+            raise self._fail(name, e, self._not_found(str(e.name))) from None
         except _TemplateFailure as e:
             raise self._fail(name, e, str(e)) from None
         except RecursionError as e:
@@ -441,26 +500,28 @@ def _parse_documents(text: str, shown: str) -> list[Any]:
 
 
 def _render_documents(
-    tset: PackageTemplates, context: dict[str, Any]
+    parts: list[tuple[PackageTemplates, dict[str, Any]]],
 ) -> list[tuple[str, dict[str, Any]]]:
-    """(template display name, document) for every non-empty document of every template."""
+    """(template display name, document) for every non-empty document of every template of each
+    (templates, context) part: the release's package, then its included dependencies."""
     docs: list[tuple[str, dict[str, Any]]] = []
     indexes: list[int] = []
-    for name in tset.names:
-        text = tset.render_text(name, context)
-        shown = tset.shown[name]
-        for index, doc in enumerate(_parse_documents(text, shown), start=1):
-            if doc is None:
-                continue
-            problems = manifest_problems(doc)
-            if problems:
-                raise RenderError(
-                    f"{shown}: document {index} ({describe(doc)}) is not a valid Kubernetes object: "
-                    + "; ".join(problems),
-                    hint="every document needs apiVersion, kind and metadata.name",
-                )
-            docs.append((shown, doc))
-            indexes.append(index)
+    for tset, context in parts:
+        for name in tset.names:
+            text = tset.render_text(name, context)
+            shown = tset.shown[name]
+            for index, doc in enumerate(_parse_documents(text, shown), start=1):
+                if doc is None:
+                    continue
+                problems = manifest_problems(doc)
+                if problems:
+                    raise RenderError(
+                        f"{shown}: document {index} ({describe(doc)}) is not a valid Kubernetes "
+                        "object: " + "; ".join(problems),
+                        hint="every document needs apiVersion, kind and metadata.name",
+                    )
+                docs.append((shown, doc))
+                indexes.append(index)
     # Checked once every document is known: these messages quote label and annotation values,
     # and a value that some rendered Secret holds must not be printed.
     for (shown, doc), index in zip(docs, indexes, strict=True):
@@ -479,6 +540,27 @@ def _render_documents(
     return docs
 
 
+def template_context(
+    package: Package, spec: ReleaseSpec, values: Values, files: PackageFiles
+) -> dict[str, Any]:
+    """What templates of `package` see when rendering release `spec` (docs/package-format.md,
+    "Template context")."""
+    return {
+        "values": values,
+        "release": {
+            "name": spec.name,
+            "namespace": spec.namespace,
+            "environment": spec.environment,
+        },
+        "package": {
+            "name": package.name,
+            "version": package.version,
+            "appVersion": package.app_version,
+        },
+        "files": files,
+    }
+
+
 def render_release(
     package: Package,
     spec: ReleaseSpec,
@@ -488,31 +570,39 @@ def render_release(
     templates: PackageTemplates | None = None,
 ) -> RenderedRelease:
     """Render `package` for release `spec` with the merged `values`: every templates/*.yaml (files
-    starting with `_` are macro libraries), each YAML document parsed and checked (apiVersion,
-    kind, metadata.name), empty documents skipped, namespaced objects without a namespace put in
-    the release's namespace (cluster-scoped ones lose theirs), ownership labels and annotations
-    stamped, objects in install order. `files_root` defaults to the package's files/ directory;
-    pass `templates` to reuse one compiled environment across releases of the package. Raises
-    RenderError naming the template file (and line, or rendered line) on any failure."""
+    starting with `_` are macro libraries), then those of each application dependency whose
+    condition holds (with its own values subtree, kdeploy.dependencies), each YAML document
+    parsed and checked (apiVersion, kind, metadata.name), empty documents skipped, namespaced
+    objects without a namespace put in the release's namespace (cluster-scoped ones lose theirs),
+    ownership labels and annotations stamped, objects in install order. `files_root` defaults to
+    the package's files/ directory; pass `templates` to reuse one compiled environment across
+    releases of the package. Raises RenderError naming the template file (and line, or rendered
+    line) on any failure, and for a library package (it has no manifests)."""
+    from kdeploy.dependencies import included_dependencies
+
+    if package.is_library:
+        raise RenderError(
+            f"release {spec.name} of environment {spec.environment}: package {package.name} is a "
+            "library (type: library): it holds macros only and renders no manifests",
+            hint=f"list {package.name} under `dependencies:` of an application package and "
+            f'import its macros there ({{% import "{package.name}:FILE.j2" as h %}})',
+        )
     tset = templates or PackageTemplates(package)
     files = PackageFiles(files_root if files_root is not None else package.path / FILES_DIR)
-    context = {
-        "values": values,
-        "release": {
-            "name": spec.name,
-            "namespace": spec.namespace,
-            "environment": spec.environment,
-        },
-        "package": {"name": package.name, "version": package.version},
-        "files": files,
-    }
     try:
-        docs = _render_documents(tset, context)
+        parts = [(tset, template_context(package, spec, values, files))]
+        for item in included_dependencies(package, values, f"release {spec.name}"):
+            dep = item.dependency.package
+            dep_files = PackageFiles(dep.path / FILES_DIR)
+            parts.append(
+                (tset.dependency(dep), template_context(dep, spec, item.values, dep_files))
+            )
+        docs = _render_documents(parts)
     except RenderError as e:
-        from kdeploy.secrets import Redactor, collect_secret_strings
+        from kdeploy.secrets import Redactor, values_secret_strings
 
         # Errors may quote rendered text; `writeOnly` values must not reach the terminal.
-        redactor = Redactor(collect_secret_strings((), values, package.schema))
+        redactor = Redactor(values_secret_strings(package, values))
         # Releases of one package differ only by their values: say which one failed.
         raise RenderError(
             redactor.text(

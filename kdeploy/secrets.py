@@ -120,12 +120,30 @@ def collect_secret_strings(
     return {s for s in found if len(s) >= MIN_SECRET_LENGTH}
 
 
+def values_secret_strings(package: Any, values: Any) -> set[str]:
+    """The `writeOnly` strings of `values` for `package` (kdeploy.model.Package): under its own
+    schema, and under each included dependency's schema for the values that dependency gets."""
+    from kdeploy.dependencies import included_dependencies
+    from kdeploy.errors import KdeployError
+
+    found = collect_secret_strings((), values, package.schema)
+    if not isinstance(values, dict):
+        return found
+    try:
+        included = included_dependencies(package, values, "")
+    except KdeployError:
+        return found
+    for item in included:
+        found.update(collect_secret_strings((), item.values, item.dependency.package.schema))
+    return found
+
+
 def release_secret_strings(release: Any) -> set[str]:
     """All secret strings of a rendered release (kdeploy.model.RenderedRelease): those of
-    `collect_secret_strings` plus the values read from the environment's `secrets:` sources."""
-    found = collect_secret_strings(
-        (o.manifest for o in release.objects), release.values, release.package.schema
-    )
+    `collect_secret_strings` (with every included dependency's `writeOnly` values) plus the values
+    read from the environment's `secrets:` sources."""
+    found = collect_secret_strings(o.manifest for o in release.objects)
+    found.update(values_secret_strings(release.package, release.values))
     found.update(s for s in release.secret_strings if len(s) >= MIN_SECRET_LENGTH)
     return found
 

@@ -245,6 +245,7 @@ def redacted_error(error: KdeployError, secrets: frozenset[str]) -> KdeployError
 def _render_inputs(
     project: Project, inputs: list[ReleaseInput], *, validate_values: bool
 ) -> list[RenderedRelease]:
+    from kdeploy.dependencies import included_dependencies
     from kdeploy.render import (
         PackageTemplates,
         apply_crd_scopes,
@@ -261,12 +262,20 @@ def _render_inputs(
     rendered = []
     for item in inputs:
         pkg = item.package
-        if validate_values and pkg.schema is not None:
-            validator = validators.get(pkg.name)
-            if validator is None:
-                source = project.display(pkg.path / SCHEMA_FILE)
-                validator = validators[pkg.name] = ValuesValidator(pkg.schema, source)
-            validator.check(item.values, item.spec.name)
+        if validate_values:
+            checks = [(pkg, item.values, item.spec.name)]
+            checks.extend(
+                (dep.dependency.package, dep.values, f"{item.spec.name} ({dep.path})")
+                for dep in included_dependencies(pkg, item.values, f"release {item.spec.name}")
+            )
+            for checked, values, label in checks:
+                if checked.schema is None:
+                    continue
+                validator = validators.get(checked.name)
+                if validator is None:
+                    source = project.display(checked.path / SCHEMA_FILE)
+                    validator = validators[checked.name] = ValuesValidator(checked.schema, source)
+                validator.check(values, label)
         tset = templates.get(pkg.name)
         if tset is None:
             tset = templates[pkg.name] = PackageTemplates(pkg, cache)
