@@ -25,6 +25,12 @@ Action = Literal["reclaim", "conflict"]
 
 # the field an autoscaler owns on the workload it scales
 _SCALED_FIELD = ".spec.replicas"
+# built-in workloads with a scale subresource; their spec.replicas defaults to 1
+_SCALABLE = frozenset(
+    {("apps", "Deployment"), ("apps", "StatefulSet"), ("apps", "ReplicaSet"),
+     ("", "ReplicationController")}
+)  # fmt: skip
+_DEFAULT_REPLICAS = 1
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,8 @@ class Drift:
         if self.action == "reclaim":
             return f"{self.key}: reverted drift: {self.field} was changed by {self.manager}"
         why = self.reason or "kdeploy never set it"
+        if not self.manager:
+            return f"conflict: {self.key} {self.field} was changed outside kdeploy ({why})"
         return f"conflict: {self.key} {self.field} is owned by {self.manager} ({why})"
 
     def to_json(self) -> dict[str, str]:
@@ -75,6 +83,45 @@ def classify(
         else:
             out.append(Drift(key, field, manager, "conflict"))
     return out
+
+
+def unrecorded_scale(
+    key: ObjectKey,
+    desired: Mapping[str, Any],
+    live: Mapping[str, Any],
+    applied: Sequence[Mapping[str, Any]],
+    autoscaler: str = "",
+) -> Drift | None:
+    """The conflict a dry-run apply cannot report: `.spec.replicas` of a scalable workload that
+    kdeploy never set (not in `applied`) and that no field manager owns, changed from its default
+    through the scale subresource (`kubectl scale`, an autoscaler) while `desired` now sets another
+    value. The API server records no field manager for such a write (it only moves the ownership
+    of replicas that someone owned), so the apply would silently overwrite it. None otherwise."""
+    if (key.group, key.kind) not in _SCALABLE or not _has(desired, _SCALED_FIELD):
+        return None
+    wanted = (desired.get("spec") or {}).get("replicas")
+    current = (live.get("spec") or {}).get("replicas", _DEFAULT_REPLICAS)
+    if current in (wanted, _DEFAULT_REPLICAS) or _owned_by_a_manager(live, "spec", "replicas"):
+        return None
+    if any(sets_field(m, _SCALED_FIELD) for m in applied):
+        return None
+    through = (
+        f"it is {current}, set through the scale subresource (kubectl scale or an autoscaler), "
+        "which the API server records for no field manager when nobody owned the field"
+    )
+    reason = f"{autoscaler} scales it" if autoscaler else "kdeploy never set it"
+    return Drift(key, _SCALED_FIELD, "", "conflict", f"{reason}; {through}")
+
+
+def _owned_by_a_manager(obj: Mapping[str, Any], *path: str) -> bool:
+    """Whether a `metadata.managedFields` entry of `obj` owns the field at `path`."""
+    for entry in (obj.get("metadata") or {}).get("managedFields") or []:
+        node: Any = (entry or {}).get("fieldsV1") or {}
+        for name in path:
+            node = node.get(f"f:{name}") if isinstance(node, Mapping) else None
+        if node is not None:
+            return True
+    return False
 
 
 def sets_field(manifest: Mapping[str, Any], path: str) -> bool:

@@ -45,6 +45,8 @@ class Target:
     environment: str = ""
     description: str = ""
     secret_strings: frozenset[str] = frozenset()
+    # the environment's `secrets:` entries that gave no value, described (no value)
+    unavailable_secrets: tuple[str, ...] = ()
     # the package's `kubeVersion` constraint, checked against the cluster before any change
     kube_version: str | None = None
     # a rollback's source revision: recorded as `rollback_to`, with its git commit
@@ -262,11 +264,15 @@ def prepare(deps: Deps, target: Target) -> Prepared:
         current = live.get(key)
         mine = current is not None and ours(current, key)
         try:
-            return _dry_run(deps, key, desired[key], mine, new_namespaces, new_crds)
+            would_be = _dry_run(deps, key, desired[key], mine, new_namespaces, new_crds)
         except ConflictError as e:
             if not e.fields:
                 raise
             fields = e.fields
+        else:
+            if mine and current is not None:
+                drift.extend(_unrecorded_drift(deps, key, desired[key], current, applied))
+            return would_be
         # another field manager changed fields of our object: reclaim what we set before
         found = driftmod.classify(key, fields, applied.get(key, []), _autoscaler(deps, key, fields))
         drift.extend(found)
@@ -327,6 +333,23 @@ def prepare(deps: Deps, target: Target) -> Prepared:
         changed_hooks=changed_hooks,
         drift=tuple(sorted(drift, key=lambda d: (list(desired).index(d.key), d.field))),
     )
+
+
+def _unrecorded_drift(
+    deps: Deps,
+    key: ObjectKey,
+    manifest: Manifest,
+    current: Manifest,
+    applied: dict[ObjectKey, list[Manifest]],
+) -> list[driftmod.Drift]:
+    """The replicas conflict the server's dry run cannot report (kdeploy.drift.unrecorded_scale)."""
+    found = driftmod.unrecorded_scale(key, manifest, current, applied.get(key, []))
+    if found is None:
+        return []
+    scaler = _autoscaler(deps, key, ((found.field, ""),))
+    if scaler:
+        found = driftmod.unrecorded_scale(key, manifest, current, applied.get(key, []), scaler)
+    return [found] if found else []
 
 
 def _autoscaler(deps: Deps, key: ObjectKey, fields: tuple[tuple[str, str], ...]) -> str:

@@ -1071,7 +1071,10 @@ class Api:
             )
         new = clone(old)
         new.setdefault("spec", {})["replicas"] = replicas
-        new = _track_update(old, new, manager, rt, self.store.now(), "scale")
+        # Like the real server's scale handler: the scale write takes over the replicas field
+        # from the managers that own it, and is recorded for no manager when nobody owned it.
+        if _owns_replicas(old):
+            new = _track_update(old, new, manager, rt, self.store.now(), "scale")
         if _strip_times(new) == _strip_times(old):
             return _scale_of(old)
         if dry_run:
@@ -1253,6 +1256,12 @@ def _select_job_pods(job: Obj) -> None:
             "job-name": name,
         }
     )
+
+
+def _owns_replicas(obj: Obj) -> bool:
+    """Whether a managedFields entry of `obj` owns spec.replicas."""
+    entries = (obj.get("metadata") or {}).get("managedFields") or []
+    return any("f:replicas" in ((e.get("fieldsV1") or {}).get("f:spec") or {}) for e in entries)
 
 
 def _scale_of(obj: Obj) -> Obj:

@@ -94,6 +94,14 @@ class Live(LiveCluster):
             "web", self.ns, {"spec": {"replicas": replicas}}, field_manager=manager
         )
 
+    def patch_as(self, manager: str, patch: dict[str, Any]) -> None:
+        """A merge patch of the Deployment itself (not a subresource) under its own manager."""
+        from kubernetes import client
+
+        client.AppsV1Api(self.api).patch_namespaced_deployment(
+            "web", self.ns, patch, field_manager=manager
+        )
+
     def hpa(self) -> None:
         from kubernetes import client
 
@@ -243,17 +251,39 @@ def test_apply_reclaims_a_field_edited_under_another_manager(project: Path, live
     assert live.get("ConfigMap", "web-extra") is not None
 
 
-def test_a_field_kdeploy_never_set_stops_apply_and_diff_exits_2(
-    tmp_path: Path, live: Live, emulator: Any, request: pytest.FixtureRequest
+def test_a_field_kdeploy_never_set_stops_apply_and_diff_exits_2(tmp_path: Path, live: Live) -> None:
+    project = _project(tmp_path / "p", live, OPTIONAL_REPLICAS_DEPLOYMENT, {"image": "nginx:1.27"})
+    _apply(project)
+    live.patch_as("ops-editor", {"spec": {"replicas": 3}})
+    before = live.resource_versions()
+
+    diff = kd(project, "diff", "-e", "dev", "--set", "replicas=2")
+    assert diff.code == 2, diff.stdout + diff.stderr
+    assert "-  replicas: 3" in diff.stdout and "+  replicas: 2" in diff.stdout
+    assert (
+        f'conflict: Deployment.apps {live.ns}/web .spec.replicas is owned by "ops-editor"'
+        in diff.stdout
+    )
+
+    result = kd(project, "apply", "-e", "dev", "--yes", "--no-wait", "--set", "replicas=2")
+    assert result.code == 1
+    assert f'Deployment.apps {live.ns}/web .spec.replicas is owned by "ops-editor"' in result.stderr
+    assert "--force-conflicts" in result.stderr
+    assert live.resource_versions() == before and live.replicas() == 3
+
+    forced = kd(
+        project, "apply", "-e", "dev", "--yes", "--no-wait", "--set", "replicas=2",
+        "--force-conflicts",
+    )  # fmt: skip
+    assert forced.code == 0, forced.stderr
+    assert live.replicas() == 2
+
+
+def test_replicas_scaled_while_kdeploy_never_set_them_stop_apply_and_diff_exits_2(
+    tmp_path: Path, live: Live
 ) -> None:
-    if getattr(emulator, "real", False):
-        # Found by the real-control-plane tier: on kube-apiserver 1.37 a replicas value set through
-        # the scale subresource by another manager is not reported as a conflict by diff (exit 0).
-        request.node.add_marker(
-            pytest.mark.xfail(
-                reason="real kube-apiserver: scale-subresource owner not seen by diff"
-            )
-        )
+    # `kubectl scale` (or an autoscaler) of replicas nobody owned: the API server records no field
+    # manager for it, so no dry run reports a conflict; kdeploy must still not overwrite it
     project = _project(tmp_path / "p", live, OPTIONAL_REPLICAS_DEPLOYMENT, {"image": "nginx:1.27"})
     _apply(project)
     live.scale_as("ops-scaler", 3)
@@ -262,16 +292,24 @@ def test_a_field_kdeploy_never_set_stops_apply_and_diff_exits_2(
     diff = kd(project, "diff", "-e", "dev", "--set", "replicas=2")
     assert diff.code == 2, diff.stdout + diff.stderr
     assert "-  replicas: 3" in diff.stdout and "+  replicas: 2" in diff.stdout
-    assert (
-        f'conflict: Deployment.apps {live.ns}/web .spec.replicas is owned by "ops-scaler"'
-        in diff.stdout
+    conflict = (
+        f"conflict: Deployment.apps {live.ns}/web .spec.replicas was changed outside kdeploy "
+        "(kdeploy never set it; it is 3, set through the scale subresource"
     )
+    assert conflict in diff.stdout
+    doc = json.loads(kd(project, "diff", "-e", "dev", "--set", "replicas=2", "-o", "json").stdout)
+    (drift,) = doc["releases"][0]["drift"]
+    assert drift["field"] == ".spec.replicas" and drift["action"] == "conflict"
 
     result = kd(project, "apply", "-e", "dev", "--yes", "--no-wait", "--set", "replicas=2")
-    assert result.code == 1
-    assert f'Deployment.apps {live.ns}/web .spec.replicas is owned by "ops-scaler"' in result.stderr
+    assert result.code == 1, result.stdout + result.stderr
+    assert f"Deployment.apps {live.ns}/web .spec.replicas was changed outside kdeploy" in (
+        result.stderr
+    )
     assert "--force-conflicts" in result.stderr
     assert live.resource_versions() == before and live.replicas() == 3
+    # the same value as the live one takes nothing from anyone
+    assert kd(project, "diff", "-e", "dev", "--set", "replicas=3").code == 0
 
     forced = kd(
         project, "apply", "-e", "dev", "--yes", "--no-wait", "--set", "replicas=2",

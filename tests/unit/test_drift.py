@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from kdeploy import diff as diffmod
-from kdeploy.actions.secret_removal import emptied_value_paths
-from kdeploy.drift import classify, reclaimable, sets_field
+from kdeploy.actions.secret_removal import emptied_value_paths, empty_value_paths
+from kdeploy.drift import classify, reclaimable, sets_field, unrecorded_scale
 from kdeploy.kube.client import error_from_status
 from kdeploy.model import ObjectKey
 
@@ -123,16 +123,23 @@ def _secret(**data: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "db"}, "data": data}
 
 
-def test_secret_removals_lists_removed_and_emptied_keys_only() -> None:
+def test_secret_removals_lists_removed_emptied_and_new_empty_keys_only() -> None:
     key = ObjectKey("", "Secret", "shop", "db")
     before = _secret(password="cGFzcw==", user="dQ==", token="", kept="aw==")
-    after = _secret(password="", kept="aw==", new="bg==")
+    after = _secret(password="", kept="aw==", new="bg==", token="", added="")
     plan = diffmod.Plan((diffmod.Change(key, "change", before, after),))
     assert [(r.data_key, r.how) for r in diffmod.secret_removals(plan)] == [
         ("password", "emptied"),
         ("user", "removed"),
+        ("added", "created empty"),
     ]
-    # other kinds, creates and deletes are not Secret data removals
+    created = {**_secret(user="dQ==", password=""), "stringData": {"token": ""}}
+    first = diffmod.Plan((diffmod.Change(key, "create", None, created),))
+    assert [r.describe() for r in diffmod.secret_removals(first)] == [
+        "Secret shop/db: key password would be created empty",
+        "Secret shop/db: key token would be created empty",
+    ]
+    # other kinds and deletes are not Secret data removals
     cm = {"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "b"}}
     others = diffmod.Plan(
         (
@@ -153,3 +160,52 @@ def test_emptied_value_paths_names_secret_values_that_are_empty_now() -> None:
     }
     current = {"db": {"password": "", "host": ""}, "tokens": ["t"], "api": "set"}
     assert emptied_value_paths(previous, current) == ["values.db.password", "values.tokens[1]"]
+
+
+def test_empty_value_paths_names_every_empty_string() -> None:
+    values = {"db": {"password": "", "port": 0}, "keys": ["a", ""], "note": None}
+    assert empty_value_paths(values) == ["values.db.password", "values.keys[1]"]
+
+
+def _scaled(replicas: int, *owners: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **DEPLOYMENT,
+        "metadata": {"name": "web", "managedFields": list(owners)},
+        "spec": {**DEPLOYMENT["spec"], "replicas": replicas},
+    }
+
+
+_KDEPLOY_WITHOUT_REPLICAS = {"manager": "kdeploy", "fieldsV1": {"f:spec": {"f:selector": {}}}}
+_SCALER = {"manager": "kubectl", "subresource": "scale", "fieldsV1": {"f:spec": {"f:replicas": {}}}}
+_NO_REPLICAS = {**DEPLOYMENT, "spec": {"template": DEPLOYMENT["spec"]["template"]}}
+
+
+def test_unrecorded_scale_is_a_conflict_when_kdeploy_never_set_replicas() -> None:
+    found = unrecorded_scale(KEY, DEPLOYMENT, _scaled(3, _KDEPLOY_WITHOUT_REPLICAS), [_NO_REPLICAS])
+    assert found is not None and found.action == "conflict" and found.manager == ""
+    assert found.describe().startswith(
+        "conflict: Deployment.apps shop/web .spec.replicas was changed outside kdeploy "
+        "(kdeploy never set it; it is 3, set through the scale subresource"
+    )
+    hpa = unrecorded_scale(
+        KEY, DEPLOYMENT, _scaled(3), [], autoscaler="HorizontalPodAutoscaler shop/web"
+    )
+    assert hpa is not None and hpa.reason.startswith("HorizontalPodAutoscaler shop/web scales it;")
+
+
+@pytest.mark.parametrize(
+    ("desired", "live", "applied"),
+    [
+        (DEPLOYMENT, _scaled(1), []),  # the default: nobody scaled it
+        (DEPLOYMENT, _scaled(2), []),  # already the wanted value
+        (DEPLOYMENT, _scaled(3, _SCALER), []),  # recorded: the dry run reports it
+        (DEPLOYMENT, _scaled(3), [DEPLOYMENT]),  # kdeploy set it before: reclaimed drift
+        (_NO_REPLICAS, _scaled(3), []),  # the package leaves replicas alone
+    ],
+)
+def test_unrecorded_scale_is_none_otherwise(
+    desired: dict[str, Any], live: dict[str, Any], applied: list[dict[str, Any]]
+) -> None:
+    assert unrecorded_scale(KEY, desired, live, applied) is None
+    cm = ObjectKey("", "ConfigMap", "shop", "web")
+    assert unrecorded_scale(cm, DEPLOYMENT, _scaled(3), []) is None
