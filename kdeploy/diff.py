@@ -122,11 +122,12 @@ def plan(
 
 @dataclass(frozen=True)
 class SecretRemoval:
-    """A key of a live Secret that the plan would remove or empty (it has a value now)."""
+    """A key of a Secret that the plan would remove or empty (it has a value now), or create with
+    an empty value (a new Secret, or a key the live one does not have)."""
 
     key: ObjectKey
     data_key: str
-    how: Literal["emptied", "removed"]
+    how: Literal["emptied", "removed", "created empty"]
 
     def describe(self) -> str:
         """`Secret shop/db: key password would be emptied` (never the value)."""
@@ -134,22 +135,28 @@ class SecretRemoval:
 
 
 def secret_removals(plan_: Plan) -> list[SecretRemoval]:
-    """The keys of live core Secrets that have a value now and that the plan would remove (absent
-    from the would-be object) or empty (an empty value), by object then key."""
+    """The keys of core Secrets that have a value now and that the plan would remove (absent from
+    the would-be object) or empty (an empty value), and the keys it would create with an empty
+    value (in a new Secret, or new in a live one), by object then key. A key that is empty now and
+    stays empty is none of these."""
     out: list[SecretRemoval] = []
     for change in plan_.changes:
-        if change.action != "change" or change.before is None or change.after is None:
+        if change.action not in ("create", "change") or change.after is None:
             continue
-        if not _is_secret(change.before):
+        if not _is_secret(change.after):
             continue
         after = {**(change.after.get("data") or {}), **(change.after.get("stringData") or {})}
-        for name, value in sorted((change.before.get("data") or {}).items()):
+        before = (change.before or {}).get("data") or {}
+        for name, value in sorted(before.items()):
             if not value:
                 continue
             if name not in after:
                 out.append(SecretRemoval(change.key, str(name), "removed"))
             elif not after[name]:
                 out.append(SecretRemoval(change.key, str(name), "emptied"))
+        for name, value in sorted(after.items()):
+            if not value and name not in before:
+                out.append(SecretRemoval(change.key, str(name), "created empty"))
     return out
 
 

@@ -175,8 +175,8 @@ def resolve_secrets(
     sources: tuple[SecretSource, ...], environ: Mapping[str, str]
 ) -> ResolvedSecrets:
     """Read each source: an environment variable, or a file whose name may hold `$VAR`/`${VAR}`
-    (expanded from `environ`). A variable unset or empty, or a file missing or unreadable, is
-    missing. Never raises for a missing source: the caller decides (see ResolvedSecrets.missing)."""
+    (expanded from `environ`). A variable unset or empty, or a file missing, empty or unreadable,
+    is missing. Never raises for a missing source: the caller decides (see ResolvedSecrets.missing)."""
     assignments = []
     strings = set()
     missing = []
@@ -205,13 +205,15 @@ def _read(source: SecretSource, environ: Mapping[str, str]) -> tuple[str | None,
     if not path.is_absolute():
         path = source.base_dir / path
     try:
-        return path.read_text(encoding="utf-8"), ""
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None, f"file {source.file} ({path}) not found"
     except UnicodeDecodeError:
         return None, f"file {source.file} ({path}) is not UTF-8 text"
     except OSError as e:
         return None, f"file {source.file} ({path}) cannot be read: {e.strerror or e}"
+    # like an empty variable: an empty secret is never what a job meant to deploy
+    return (text, "") if text else (None, f"file {source.file} ({path}) is empty")
 
 
 def missing_error(environment: str, missing: tuple[Missing, ...]) -> KdeployError:

@@ -1,6 +1,7 @@
-"""Apply never removes or empties data of a live Secret by accident (an unset CI variable renders
-an empty password): such a plan stops before any change unless `--allow-secret-removal` is given,
-naming the Secret, the key and the values that fed it (see docs/operations.md, "Secret data is
+"""Apply never removes or empties data of a live Secret, nor creates a Secret key with an empty
+value, by accident (an unset CI variable renders an empty password): such a plan stops before any
+change unless `--allow-secret-removal` is given, naming the Secret, the key and the values that fed
+it (see docs/operations.md, "Secret data is
 never removed by accident"). No secret value is ever printed."""
 
 from __future__ import annotations
@@ -15,34 +16,58 @@ from kdeploy.errors import HistoryError, KdeployError
 
 # how history stores a secret value (kdeploy.secrets.redaction_token)
 _REDACTED_PREFIX = "<redacted"
+# empty values named in a refusal, at most
+_MAX_LISTED = 10
 
 
 class SecretRemovalRefused(KdeployError):
-    """Apply would remove or empty data of a live Secret, and --allow-secret-removal is not set."""
+    """Apply would remove or empty data of a live Secret, or create a Secret key with an empty
+    value, and --allow-secret-removal is not set."""
 
 
 def check_secret_removals(deps: Deps, prepared: Prepared) -> None:
-    """Raise SecretRemovalRefused when the plan removes or empties a key of a live Secret; the
-    message names each Secret and key, and the values that held a secret in the last deployed
-    revision and are empty now (where the value should come from)."""
+    """Raise SecretRemovalRefused when the plan removes or empties a key of a live Secret, or
+    creates a Secret key with an empty value; the message names each Secret and key, and where the
+    value should have come from: the values that held a secret in the last deployed revision and
+    are empty now, the environment's `secrets:` entries that gave no value, and the empty values."""
     removals = secret_removals(prepared.plan)
     if not removals:
         return
     target = prepared.target
     lines = "".join(f"\n  - {r.describe()}" for r in removals)
-    paths = _emptied_values(deps, target.release, target.namespace, target.values)
-    source = (
-        "; values that held a secret in the last deployed revision and are empty now: "
-        + ", ".join(paths)
-        if paths
-        else ""
-    )
+    sources = []
+    emptied = _emptied_values(deps, target.release, target.namespace, target.values)
+    if emptied:
+        sources.append(
+            "values that held a secret in the last deployed revision and are empty now: "
+            + ", ".join(emptied)
+        )
+    if any(r.how == "created empty" for r in removals):
+        if target.unavailable_secrets:
+            sources.append(
+                "`secrets:` entries that gave no value: " + ", ".join(target.unavailable_secrets)
+            )
+        empty = [p for p in empty_value_paths(target.values) if p not in emptied]
+        if empty:
+            sources.append("empty values: " + ", ".join(empty[:_MAX_LISTED]))
     raise SecretRemovalRefused(
-        f"release {target.release} in namespace {target.namespace}: apply would remove secret "
-        f"data that the cluster has now (nothing was changed):{lines}{source}",
-        hint="give the value (in a values file, with --set, or the CI variable that feeds it); "
-        "if the removal is intended, rerun with --allow-secret-removal",
+        f"release {target.release} in namespace {target.namespace}: apply would remove or empty "
+        f"secret data, or create it empty (nothing was changed):{lines}"
+        + "".join(f"\n{source}" for source in sources),
+        hint="give the value (in a values file, with --set, or the CI variable or file that "
+        "feeds it); if an empty or removed key is intended, rerun with --allow-secret-removal",
     )
+
+
+def empty_value_paths(values: Any, path: str = "values") -> list[str]:
+    """Paths (`values.db.password`) of the empty strings in `values`."""
+    if values == "":
+        return [path]
+    if isinstance(values, Mapping):
+        return [p for k, v in values.items() for p in empty_value_paths(v, f"{path}.{k}")]
+    if isinstance(values, list):
+        return [p for i, v in enumerate(values) for p in empty_value_paths(v, f"{path}[{i}]")]
+    return []
 
 
 def _emptied_values(

@@ -184,6 +184,7 @@ def rendered_targets(
                 environment=rel.spec.environment,
                 description=description,
                 secret_strings=frozenset(release_secret_strings(rel)),
+                unavailable_secrets=rel.unavailable_secrets,
             )
         )
     return targets

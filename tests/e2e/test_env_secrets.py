@@ -5,6 +5,7 @@ ConfigMap, and a missing required one stops before any cluster change (docs/valu
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 from typing import Any
 
@@ -348,3 +349,74 @@ def test_errors_quoting_a_value_from_secrets_redact_it(
         assert result.code == 1, result.stdout + result.stderr
         assert "is too long" in result.stdout + result.stderr
         _assert_clean(command, result)
+
+
+API_SECRET = """\
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ release.name }}-api
+type: Opaque
+stringData:
+  token: {{ values.api.token | quote }}
+"""
+
+
+def test_first_install_of_an_empty_secret_value_needs_allow_secret_removal(
+    tmp_path: Path, emulator: Any, namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proj = ProjectBuilder(tmp_path / "proj")
+    proj.package("webapp", templates={"secret.yaml": API_SECRET}, values={"api": {"token": ""}})
+    proj.environment(
+        "dev",
+        f"""\
+        cluster: {{kubeconfig: {emulator.kubeconfig_path}}}
+        namespace: {namespace}
+        releases:
+          web:
+            package: webapp
+            secrets:
+              api.token: {{env: KD_TEST_API_TOKEN, required: false}}
+        """,
+    )
+    monkeypatch.delenv("KD_TEST_API_TOKEN", raising=False)
+    kubeconfig = str(emulator.kubeconfig_path)
+
+    result = kd(proj.root, "apply", "-e", "dev", "--yes")
+    assert result.code == 1, result.stdout + result.stderr
+    assert f"Secret {namespace}/web-api: key token would be created empty" in result.stderr
+    assert (
+        "environments/dev.yaml: releases.web.secrets.api.token "
+        "(variable KD_TEST_API_TOKEN is not set or empty)"
+    ) in result.stderr
+    assert "values.api.token" in result.stderr and "--allow-secret-removal" in result.stderr
+    assert _objects_in(kubeconfig, namespace) == []  # nothing deployed, nothing recorded
+
+    diff = kd(proj.root, "diff", "-e", "dev")
+    assert f"! Secret {namespace}/web-api: key token would be created empty" in diff.stdout
+    doc = json.loads(kd(proj.root, "diff", "-e", "dev", "-o", "json").stdout)
+    assert doc["releases"][0]["secretRemovals"] == [
+        {"object": f"Secret {namespace}/web-api", "key": "token", "removal": "created empty"}
+    ]
+
+    allowed = kd(proj.root, "apply", "-e", "dev", "--yes", "--allow-secret-removal")
+    assert allowed.code == 0, allowed.stdout + allowed.stderr
+    assert "Secret web-api" in _objects_in(kubeconfig, namespace)
+    # once deployed empty on purpose, it stays so without the flag
+    again = kd(proj.root, "apply", "-e", "dev", "--yes")
+    assert again.code == 0, again.stdout + again.stderr
+
+
+def test_a_secret_file_that_is_empty_counts_as_missing(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    empty = tmp_path / "empty-key"
+    empty.write_text("", encoding="utf-8")
+    monkeypatch.setenv("KD_TEST_DB_PASSWORD", DB_PASSWORD)
+    monkeypatch.setenv("KD_TEST_TLS_KEY_FILE", str(empty))
+    result = kd(project, "apply", "-e", "dev", "--yes")
+    assert result.code == 1, result.stdout + result.stderr
+    assert f"releases.web.secrets.tls.key (file $KD_TEST_TLS_KEY_FILE ({empty}) is empty)" in (
+        result.stderr
+    )
+    assert "Cluster:" not in result.stderr
