@@ -11,7 +11,7 @@ EXIT_LOCKED = 3
 EXIT_UNHEALTHY = 4
 EXIT_USAGE = 64
 EXIT_INTERNAL = 70
-EXIT_INTERRUPTED = 130  # Ctrl-C, or a confirmation aborted
+EXIT_INTERRUPTED = 130  # Ctrl-C, or a confirmation declined or aborted
 EXIT_TERMINATED = 143  # SIGTERM, e.g. a cancelled CI job
 
 
@@ -112,6 +112,13 @@ class Cancelled(KdeployError):
     """An operation stopped by Ctrl-C after it changed something: the message says what was left
     in which state and the exact command to undo or finish it. Exits 130 like a plain Ctrl-C;
     build it with `cancelled`."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
+class Declined(KdeployError):
+    """The user answered no to the confirmation of an apply, rollback or uninstall: nothing was
+    changed. Exits 130 like an aborted prompt, so a script can tell it from success."""
 
     exit_code = EXIT_INTERRUPTED
 

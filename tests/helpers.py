@@ -284,6 +284,47 @@ def run_kdeploy_process(*args: str, cwd: Path | None = None) -> CliResult:
     return CliResult(code=proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
 
 
+def kd_on_terminal(project: Path, *args: str, answers: str) -> CliResult:
+    """`kdeploy -C PROJECT ARGS` in a fresh interpreter whose stdin and stdout are a terminal (a
+    pseudo-terminal), as a person runs it, typing `answers` (e.g. "n\\n") at its prompts. stdout
+    is what the terminal showed (the typed answers echoed); stderr is captured apart, so the
+    prompts are in it."""
+    import os
+    import pty
+    import select
+    import threading
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "NO_COLOR": "1", "TERM": "dumb"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kdeploy.cli", "-C", str(project), *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    os.close(slave)
+    err: list[bytes] = []
+    reader = threading.Thread(target=lambda: err.append(proc.stderr.read()))  # type: ignore[union-attr]
+    reader.start()
+    os.write(master, answers.encode())
+    shown = b""
+    try:
+        while select.select([master], [], [], 120)[0]:
+            chunk = os.read(master, 65536)
+            if not chunk:
+                break
+            shown += chunk
+    except OSError:  # EIO: the process closed the terminal
+        pass
+    finally:
+        os.close(master)
+    code = proc.wait(timeout=120)
+    reader.join(timeout=120)
+    text = shown.decode(errors="replace").replace("\r\n", "\n")
+    return CliResult(code=code, stdout=text, stderr=b"".join(err).decode(errors="replace"))
+
+
 def git(repo: Path, *args: str) -> str:
     """`git -C REPO ARGS` with a fixed committer; returns stdout stripped (raises on failure)."""
     done = subprocess.run(

@@ -14,7 +14,7 @@ from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import Prepared, Target, prepare, redacting, show_plan
 from kdeploy.actions.ordering import check_newer
 from kdeploy.actions.secret_removal import check_secret_removals
-from kdeploy.errors import KdeployError
+from kdeploy.errors import Declined, KdeployError
 from kdeploy.history.model import Revision
 
 
@@ -22,19 +22,21 @@ class ConfirmationRequired(KdeployError):
     """Changes need a yes, and there is no terminal to ask on."""
 
 
-def confirm_or_refuse(deps: Deps, what: str, yes: bool) -> bool:
-    """True when the user agreed (or `yes`); False when they declined on a terminal. Raises
+def confirm_or_refuse(deps: Deps, what: str, yes: bool, *, declined: str) -> None:
+    """Return when the user agreed (or `yes`). Raises Declined (`declined`, e.g. "release web in
+    namespace shop: not applied", says what was not done) when they answer no on a terminal, and
     ConfirmationRequired without a terminal and without `--yes`. The question names the cluster
     (`deps.target_cluster`) so that nobody confirms a change to the wrong one."""
     if yes:
-        return True
+        return
     what = deps.on_cluster(what)
     if not deps.output.interactive:
         raise ConfirmationRequired(
             f"{what}: not running on a terminal, so kdeploy cannot ask for confirmation",
             hint="pass --yes to proceed without asking",
         )
-    return deps.output.confirm(f"{what}?")
+    if not deps.output.confirm(f"{what}?"):
+        raise Declined(f"{declined}: the confirmation was declined; nothing was changed")
 
 
 def apply_releases(
@@ -162,9 +164,12 @@ def _apply_one(
         return None
     options = confirm_pruned_namespaces(deps, prepared, options, yes)
     what = f"Apply these changes to release {target.release} in namespace {target.namespace}"
-    if not confirm_or_refuse(deps, what, yes):
-        deps.output.info(f"Release {target.release}: not applied.")
-        return None
+    confirm_or_refuse(
+        deps,
+        what,
+        yes,
+        declined=f"release {target.release} in namespace {target.namespace}: not applied",
+    )
     before = newest_revision(deps, target.release, target.namespace)
     try:
         if options.atomic:

@@ -97,9 +97,9 @@ def rollback(
     asks for confirmation, prunes what revision `to` did not have and records "rollback to N".
     A Namespace the prune would delete needs `delete_namespaces` (or a confirmation on a
     terminal). Holds the release lock throughout and waits for health as `wait` says (default: no wait).
-    Returns the new revision, or None when declined. Raises HistoryError for an unknown release or
-    revision, LockHeldError when the release is locked, WaitError when it does not become
-    healthy."""
+    Returns the new revision. Raises Declined when the user answers no (nothing changed),
+    HistoryError for an unknown release or revision, LockHeldError when the release is locked,
+    WaitError when it does not become healthy."""
     # one view of the history for recovery, planning and deploying (see HistoryStore.operation)
     with deps.locks.hold(release, namespace), deps.history.operation(release, namespace):
         revisions = recover_history(deps, release, namespace)
@@ -158,7 +158,11 @@ def rollback(
                 raise refusal
             options = confirm_pruned_namespaces(deps, prepared, options, yes)
             what = f"Roll back release {release} in namespace {namespace} to revision {number}"
-            if not confirm_or_refuse(deps, what, yes):
-                deps.output.info("Rollback not applied.")
-                return None
+            confirm_or_refuse(
+                deps,
+                what,
+                yes,
+                declined=f"release {release} in namespace {namespace}: not "
+                f"rolled back to revision {number}",
+            )
             return deploy(deps, prepared, options)

@@ -22,13 +22,14 @@ def uninstall(
     keep_history: bool = False,
     yes: bool = False,
     delete_namespaces: bool = False,
-) -> int | None:
+) -> int:
     """Delete the live objects this release owns (from its last deployed and later revisions) in
     reverse install order, then its history unless `keep_history`. An object its history lists
     that now belongs to someone else is kept and reported. A Namespace is deleted only with
     `delete_namespaces` or when confirmed on a terminal (kdeploy.actions.namespaces). Returns how
-    many objects were deleted, or None when declined. Holds the release lock throughout. Raises
-    HistoryError for an unknown release, LockHeldError when the release is locked."""
+    many objects were deleted. Holds the release lock throughout. Raises Declined when the user
+    answers no (nothing deleted), HistoryError for an unknown release, LockHeldError when the
+    release is locked."""
     with deps.locks.hold(release, namespace):
         if not deps.history.revisions(release, namespace):
             orphans = deps.history.remove_orphans(release, namespace)
@@ -71,9 +72,9 @@ def uninstall(
                 deps.output.info(f"  will delete {key}")
         doomed = [obj for obj in doomed if not _kept_namespace(obj, chosen)]
         what = f"Uninstall release {release} from namespace {namespace} ({len(doomed)} objects)"
-        if not confirm_or_refuse(deps, what, yes):
-            deps.output.info("Uninstall not done.")
-            return None
+        confirm_or_refuse(
+            deps, what, yes, declined=f"release {release} in namespace {namespace}: not uninstalled"
+        )
         for key in namespaces:
             if key not in chosen:
                 deps.output.info(kept_namespace_line(key.name, f"of release {release}"))

@@ -15,7 +15,7 @@ from kdeploy.actions.diff import Target, diff_releases, prepare
 from kdeploy.actions.rollback import rollback
 from kdeploy.actions.status import release_status
 from kdeploy.actions.uninstall import uninstall
-from kdeploy.errors import ClusterError, ConflictError, HistoryError
+from kdeploy.errors import ClusterError, ConflictError, Declined, HistoryError
 from kdeploy.history.identity import Identity
 from kdeploy.history.memory import MemoryDriver
 from kdeploy.history.store import HistoryStore
@@ -278,8 +278,10 @@ def test_declining_on_a_terminal_changes_nothing(
     deps: Deps, cluster: FakeCluster, out: RecordingOutput
 ) -> None:
     out.interactive, out.answer = True, False
-    assert apply_releases(deps, [target(cm("a"))], DeployOptions()) == []
-    assert out.questions and cluster.objects == {}
+    with pytest.raises(Declined, match="release web in namespace shop: not applied"):
+        apply_releases(deps, [target(cm("a")), target(cm("b"), release="later")], DeployOptions())
+    # the later release is not even asked about
+    assert len(out.questions) == 1 and cluster.objects == {}
 
 
 def test_dry_run_stops_after_diff(deps: Deps, cluster: FakeCluster, out: RecordingOutput) -> None:

@@ -12,6 +12,7 @@ from kdeploy.actions.apply import apply_releases
 from kdeploy.actions.deploy import DeployOptions
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.uninstall import uninstall
+from kdeploy.errors import Declined
 from kdeploy.history.identity import Identity
 from kdeploy.history.memory import MemoryDriver
 from kdeploy.history.store import HistoryStore
@@ -151,7 +152,8 @@ def test_every_question_names_the_cluster(
     apply_releases(deps, [target(namespace(NS), cm("a"))], DeployOptions())
     someone_elses_configmap(cluster, NS)
     out.answers = [False, False]
-    uninstall(deps, "web", NS)
+    with pytest.raises(Declined):
+        uninstall(deps, "web", NS)
     assert len(out.questions) == 3
     for question in out.questions:
         assert question.rstrip("?").endswith(", on context prod at https://10.0.0.1:6443"), question
