@@ -20,6 +20,8 @@ class IncludedDependency:
     values: Values
     # `web > redis` for a dependency of a dependency: how messages name it
     path: str
+    # where its values are in the release's: the aliases from the release's package down
+    aliases: tuple[str, ...] = ()
 
 
 def _condition_holds(values: Values, condition: str) -> bool:
@@ -49,7 +51,7 @@ def dependency_values(dep: Dependency, values: Values, where: str) -> Values:
 
 
 def included_dependencies(
-    package: Package, values: Values, where: str, _path: str = ""
+    package: Package, values: Values, where: str, _path: str = "", _aliases: tuple[str, ...] = ()
 ) -> list[IncludedDependency]:
     """The application dependencies of `package` that render with `values` (their `condition`
     true or absent), and theirs in turn, depth first; libraries are never included. The condition
@@ -65,8 +67,11 @@ def included_dependencies(
         if dep.condition and not _condition_holds({**values, dep.alias: own}, dep.condition):
             continue
         dep_path = f"{path} > {dep.alias}"
-        result.append(IncludedDependency(dependency=dep, values=own, path=dep_path))
-        result.extend(included_dependencies(dep.package, own, where, dep_path))
+        aliases = (*_aliases, dep.alias)
+        result.append(
+            IncludedDependency(dependency=dep, values=own, path=dep_path, aliases=aliases)
+        )
+        result.extend(included_dependencies(dep.package, own, where, dep_path, aliases))
     return result
 
 

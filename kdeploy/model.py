@@ -79,10 +79,17 @@ class Dependency:
 
 @dataclass(frozen=True)
 class ValuesLayer:
-    """One layer of values, with where it came from (for error messages and docs)."""
+    """One layer of values, with where it came from (for error messages and docs). A layer read
+    from a file also has the file and the key path of its values inside it (`("values",)` for an
+    environment's own values), so that a message can name the line that set a value."""
 
     source: str
     values: Values
+    file: Path | None = field(default=None, compare=False)
+    shown: str = field(default="", compare=False)  # the file as messages name it
+    root: tuple[str, ...] = field(default=(), compare=False)
+    # applies to every release of the environment (its `values:`, a -f or --set without RELEASE:)
+    shared: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -144,3 +151,7 @@ class RenderedRelease:
     secret_strings: frozenset[str] = field(default=frozenset(), compare=False)
     # `secrets:` entries whose source gave no value: "where (why)", never a value
     unavailable_secrets: tuple[str, ...] = field(default=(), compare=False)
+    # every layer of values a person set (environment, -f, --set...), lowest precedence first
+    value_layers: tuple[ValuesLayer, ...] = field(default=(), compare=False)
+    # values set in those layers that no template read (kdeploy.unused.UnusedValue)
+    unused_values: tuple[Any, ...] = field(default=(), compare=False)

@@ -426,7 +426,16 @@ def load_environment(project: Project, name: str) -> Environment:
             namespace = _namespace(data["namespace"], f"{shown}: namespace")
         env_values = _mapping(data.get("values"), f"{shown}: values")
         if env_values:
-            env_layers.append(ValuesLayer(source=f"{shown} values", values=env_values))
+            env_layers.append(
+                ValuesLayer(
+                    source=f"{shown} values",
+                    values=env_values,
+                    file=env_file,
+                    shown=shown,
+                    root=("values",),
+                    shared=True,
+                )
+            )
         env_secrets.update(
             parse_secrets(data.get("secrets"), shown, "secrets", ("secrets",), env_file)
         )
@@ -553,10 +562,20 @@ def _fold_release(
             )
         raw_layer, file_shown = _read_from_project(project, path)
         layer = _mapping(raw_layer, file_shown)
-        draft.layers.append(ValuesLayer(source=file_shown, values=layer))
+        draft.layers.append(
+            ValuesLayer(source=file_shown, values=layer, file=path, shown=file_shown)
+        )
     values = _mapping(rel.get("values"), f"{where}.values")
     if values:
-        draft.layers.append(ValuesLayer(source=f"{where}.values", values=values))
+        draft.layers.append(
+            ValuesLayer(
+                source=f"{where}.values",
+                values=values,
+                file=env_file,
+                shown=shown,
+                root=("releases", name, "values"),
+            )
+        )
     draft.secrets.update(
         parse_secrets(
             rel.get("secrets"),

@@ -33,6 +33,7 @@ from kdeploy.hooks import parse_hook
 from kdeploy.model import Manifest, Package, ReleaseSpec, RenderedObject, RenderedRelease, Values
 from kdeploy.resources import api_group, crd_scopes, install_order, is_namespaced, stamp_ownership
 from kdeploy.validate import describe, manifest_problems, metadata_problems
+from kdeploy.valuereads import TrackedValues, ValueReads
 from kdeploy.yamlio import dump_fast, load_all_fast
 
 TEMPLATES_DIR = "templates"
@@ -390,6 +391,7 @@ class PackageTemplates:
         self.env = env
         self.names = self._manifest_templates()
         self.shown = {name: self.display(self.templates_dir / name) for name in self.names}
+        self._mentioned: frozenset[tuple[str | int, ...]] | None = None
 
     def _manifest_templates(self) -> tuple[str, ...]:
         if self.package.is_library or not self.templates_dir.is_dir():
@@ -410,6 +412,25 @@ class PackageTemplates:
                 package, self._bytecode_cache
             )
         return found
+
+    def mentioned_values(self) -> frozenset[tuple[str | int, ...]]:
+        """The value paths that any template of the package (macro libraries too) names in its
+        source (kdeploy.valuereads.mentioned_values). A template that does not parse names
+        none: rendering reports it."""
+        if self._mentioned is None:
+            from kdeploy.valuereads import mentioned_values
+
+            parsed = []
+            if self.templates_dir.is_dir():
+                for path in sorted(self.templates_dir.rglob("*")):
+                    if not path.is_file() or escape_target(path, self.package.path) is not None:
+                        continue
+                    try:
+                        parsed.append(self.env.parse(path.read_text(encoding="utf-8")))
+                    except (OSError, UnicodeDecodeError, jinja2.TemplateSyntaxError):
+                        continue
+            self._mentioned = frozenset(mentioned_values(parsed))
+        return self._mentioned
 
     def display(self, path: Path) -> str:
         """A template path as messages show it: packages/<pkg>/templates/<file>."""
@@ -561,6 +582,11 @@ def template_context(
     }
 
 
+def _tracked(values: Values, reads: ValueReads | None, path: tuple[str, ...]) -> Values:
+    """`values` as templates see them: recording their reads (at `path`) into `reads`, if any."""
+    return values if reads is None else TrackedValues(values, reads, path)
+
+
 def render_release(
     package: Package,
     spec: ReleaseSpec,
@@ -568,6 +594,7 @@ def render_release(
     files_root: Path | None = None,
     *,
     templates: PackageTemplates | None = None,
+    reads: ValueReads | None = None,
 ) -> RenderedRelease:
     """Render `package` for release `spec` with the merged `values`: every templates/*.yaml (files
     starting with `_` are macro libraries), then those of each application dependency whose
@@ -577,7 +604,9 @@ def render_release(
     ownership labels and annotations stamped, objects in install order. `files_root` defaults to
     the package's files/ directory; pass `templates` to reuse one compiled environment across
     releases of the package. Raises RenderError naming the template file (and line, or rendered
-    line) on any failure, and for a library package (it has no manifests)."""
+    line) on any failure, and for a library package (it has no manifests). `reads`, when given,
+    records which values the templates read (kdeploy.valuereads), a dependency's under its
+    alias."""
     from kdeploy.dependencies import included_dependencies
 
     if package.is_library:
@@ -590,13 +619,13 @@ def render_release(
     tset = templates or PackageTemplates(package)
     files = PackageFiles(files_root if files_root is not None else package.path / FILES_DIR)
     try:
-        parts = [(tset, template_context(package, spec, values, files))]
+        seen = _tracked(values, reads, ())
+        parts = [(tset, template_context(package, spec, seen, files))]
         for item in included_dependencies(package, values, f"release {spec.name}"):
             dep = item.dependency.package
             dep_files = PackageFiles(dep.path / FILES_DIR)
-            parts.append(
-                (tset.dependency(dep), template_context(dep, spec, item.values, dep_files))
-            )
+            dep_values = _tracked(item.values, reads, item.aliases)
+            parts.append((tset.dependency(dep), template_context(dep, spec, dep_values, dep_files)))
         docs = _render_documents(parts)
     except RenderError as e:
         from kdeploy.secrets import Redactor, values_secret_strings

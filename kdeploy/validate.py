@@ -5,7 +5,7 @@ schema)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from kdeploy.errors import ValidationError
@@ -214,6 +214,31 @@ def value_path(path: Iterable[Any]) -> str:
     return format_path(path) or "(root)"
 
 
+def _error_origin(error: Any, origin: Callable[[Sequence[Any]], str | None] | None) -> str:
+    """' (set in environments/prod.yaml:7)' for the value a schema error is about (for an
+    unknown key, the key, with the nearest declared one: '; did you mean replicas?'), or ''."""
+    from kdeploy.origins import set_where
+    from kdeploy.unused import nearest
+
+    path = list(error.absolute_path)
+    targets = [path]
+    known: set[tuple[Any, ...]] = set()
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        props = error.schema.get("properties") if isinstance(error.schema, dict) else None
+        known = {(k,) for k in props or ()}
+        targets = [[*path, k] for k in error.instance if (k,) not in known] or [path]
+    notes = []
+    for target in targets:
+        where = origin(target) if origin is not None and target else None
+        if where is not None:
+            subject = "" if target == path else f"{format_path(target)} "
+            notes.append(subject + set_where(where))
+        guess = nearest((target[-1],), known) if known and target != path else None
+        if guess is not None:
+            notes.append(f"did you mean {format_path([*path, *guess])}?")
+    return f" ({'; '.join(notes)})" if notes else ""
+
+
 class ValuesValidator:
     """A package's values schema (JSON Schema draft 2020-12), checked once and reused for every
     release of the package."""
@@ -233,9 +258,13 @@ class ValuesValidator:
         self.source = source
         self._validator = Draft202012Validator(schema)
 
-    def errors(self, values: Values) -> list[str]:
+    def errors(
+        self, values: Values, origin: Callable[[Sequence[Any]], str | None] | None = None
+    ) -> list[str]:
         """Every way `values` breaks the schema, as 'path: problem' lines sorted by path, e.g.
-        'replicas: -1 is less than the minimum of 1'. Empty when the values are valid."""
+        'replicas: -1 is less than the minimum of 1', each followed by where the value was set
+        ('(set in environments/prod.yaml:7)') when `origin` knows it for the path. Empty when the
+        values are valid."""
         from kdeploy.secrets import Redactor, collect_secret_strings
 
         # jsonschema quotes the offending value; a `writeOnly` one must not reach the terminal
@@ -246,13 +275,20 @@ class ValuesValidator:
         found = []
         for error in self._validator.iter_errors(values):
             message = redactor.text(f"{value_path(error.absolute_path)}: {error.message}")
+            message += _error_origin(error, origin)
             found.append((list(error.absolute_path), message))
         found.sort(key=lambda item: [str(p) for p in item[0]])
         return [message for _, message in found]
 
-    def check(self, values: Values, release: str) -> None:
-        """Raises ValidationError listing every schema violation of `values` (one per line)."""
-        errors = self.errors(values)
+    def check(
+        self,
+        values: Values,
+        release: str,
+        origin: Callable[[Sequence[Any]], str | None] | None = None,
+    ) -> None:
+        """Raises ValidationError listing every schema violation of `values` (one per line), each
+        naming the file and line or the flag that set the value when `origin` knows it."""
+        errors = self.errors(values, origin)
         if errors:
             lines = "\n".join(f"  - {e}" for e in errors)
             raise ValidationError(

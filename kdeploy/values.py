@@ -40,6 +40,20 @@ def split_release_scope(expr: str) -> tuple[str | None, str]:
     return match.group(1), expr[match.end() :]
 
 
+def set_target(expr: str) -> str:
+    """The part of a `PATH=VALUE` expression before its first unescaped '=' (to name the flag
+    in messages without its value, which may be a secret)."""
+    i = 0
+    while i < len(expr):
+        if expr[i] == "\\":
+            i += 2
+            continue
+        if expr[i] == "=":
+            return expr[:i]
+        i += 1
+    return expr
+
+
 def _without_nulls(value: Any) -> Any:
     """A deep copy of `value` in which mapping entries whose value is null are gone (an overlay's
     null means 'no such key', also inside a subtree that the base did not have)."""

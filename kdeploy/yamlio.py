@@ -4,7 +4,8 @@ Files that people edit (package.yaml, values, schemas, environments, `-f` files)
 ruamel.yaml's safe loader, which runs on the C parser of ruamel.yaml.clib, follows YAML 1.2 (`yes` and
 `on` stay strings) and rejects duplicate keys; syntax errors name file, line and column. Round-trip
 mode would keep line numbers for later semantic errors too, but it is pure Python and measured about
-9x slower on a 5 KB schema, so semantic errors name the file and the key path instead.
+9x slower on a 5 KB schema, so files are loaded without them and `key_lines` composes a file's node
+tree again only when a message needs the line of a key (a schema error, an unused value).
 
 Rendered manifests are parsed and dumped with PyYAML's libyaml bindings (`CSafeLoader` and
 `CSafeDumper`), the fastest path available: rendering spends most of its time here. Dumps keep
@@ -384,3 +385,34 @@ def load_user_file(path: Path, display: str | None = None) -> Any:
     except OSError as e:
         raise ProjectError(f"{name}: cannot read: {e.strerror or e}") from None
     return load_user_text(text, name)
+
+
+def key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """The 1-based line of every mapping key and list item in the YAML document `text`, by its
+    path (keys and list indexes as text: `("releases", "web", "values", "replicas")`). Only the
+    node tree is built (no values), so this is cheap enough to run when a message needs a line;
+    returns {} for text that does not parse."""
+    from ruamel.yaml.error import YAMLError
+    from ruamel.yaml.nodes import MappingNode, SequenceNode
+
+    try:
+        root = _user_yaml().compose(text)
+    except YAMLError:
+        return {}
+    lines: dict[tuple[str, ...], int] = {}
+    stack: list[tuple[Any, tuple[str, ...]]] = [(root, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, MappingNode):
+            for key, value in node.value:
+                if not isinstance(key.value, str) or key.tag.endswith(":merge"):
+                    continue
+                child = (*path, key.value)
+                lines.setdefault(child, key.start_mark.line + 1)
+                stack.append((value, child))
+        elif isinstance(node, SequenceNode):
+            for index, item in enumerate(node.value):
+                child = (*path, str(index))
+                lines.setdefault(child, item.start_mark.line + 1)
+                stack.append((item, child))
+    return lines

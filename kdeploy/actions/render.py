@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import copy
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kdeploy.envsecrets import Missing, missing_error, resolve_secrets
 from kdeploy.errors import KdeployError, ProjectError
@@ -23,8 +23,23 @@ from kdeploy.project import (
     load_package,
     load_project,
 )
-from kdeploy.values import PathSegment, merge_layers, parse_set_path, set_path, split_release_scope
+from kdeploy.values import (
+    PathSegment,
+    merge_layers,
+    parse_set_path,
+    set_path,
+    set_target,
+    split_release_scope,
+)
 from kdeploy.yamlio import load_user_file
+
+# the lint rule id (kdeploy.lint.values_unused); a package that disables it gets no warnings
+UNUSED_RULE = "values-unused"
+
+if TYPE_CHECKING:
+    from kdeploy.render import PackageTemplates
+    from kdeploy.unused import PackageUse, UnusedValue
+    from kdeploy.valuereads import ValueReads
 
 
 @dataclass(frozen=True)
@@ -36,6 +51,8 @@ class ReleaseInput:
     values: Values
     secret_strings: frozenset[str] = frozenset()
     missing_secrets: tuple[Missing, ...] = ()
+    # the layers a person set (environment, -f, --set...), lowest precedence first
+    layers: tuple[ValuesLayer, ...] = ()
 
 
 class SecretsMode(Enum):
@@ -84,7 +101,7 @@ class CommandLineValues:
     release (`RELEASE:` before it), in the order they apply."""
 
     files: list[tuple[str | None, ValuesLayer]]
-    assignments: list[tuple[str | None, list[PathSegment], Any]]
+    assignments: list[tuple[str | None, list[PathSegment], Any, str]]
 
     def layers_for(self, release: str) -> list[Values]:
         """The -f layers that apply to `release`, in command-line order."""
@@ -92,10 +109,21 @@ class CommandLineValues:
 
     def apply_sets(self, release: str, values: Values) -> Values:
         """`values` with every --set/--set-string that applies to `release`, in order."""
-        for scope, path, value in self.assignments:
+        for scope, path, value, _source in self.assignments:
             if scope in (None, release):
                 values = set_path(values, path, value)
         return values
+
+    def value_layers(self, release: str) -> list[ValuesLayer]:
+        """Every -f file and --set flag that applies to `release` as a values layer, in the
+        order they apply (to say which one set a value)."""
+        layers = [layer for scope, layer in self.files if scope in (None, release)]
+        layers.extend(
+            ValuesLayer(source=source, values=set_path({}, path, value), shared=scope is None)
+            for scope, path, value, source in self.assignments
+            if scope in (None, release)
+        )
+        return layers
 
 
 def _check_scope(environment: Environment, scope: str | None, flag: str, expr: str) -> None:
@@ -132,14 +160,18 @@ def command_line_values(
             data = {}
         if not isinstance(data, dict):
             raise ProjectError(f"{name}: a values file must hold a mapping at the top")
-        files.append((scope, ValuesLayer(source=f"-f {given}", values=data)))
+        layer = ValuesLayer(
+            source=f"-f {given}", values=data, file=full, shown=name, shared=scope is None
+        )
+        files.append((scope, layer))
     assignments = []
     for exprs, as_string, flag in ((sets, False, "--set"), (set_strings, True, "--set-string")):
         for expr in exprs:
             scope, rest = split_release_scope(expr)
             _check_scope(environment, scope, flag, expr)
             path_, value = parse_set_path(rest, as_string=as_string)
-            assignments.append((scope, path_, value))
+            # named without its value in messages: the value may be a secret
+            assignments.append((scope, path_, value, f"{flag} {set_target(expr)}"))
     return CommandLineValues(files=files, assignments=assignments)
 
 
@@ -188,6 +220,7 @@ def prepare_releases(
                 values=values,
                 secret_strings=found.strings,
                 missing_secrets=found.missing,
+                layers=(*spec.layers, *extra.value_layers(spec.name)),
             )
         )
     if secrets_mode is SecretsMode.REQUIRE:
@@ -216,12 +249,12 @@ def render_environment(
     order, objects in install order, each with the values read from `secrets:` as its
     `secret_strings` (see prepare_releases for `secrets_mode`). Raises KdeployError subclasses:
     ProjectError, ValidationError, RenderError; their messages never hold a secret's value."""
-    project, _environment, inputs = prepare_releases(
+    project, environment, inputs = prepare_releases(
         project_dir, env, releases, value_files, sets, set_strings, secrets_mode=secrets_mode
     )
     secrets = frozenset(s for item in inputs for s in item.secret_strings)
     try:
-        return _render_inputs(project, inputs, validate_values=validate_values)
+        return _render_inputs(project, environment, inputs, validate_values=validate_values)
     except KdeployError as e:
         if not secrets:
             raise
@@ -243,9 +276,10 @@ def redacted_error(error: KdeployError, secrets: frozenset[str]) -> KdeployError
 
 
 def _render_inputs(
-    project: Project, inputs: list[ReleaseInput], *, validate_values: bool
+    project: Project, environment: Environment, inputs: list[ReleaseInput], *, validate_values: bool
 ) -> list[RenderedRelease]:
     from kdeploy.dependencies import included_dependencies
+    from kdeploy.origins import origin_finder, package_defaults_layer
     from kdeploy.render import (
         PackageTemplates,
         apply_crd_scopes,
@@ -255,38 +289,46 @@ def _render_inputs(
     )
     from kdeploy.resources import crd_scopes
     from kdeploy.validate import ValuesValidator, check_duplicates
+    from kdeploy.valuereads import ValueReads
 
     cache = make_bytecode_cache(default_cache_dir())
     templates: dict[str, PackageTemplates] = {}
     validators: dict[str, ValuesValidator] = {}
     rendered = []
+    reads: list[ValueReads] = []
     for item in inputs:
         pkg = item.package
         if validate_values:
-            checks = [(pkg, item.values, item.spec.name)]
+            origins = (package_defaults_layer(pkg), *item.layers)
+            checks: list[tuple[Package, Values, str, tuple[str, ...]]] = [
+                (pkg, item.values, item.spec.name, ())
+            ]
             checks.extend(
-                (dep.dependency.package, dep.values, f"{item.spec.name} ({dep.path})")
+                (dep.dependency.package, dep.values, f"{item.spec.name} ({dep.path})", dep.aliases)
                 for dep in included_dependencies(pkg, item.values, f"release {item.spec.name}")
             )
-            for checked, values, label in checks:
+            for checked, values, label, prefix in checks:
                 if checked.schema is None:
                     continue
                 validator = validators.get(checked.name)
                 if validator is None:
                     source = project.display(checked.path / SCHEMA_FILE)
                     validator = validators[checked.name] = ValuesValidator(checked.schema, source)
-                validator.check(values, label)
+                validator.check(values, label, origin_finder(origins, prefix))
         tset = templates.get(pkg.name)
         if tset is None:
             tset = templates[pkg.name] = PackageTemplates(pkg, cache)
-        release = render_release(pkg, item.spec, item.values, templates=tset)
+        reads.append(ValueReads())
+        release = render_release(pkg, item.spec, item.values, templates=tset, reads=reads[-1])
         rendered.append(
             replace(
                 release,
                 secret_strings=item.secret_strings,
                 unavailable_secrets=tuple(m.describe() for m in item.missing_secrets),
+                value_layers=item.layers,
             )
         )
+    rendered = _with_unused_values(project, environment, rendered, reads, templates)
     # A custom resource whose CRD another release renders was scoped without knowing it.
     rendered = apply_crd_scopes(
         rendered, crd_scopes(o.manifest for r in rendered for o in r.objects)
@@ -295,3 +337,87 @@ def _render_inputs(
     # for this check would make `render web` fail on a broken, unrelated release.
     check_duplicates(rendered)
     return rendered
+
+
+def _with_unused_values(
+    project: Project,
+    environment: Environment,
+    rendered: list[RenderedRelease],
+    reads: list[ValueReads],
+    templates: dict[str, PackageTemplates],
+) -> list[RenderedRelease]:
+    """`rendered` with the values each release sets but does not use (kdeploy.unused). A value set
+    for every release (the environment's `values:`, a -f or --set without RELEASE:) is reported
+    once, and only when no release of the environment uses it."""
+    from kdeploy.render import PackageTemplates
+    from kdeploy.unused import PackageUse, unused_values
+
+    def use_of(package: Package) -> PackageUse:
+        tset = templates.get(package.name)
+        if tset is None:
+            tset = templates[package.name] = PackageTemplates(package)
+        apps = [dep for dep in package.dependencies if not dep.package.is_library]
+        return PackageUse(
+            package.defaults,
+            package.schema,
+            tset.mentioned_values(),
+            dependencies=tuple((dep.alias, use_of(dep.package)) for dep in apps),
+            conditions=frozenset(tuple(dep.condition.split(".")) for dep in apps if dep.condition),
+        )
+
+    found = [
+        []
+        if UNUSED_RULE in rel.package.lint_disable
+        else unused_values(rel.value_layers, use_of(rel.package), read)
+        for rel, read in zip(rendered, reads, strict=True)
+    ]
+    if any(u.shared for per_release in found for u in per_release):
+        found = _shared_unused_once(project, environment, rendered, found, use_of)
+    return [
+        replace(rel, unused_values=tuple(values))
+        for rel, values in zip(rendered, found, strict=True)
+    ]
+
+
+def _shared_unused_once(
+    project: Project,
+    environment: Environment,
+    rendered: list[RenderedRelease],
+    found: list[list[UnusedValue]],
+    use_of: Callable[[Package], PackageUse],
+) -> list[list[UnusedValue]]:
+    """`found` with each value set for every release kept only when no release of the
+    environment uses it (the releases not rendered: by their package's declarations and
+    templates), once, on the first release, with the first suggestion any release made."""
+    from kdeploy.origins import user_set_paths
+
+    rendered_names = {rel.spec.name for rel in rendered}
+    others = [
+        use_of(load_package(project, spec.package))
+        for spec in environment.releases
+        if spec.name not in rendered_names
+    ]
+    unused_in = [{(u.path, u.origin): u for u in per_release} for per_release in found]
+    set_in = [set(user_set_paths(rel.value_layers)) for rel in rendered]
+    result: list[list[UnusedValue]] = []
+    reported: set[tuple[Any, ...]] = set()
+    for per_release in found:
+        kept = []
+        for value in per_release:
+            key = (value.path, value.origin)
+            if not value.shared:
+                kept.append(value)
+                continue
+            if key in reported:
+                continue
+            reported.add(key)
+            unused_everywhere = all(
+                key in unused or value.path not in paths
+                for unused, paths in zip(unused_in, set_in, strict=True)
+            ) and not any(use.uses(value.path) for use in others)
+            if unused_everywhere:
+                guesses = [u[key].suggestion for u in unused_in if key in u]
+                suggestion = next((g for g in guesses if g is not None), None)
+                kept.append(replace(value, suggestion=suggestion))
+        result.append(kept)
+    return result

@@ -164,11 +164,13 @@ def rendered_targets(
     """Render the selected releases of `env` (all, in file order, when none are named) into
     deploy targets, with the secret strings to keep out of output and history."""
     from kdeploy.actions.render import render_environment
+    from kdeploy.commands._values import warn_unused_values
     from kdeploy.secrets import release_secret_strings
 
     rendered = render_environment(
         project_dir(ctx), env, releases, [Path(f) for f in value_files], sets, set_strings
     )
+    warn_unused_values(rendered)
     targets = []
     for rel in rendered:
         manifests = tuple(o.manifest for o in rel.objects)

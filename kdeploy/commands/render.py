@@ -11,6 +11,7 @@ import click
 
 from kdeploy.commands._files import write_text_atomic
 from kdeploy.commands._options import env_option, releases_argument, values_options
+from kdeploy.commands._values import warn_unused_values
 from kdeploy.errors import EXIT_OK
 from kdeploy.model import RenderedRelease
 
@@ -68,6 +69,7 @@ def command(
         # offline, e.g. in a job without the protected variables: placeholders stand in
         secrets_mode=SecretsMode.PLACEHOLDER if redact_secrets else SecretsMode.REQUIRE,
     )
+    warn_unused_values(rendered)
     if redact_secrets:
         rendered = [redacted(release) for release in rendered]
     if out_dir is None:

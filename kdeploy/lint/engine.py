@@ -13,6 +13,7 @@ from kdeploy.lint import (
     schema,
     security,
     values_schema,
+    values_unused,
 )
 from kdeploy.lint import kube_version as kubever
 from kdeploy.lint.findings import (
@@ -30,6 +31,7 @@ _OBJECT_FAMILIES = (security, resources_rules, probes, images, availability)
 
 ALL_RULES: tuple[Rule, ...] = (
     *values_schema.RULES,
+    *values_unused.RULES,
     *kubever.RULES,
     *schema.RULES,
     *security.RULES,
@@ -70,6 +72,7 @@ def lint_releases(releases: Sequence[RenderedRelease], kube_version: str | None)
     raw: list[Finding] = []
     for release in releases:
         raw.extend(values_schema.check(release))
+        raw.extend(values_unused.check(release))
         raw.extend(kubever.check(release, version))
         raw.extend(_unknown_disables(release))
     for obj in objects:
@@ -164,6 +167,8 @@ def _checks(
         off = disabled[name, values_schema.VALUES_OBJECT]
         if release.package.schema and values_schema.VALUES_SCHEMA.id not in off:
             yield Check(name, values_schema.VALUES_SCHEMA.id, values_schema.VALUES_OBJECT, "")
+        if values_unused.VALUES_UNUSED.id not in off:
+            yield Check(name, values_unused.VALUES_UNUSED.id, values_schema.VALUES_OBJECT, "")
         off = disabled[name, kubever.PACKAGE_OBJECT]
         if release.package.kube_version and kubever.KUBE_VERSION.id not in off:
             package_file = f"packages/{release.package.path.name}/package.yaml"

@@ -7,7 +7,8 @@ from typing import Any
 
 from kdeploy.lint.findings import Finding, Rule
 from kdeploy.lint.schema import describe_error, error_order
-from kdeploy.model import RenderedRelease, ValuesLayer
+from kdeploy.model import RenderedRelease
+from kdeploy.origins import _MISSING, describe_layer, lookup, package_defaults_layer, setting_layer
 from kdeploy.validate import value_path
 
 VALUES_SCHEMA = Rule(
@@ -67,36 +68,22 @@ def check(release: RenderedRelease) -> Iterator[Finding]:
 
 def value_source(release: RenderedRelease, parts: list[Any]) -> str | None:
     """Where the value at `parts` of the merged values came from: the last layer (package
-    values.yaml, then the environment layers) that sets it, or the command line (-f/--set) when
-    the merged value differs from what those layers set. None for the root or an absent value."""
+    values.yaml, the environment layers, -f files, --set flags) that sets it, as file:line for a
+    file. Without the command-line layers (`value_layers`), the command line (-f/--set) when the
+    merged value differs from what the other layers set. None for the root or an absent value."""
     if not parts:
         return None
-    merged = _lookup(release.values, parts)
+    merged = lookup(release.values, parts)
     if merged is _MISSING:
         return None
-    defaults = ValuesLayer(
-        f"packages/{release.package.path.name}/values.yaml", release.package.defaults
+    layers = (
+        package_defaults_layer(release.package),
+        *(release.value_layers or release.spec.layers),
     )
-    for layer in reversed((defaults, *release.spec.layers)):
-        found = _lookup(layer.values, parts)
-        if found is _MISSING:
-            continue
-        if isinstance(merged, dict | list) or found == merged:
-            return layer.source
-        break
+    layer = setting_layer(layers, parts)
+    if layer is None:
+        return None if release.value_layers else "the command line (-f/--set)"
+    found = lookup(layer.values, parts)
+    if release.value_layers or isinstance(merged, dict | list) or found == merged:
+        return describe_layer(layer, parts)
     return "the command line (-f/--set)"
-
-
-_MISSING = object()
-
-
-def _lookup(values: Any, parts: list[Any]) -> Any:
-    node = values
-    for part in parts:
-        if (isinstance(node, dict) and part in node) or (
-            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        ):
-            node = node[part]
-        else:
-            return _MISSING
-    return node

@@ -82,7 +82,8 @@ def test_value_overridden_on_the_command_line_is_attributed_to_it() -> None:
 def test_package_default_is_attributed_to_values_yaml() -> None:
     rel = release(schema=SCHEMA, values={"replicas": 0, "image": {}}, defaults={"replicas": 0})
     (f,) = values_schema.check(rel)
-    assert f.source == "packages/webapp/values.yaml"
+    # with the line that sets it when the file is there (here: the example package's)
+    assert f.source.partition(":")[0] == "packages/webapp/values.yaml"
 
 
 def test_mixed_int_and_string_keys_do_not_break_ordering() -> None:
