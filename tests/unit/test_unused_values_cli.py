@@ -194,3 +194,37 @@ def test_a_schema_error_names_the_flag_and_the_nearest_key(proj: ProjectBuilder)
     assert "Additional properties are not allowed" in result.stderr
     assert "replicaCont set by --set replicaCont; did you mean replicaCount?" in result.stderr
     assert result.stdout == ""
+
+
+def test_values_of_a_dependency_are_checked_under_its_alias(tmp_path: Path) -> None:
+    proj = ProjectBuilder(tmp_path)
+    proj.package(
+        "cache",
+        templates={"svc.yaml": REDIS_TEMPLATE.replace("release.name }}", "release.name }}-cache")},
+        values={"port": 6379, "enabled": True},
+    )
+    proj.package(
+        "app",
+        values=DEFAULTS,
+        templates={"config.yaml": CONFIG_TEMPLATE},
+        meta={
+            "name": "app",
+            "version": "1.0.0",
+            "dependencies": [{"name": "cache", "version": ">=1", "condition": "cache.enabled"}],
+        },
+    )
+    proj.environment(
+        "dev",
+        {
+            "namespace": "shop",
+            "releases": {
+                "web": {"package": "app", "values": {"cache": {"port": 7000, "enabled": True}}}
+            },
+        },
+    )
+    result = kd(tmp_path, "render", "-e", "dev", "--set", "cache.prot=1")
+    assert result.code == 0, result.stderr
+    assert warnings(result.stderr) == [
+        "warning: release web: cache.prot (set by --set cache.prot) is not used by any "
+        "release's templates; did you mean cache.port?"
+    ]
