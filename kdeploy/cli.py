@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "get": ("get", "Print a revision's manifests or values."),
     "uninstall": ("uninstall", "Delete a release's objects and history."),
     "unlock": ("unlock", "Break a release lock."),
+    "import": ("importing", "Import a Helm release, with its history."),
     "emulator": ("emulator", "Run the built-in in-memory Kubernetes API emulator."),
 }
 

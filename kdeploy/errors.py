@@ -74,6 +74,11 @@ class HistoryError(KdeployError):
     """Release history is missing, unreadable or inconsistent."""
 
 
+class HelmImportError(KdeployError):
+    """A Helm release cannot be imported: unknown, in the middle of an operation, a record that
+    cannot be read, or objects that another release owns. Nothing was changed."""
+
+
 class LockHeldError(KdeployError):
     """Another deployer holds the release lock."""
 

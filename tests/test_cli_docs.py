@@ -41,7 +41,14 @@ def _commands() -> dict[str, click.Command]:
 
 
 def _options(command: click.Command) -> list[str]:
+    """The option names of `command`; for a command group (`import`), of its subcommands too."""
     names = []
+    if isinstance(command, click.Group) and command is not cli:
+        ctx = click.Context(command)
+        for sub in command.list_commands(ctx):
+            found = command.get_command(ctx, sub)
+            assert found is not None, sub
+            names += _options(found)
     for param in command.params:
         if isinstance(param, click.Option):
             names += [*param.opts, *param.secondary_opts]

@@ -225,30 +225,53 @@ class HistoryStore:
         Raises HistoryError if another deployer recorded the same number meanwhile."""
         existing = self._list(release, namespace)
         number = max((r.number for r in existing), default=0) + 1
-        secrets = frozenset(secret_strings | collect_secret_strings(manifests))
-        redactor = Redactor(secrets)
-        stored_manifests, secret_objects = split_secret_manifests(manifests, secrets)
-        secret_payload = {"objects": secret_objects["objects"], "strings": sorted(secrets)}
-        has_secrets = bool(secret_objects["objects"] or secrets)
         who = self._identity()
-        payload = encode_payload(stored_manifests, redactor.obj(values))
-        secret_blob = encode_json_gz(secret_payload) if has_secrets else None
         rev = Revision(
             release=release,
             namespace=namespace,
             number=number,
             status="pending",
             manifests=[dict(m) for m in manifests],
-            values=redactor.obj(values),
+            values=values,
             package=package,
             package_version=package_version,
             environment=environment,
             git_commit=restores.git_commit if restores is not None else who.git_commit,
             git_dirty=restores.git_dirty if restores is not None else who.git_dirty,
-            who=redactor.text(who.who),
+            who=who.who,
             started_at=format_time(self._clock()),
-            description=redactor.text(description),
+            description=description,
             rollback_to=restores.number if restores is not None else None,
+        )
+        return self._create(rev, secret_strings)
+
+    def record_imported(self, revision: Revision) -> Revision:
+        """Store a finished revision made by another tool (`kdeploy import helm`) under its own
+        number, status, times and description, with its manifests and values in clear (secrets
+        are split off and redacted as by `begin`). Returns the stored revision.
+        Raises HistoryError if that revision number already exists."""
+        return self._create(revision, set())
+
+    def _create(self, rev: Revision, secret_strings: set[str]) -> Revision:
+        """Write `rev` (manifests and values in clear) as a new record: every secret string (those
+        given, plus every Secret's data in its manifests) is redacted from what the record stores,
+        and the originals a rollback needs go to the companion Secret. Returns `rev` with the
+        original manifests and redacted values and texts."""
+        manifests = [dict(m) for m in rev.manifests]
+        secrets = frozenset(secret_strings | collect_secret_strings(manifests))
+        redactor = Redactor(secrets)
+        stored_manifests, secret_objects = split_secret_manifests(manifests, secrets)
+        secret_payload = {"objects": secret_objects["objects"], "strings": sorted(secrets)}
+        has_secrets = bool(secret_objects["objects"] or secrets)
+        payload = encode_payload(stored_manifests, redactor.obj(rev.values))
+        secret_blob = encode_json_gz(secret_payload) if has_secrets else None
+        rev = dataclasses.replace(
+            rev,
+            manifests=manifests,
+            values=redactor.obj(rev.values),
+            who=redactor.text(rev.who),
+            description=redactor.text(rev.description),
+            result=redactor.text(rev.result)[:MAX_RESULT_CHARS],
             secret_keys=secret_key_hashes(manifests),
             has_secrets=has_secrets,
             payload_loaded=True,
@@ -258,9 +281,9 @@ class HistoryStore:
             secrets_sha256=_sha256(secret_blob) if secret_blob is not None else "",
         )
         record = Record(
-            release=release,
-            namespace=namespace,
-            number=number,
+            release=rev.release,
+            namespace=rev.namespace,
+            number=rev.number,
             status=rev.status,
             meta=encode_meta(rev),
             payload=payload,
@@ -270,7 +293,7 @@ class HistoryStore:
             record, state=signed_state(self._key, record, rev.status, encode_state(rev))
         )
         self._driver.create(record)
-        self._remember(release, namespace, number, record)
+        self._remember(rev.release, rev.namespace, rev.number, record)
         return rev
 
     def finish(

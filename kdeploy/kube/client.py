@@ -107,6 +107,12 @@ class ClusterClient(Protocol):
         """Delete an object; returns False when it was already gone."""
         ...
 
+    def merge_patch(self, ref: ObjectRef, patch: Manifest) -> Manifest | None:
+        """JSON merge patch (RFC 7386) of an object with field manager `kdeploy`: a null removes a
+        key whoever owns it, which server-side apply cannot do for fields another manager owns.
+        Returns the patched object, or None when it does not exist."""
+        ...
+
     def refresh_discovery(self) -> None:
         """Forget cached discovery (after CRDs are applied)."""
         ...
@@ -165,6 +171,7 @@ def error_from_status(
 # the API verb a request of each `action` needs (named in a Forbidden error)
 _VERBS = {
     "apply": "patch",
+    "patch": "patch",
     "dry-run apply": "patch",
     "get": "get",
     "list": "list",

@@ -30,6 +30,7 @@ from kdeploy.kube.retry import (
 from kdeploy.model import Manifest
 
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
+MERGE_PATCH_CONTENT_TYPE = "application/merge-patch+json"
 
 
 class RealCluster:
@@ -192,6 +193,21 @@ class RealCluster:
             target=str(ref),
         )
         return doc
+
+    def merge_patch(self, ref: ObjectRef, patch: Manifest) -> Manifest | None:
+        """PATCH merge-patch+json with fieldManager kdeploy; None when the object is gone."""
+        info = self.resolve(ref.api_version, ref.kind)
+        code, doc = self._request(
+            "PATCH",
+            _path(info, ref.namespace if info.namespaced else "", ref.name),
+            query=[("fieldManager", FIELD_MANAGER)],
+            body=dict(patch),
+            content_type=MERGE_PATCH_CONTENT_TYPE,
+            action="patch",
+            target=str(ref),
+            ok=(404,),
+        )
+        return None if code == 404 else doc
 
     def delete(self, ref: ObjectRef, propagation: str = "Background") -> bool:
         """Delete an object; False when it was already gone."""

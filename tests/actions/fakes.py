@@ -148,6 +148,15 @@ class FakeCluster:
             self.namespaces.add(ref.name)
         return copy.deepcopy(obj)
 
+    def merge_patch(self, ref: ObjectRef, patch: Manifest) -> Manifest | None:
+        self.calls["patch"] += 1
+        live = self.objects.get(ref.key)
+        if live is None:
+            return None
+        self.log.append(f"patch {ref.key}")
+        self.objects[ref.key] = _merge_patch(live, patch)
+        return copy.deepcopy(self.objects[ref.key])
+
     def delete(self, ref: ObjectRef, propagation: str = "Background") -> bool:
         self.calls["delete"] += 1
         self.log.append(f"delete {ref.key}")
@@ -180,6 +189,19 @@ class FakeCluster:
             for name in ("uid", "resourceVersion", "creationTimestamp"):
                 meta[name] = live["metadata"][name]
         obj["status"] = {"observed": True}
+
+
+def _merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386: mappings merge, null removes, anything else replaces."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    out = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = _merge_patch(out.get(key), value)
+    return out
 
 
 def _field(obj: Manifest, path: str) -> str:

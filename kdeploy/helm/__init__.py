@@ -1,0 +1,1 @@
+"""Reading Helm's release records, for `kdeploy import helm`."""
