@@ -78,7 +78,7 @@ def import_helm(
 ) -> ImportResult | None:
     """Import Helm release `release` of `namespace` (see the module docstring); `environment`
     is recorded in the revisions and stamped on the objects (`--into`). Returns what was done,
-    None for a dry run or when declined. Raises HelmImportError (before any change) for an
+    None for a dry run; raises Declined when the confirmation is declined. Raises HelmImportError (before any change) for an
     unknown release, a pending one, an unreadable record, objects another release owns, or a
     release kdeploy already deployed itself; LockHeldError when the release is locked."""
     records = _helm_records(deps.cluster, release, namespace)
@@ -99,9 +99,9 @@ def import_helm(
         deps.output.info("Dry run: nothing was changed.")
         return None
     what = f"Import Helm release {release} in namespace {namespace} into kdeploy"
-    if not confirm_or_refuse(deps, what, yes):
-        deps.output.info(f"Release {release}: not imported.")
-        return None
+    confirm_or_refuse(
+        deps, what, yes, declined=f"Helm release {release} in namespace {namespace}: not imported"
+    )
     with deps.locks.hold(release, namespace), deps.history.operation(release, namespace):
         return _run(deps, plan, release, namespace, environment)
 
