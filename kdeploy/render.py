@@ -454,6 +454,10 @@ class PackageTemplates:
             source_line = ""
         shown_line = f"\n  {line} | {source_line}" if source_line else ""
         if isinstance(exc, jinja2.UndefinedError):
+            helm = self._undefined_helm_hint(str(exc.message or exc), path, source_line)
+            if helm is not None:
+                problem, hint = helm
+                return RenderError(f"{where}: {problem}{context}{shown_line}", hint=hint)
             name_used = _undefined_expression(str(exc.message or exc), source_line)
             return RenderError(
                 f"{where}: undefined value {name_used} ({exc.message}){context}{shown_line}",
@@ -461,6 +465,95 @@ class PackageTemplates:
                 "`is defined` or `| default(...)`",
             )
         return RenderError(f"{where}: {what}{context}{shown_line}")
+
+    def _undefined_helm_hint(
+        self, message: str, path: Path, source_line: str
+    ) -> tuple[str, str] | None:
+        """(problem, hint) for an undefined name that is no missing value: a macro the imported
+        library does not define, or a Helm function (`toYaml x`). None otherwise."""
+        from kdeploy.templatehints import function_hint, missing_macro
+
+        macro = missing_macro(message)
+        if macro is not None:
+            alias_match = re.search(
+                r"([A-Za-z_]\w*)\s*\.\s*" + re.escape(macro) + r"\b", source_line
+            )
+            alias = alias_match.group(1) if alias_match else "the imported template"
+            library, defined = self._imported_macros(path, alias)
+            from kdeploy.unused import nearest
+
+            guess = nearest((macro,), {(m,) for m in defined})
+            problem = f"{alias} ({library}) has no macro {macro!r}"
+            if guess is not None:
+                problem += f"; did you mean {alias}.{guess[0]}?"
+            listed = ", ".join(defined) or "none"
+            return problem, f"macros defined in {library}: {listed}"
+        m = re.match(r"'([A-Za-z_]\w*)' is undefined", message)
+        hint = function_hint(m.group(1)) if m else None
+        if m is None or hint is None:
+            return None
+        return f"{m.group(1)!r} is not defined in kdeploy templates", hint
+
+    def _imported_macros(self, path: Path, alias: str) -> tuple[str, list[str]]:
+        """(the template that `path` imports as `alias`, the macros it defines); ("the imported
+        template", []) when that cannot be told."""
+        from jinja2 import nodes
+
+        try:
+            tree = self.env.parse(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, jinja2.TemplateSyntaxError):
+            return "the imported template", []
+        for node in tree.find_all(nodes.Import):
+            if node.target == alias and isinstance(node.template, nodes.Const):
+                name = str(node.template.value)
+                try:
+                    source, _, _ = self.env.loader.get_source(self.env, name)  # type: ignore[union-attr]
+                    macros = [m.name for m in self.env.parse(source).find_all(nodes.Macro)]
+                except Exception:  # only for a hint; the error is reported anyway
+                    return name, []
+                return name, sorted(macros)
+        return "the imported template", []
+
+    def _syntax_error(self, name: str, e: jinja2.TemplateSyntaxError) -> RenderError:
+        """A syntax error with its line, and for a Helm habit the kdeploy spelling; for a block
+        that is never closed (or closed by the wrong end tag), the line that opens it."""
+        from kdeploy.templatehints import filter_hint, syntax_hint, unclosed_block
+
+        path = Path(e.filename) if e.filename else self.templates_dir / name
+        shown = self.display(path)
+        try:
+            source = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            source = e.source or ""
+        lines = source.split("\n")
+        line = e.lineno
+        message = e.message or str(e)
+        at_end = message.startswith("Unexpected end of template")
+        if at_end or "probably made a nesting mistake" in message:
+            found = unclosed_block(self.env, source, None if at_end else line)
+            if found is not None:
+                tag, opened = found
+                closer = re.search(r"unknown tag '(\w+)'", message)
+                after = (
+                    f"the template ends at line {line}"
+                    if at_end or closer is None
+                    else f"`{{% {closer.group(1)} %}}` at line {line} comes first"
+                )
+                return RenderError(
+                    f"{shown}:{opened}: template syntax error: `{{% {tag} %}}` is never closed ({after})"
+                    + _shown_line(lines, opened),
+                    hint=f"add `{{% end{tag} %}}` where the {tag} block ends",
+                )
+        hint = None
+        m = re.match(r"No filter named '([^']+)'", message)
+        if m:
+            hint = filter_hint(m.group(1), self.env.filters)
+        elif 0 < line <= len(lines):
+            hint = syntax_hint(message, lines[line - 1])
+        return RenderError(
+            f"{shown}:{line}: template syntax error: {message}" + _shown_line(lines, line),
+            hint=hint,
+        )
 
     def _not_found(self, template: str) -> str:
         alias, sep, name = template.partition(":")
@@ -479,10 +572,7 @@ class PackageTemplates:
         try:
             return self.env.get_template(name).render(context)
         except jinja2.TemplateSyntaxError as e:
-            path = Path(e.filename) if e.filename else self.templates_dir / name
-            raise RenderError(
-                f"{self.display(path)}:{e.lineno}: template syntax error: {e.message}"
-            ) from None
+            raise self._syntax_error(name, e) from None
         except jinja2.UndefinedError as e:
             raise self._fail(name, e, f"undefined value ({e.message})") from None
         except SecurityError as e:
@@ -497,6 +587,13 @@ class PackageTemplates:
             raise self._fail(name, e, "recursion too deep") from None
         except Exception as e:  # a template is user code: any failure in it is a user error
             raise self._fail(name, e, f"{type(e).__name__}: {e}") from None
+
+
+def _shown_line(lines: list[str], line: int) -> str:
+    """`\n  12 | <the line>` for 1-based `line` of `lines`, or '' when it is out of range or
+    blank."""
+    text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+    return f"\n  {line} | {text}" if text else ""
 
 
 def _parse_documents(text: str, shown: str) -> list[Any]:

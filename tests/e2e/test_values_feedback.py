@@ -68,3 +68,17 @@ def test_a_refused_value_is_named_where_it_was_set_and_nothing_changes(
     from kdeploy.kube.client import ObjectRef
 
     assert live.cluster.get(ObjectRef("apps/v1", "Deployment", live.ns, "web")) is None
+
+
+def test_a_helm_habit_in_a_template_stops_apply_before_any_change(
+    project: Path, live: LiveCluster
+) -> None:
+    template = project / "packages/webapp/templates/deployment.yaml"
+    template.write_text(template.read_text().replace("{{ values.image }}", "{{ .Values.image }}"))
+    result = kd(project, "apply", "-e", "dev", "--yes")
+    assert result.code == 1, result.stderr
+    assert "packages/webapp/templates/deployment.yaml:18: template syntax error" in result.stderr
+    assert "write values.image (not .Values.image)" in result.stderr
+    from kdeploy.kube.client import ObjectRef
+
+    assert live.cluster.get(ObjectRef("apps/v1", "Deployment", live.ns, "web")) is None
