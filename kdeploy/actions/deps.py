@@ -55,6 +55,9 @@ class Deps:
     target_cluster: str = ""
     # whether one git commit is an ancestor of another (apply --if-newer); default: never known
     ancestry: Callable[[str, str], bool | None] = lambda _older, _newer: None
+    # dry-run apply every desired object when planning, even those whose live state shows that
+    # an apply changes nothing (--full-diff; see kdeploy.noop_apply)
+    full_diff: bool = False
 
     def on_cluster(self, question: str) -> str:
         """`question` naming the cluster it is about: "..., on context prod at https://...". Every

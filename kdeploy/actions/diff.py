@@ -1,5 +1,8 @@
-"""Plan a release against the cluster: dry-run apply every desired object, read the live objects
-(one LIST per kind and namespace, by the release's instance label) and compare them.
+"""Plan a release against the cluster: read the live objects (one LIST per kind and namespace, by
+the release's instance label), dry-run apply every desired object that an apply could change, and
+compare them. An object whose live state shows that kdeploy's apply of it would change nothing
+(kdeploy.noop_apply) is not sent: its dry run would return it as it is. `Deps.full_diff` sends
+every one.
 
 This is the first half of apply and rollback and the whole of `kdeploy diff`.
 """
@@ -19,8 +22,9 @@ from kdeploy.errors import ClusterError, ConflictError, HistoryError, KdeployErr
 from kdeploy.history.model import Revision, revision_name
 from kdeploy.hooks import Hook, hook_lines, hooks_json, is_hook
 from kdeploy.hooks import split as split_hooks
-from kdeploy.kube.client import ObjectRef
+from kdeploy.kube.client import FIELD_MANAGER, ObjectRef
 from kdeploy.model import Manifest, ObjectKey
+from kdeploy.noop_apply import apply_is_noop
 from kdeploy.ownership import describe_owner, kdeploy_stamped, owned_by
 from kdeploy.resources import (
     INSTANCE_LABEL,
@@ -263,6 +267,14 @@ def prepare(deps: Deps, target: Target) -> Prepared:
     def one(key: ObjectKey) -> Manifest | None:
         current = live.get(key)
         mine = current is not None and ours(current, key)
+        if (
+            mine
+            and current is not None
+            and not deps.full_diff
+            and key in everything
+            and apply_is_noop(desired[key], current, FIELD_MANAGER)
+        ):
+            return current  # what the dry run would answer, known without asking (noop_apply)
         try:
             would_be = _dry_run(deps, key, desired[key], mine, new_namespaces, new_crds)
         except ConflictError as e:

@@ -94,10 +94,12 @@ def build_deps(
     operation: str = "",
     wait_for_lock: str | None = None,
     pool_size: int | None = None,
+    full_diff: bool = False,
 ) -> Deps:
     """Real Deps for a cluster: the flags override the environment's `cluster:`. With an
     `operation` (apply, rollback, uninstall), releases are locked with Leases, waiting up to
-    `wait_for_lock` (a duration such as `5m`; None: fail at once) for a held lock."""
+    `wait_for_lock` (a duration such as `5m`; None: fail at once) for a held lock. `full_diff`:
+    plans dry-run apply every object (see kdeploy.noop_apply)."""
     from kdeploy.actions.ordering import git_ancestry
     from kdeploy.commands._release import connect
     from kdeploy.durations import parse_duration
@@ -133,6 +135,7 @@ def build_deps(
         identity=identity,
         target_cluster=endpoint_of(api).describe(),
         ancestry=git_ancestry(project_dir(ctx)),
+        full_diff=full_diff,
     )
     if operation:
         from kdeploy.lock import LeaseLocker

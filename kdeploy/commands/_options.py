@@ -224,6 +224,16 @@ def wait_for_lock_option(f: F) -> F:
     )(f)
 
 
+def full_diff_option(f: F) -> F:
+    """--full-diff for the commands that plan a release against the cluster."""
+    return click.option(
+        "--full-diff",
+        is_flag=True,
+        help="Dry-run apply every object when planning, also those whose live state shows that "
+        "kdeploy's last apply is intact (skipped by default; see docs/performance.md).",
+    )(f)
+
+
 ENVVAR_PREFIX = "KDEPLOY_"
 # Options that never come from the environment. A --set value may hold spaces (a variable is split
 # on whitespace into several values). The rest must be deliberate on each command line: a variable

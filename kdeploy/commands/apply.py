@@ -11,6 +11,7 @@ from kdeploy.commands._options import (
     cluster_options,
     delete_namespaces_option,
     env_option,
+    full_diff_option,
     releases_argument,
     render_options,
     wait_for_lock_option,
@@ -80,6 +81,7 @@ from kdeploy.commands._wait import Duration, wait_options, wait_settings
     "attempted, a summary follows, exit 1 when any failed (needs --yes).",
 )
 @render_options
+@full_diff_option
 @cluster_options
 @click.pass_context
 def command(
@@ -106,6 +108,7 @@ def command(
     value_files: tuple[str, ...],
     sets: tuple[str, ...],
     set_strings: tuple[str, ...],
+    full_diff: bool,
     kubeconfig: str | None,
     context: str | None,
 ) -> int:
@@ -134,6 +137,7 @@ def command(
         context,
         operation="apply",
         wait_for_lock=wait_for_lock,
+        full_diff=full_diff,
         pool_size=pool_size(concurrency, len(targets) if parallel else 1),
     )
     options = DeployOptions(

@@ -13,6 +13,7 @@ from kdeploy.commands._files import write_text_atomic
 from kdeploy.commands._options import (
     cluster_options,
     env_option,
+    full_diff_option,
     releases_argument,
     render_options,
 )
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
 )
 @click.option("--show-secrets", is_flag=True, help="Show Secret values instead of hashes.")
 @render_options
+@full_diff_option
 @cluster_options
 @click.pass_context
 def command(
@@ -68,6 +70,7 @@ def command(
     value_files: tuple[str, ...],
     sets: tuple[str, ...],
     set_strings: tuple[str, ...],
+    full_diff: bool,
     kubeconfig: str | None,
     context: str | None,
 ) -> int:
@@ -90,7 +93,7 @@ def command(
         mr = merge_request_from_env(os.environ)  # before any cluster work: fail fast
     targets = rendered_targets(ctx, env, releases, value_files, sets, set_strings, "diff")
     environment, cluster = load_env_cluster(ctx, env)
-    deps = build_deps(ctx, cluster, kubeconfig, context)
+    deps = build_deps(ctx, cluster, kubeconfig, context, full_diff=full_diff)
     want_doc = output != "text" or json_out is not None or gitlab_mr_note
     prepared, doc = diff_releases(
         deps,

@@ -8,6 +8,7 @@ from kdeploy.commands._concurrency import concurrency_option, pool_size
 from kdeploy.commands._options import (
     cluster_options,
     delete_namespaces_option,
+    full_diff_option,
     release_argument,
     release_location_options,
     wait_for_lock_option,
@@ -47,6 +48,7 @@ from kdeploy.commands._wait import wait_options, wait_settings
 @wait_for_lock_option
 @wait_options
 @concurrency_option
+@full_diff_option
 @cluster_options
 @click.pass_context
 def command(
@@ -65,6 +67,7 @@ def command(
     timeout: float,
     wait_load_balancers: bool,
     concurrency: int,
+    full_diff: bool,
     kubeconfig: str | None,
     context: str | None,
 ) -> int:
@@ -84,6 +87,7 @@ def command(
         context,
         operation="rollback",
         wait_for_lock=wait_for_lock,
+        full_diff=full_diff,
         pool_size=pool_size(concurrency),
     )
     rollback(

@@ -21,6 +21,7 @@ import binascii
 import builtins
 import hashlib
 import json
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -73,6 +74,12 @@ def _unb64(text: Any, kind: str, namespace: str, name: str, key: str) -> bytes:
         ) from None
 
 
+def _revision_of(name: str, release: str) -> bool:
+    """Whether ConfigMap `name` is a revision head of `release` (`kdeploy.<release>.v<N>`)."""
+    prefix = revision_name(release, 0)[:-1]
+    return name.startswith(prefix) and name[len(prefix) :].isdigit()
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -110,6 +117,16 @@ class ConfigMapDriver:
         self._core = CoreCalls(api_client)
         self._chunk = chunk_bytes
         self._retrier = retrier or Retrier()
+        # (namespace, name) -> the head ConfigMap as the latest `list` returned it: `get` reads
+        # a head from there instead of fetching it again (its payload never changes once
+        # written; its status and state are what that list said, until we write it ourselves)
+        self._listed: dict[tuple[str, str], dict[str, Any]] = {}
+        self._listed_guard = threading.Lock()  # parallel applies share one driver
+
+    def _forget(self, namespace: str, name: str) -> None:
+        """Drop a listed head we are about to write (see `get`)."""
+        with self._listed_guard:
+            self._listed.pop((namespace, name), None)
 
     # Driver protocol
 
@@ -118,6 +135,7 @@ class ConfigMapDriver:
         revision exists; on any failure the objects written so far are removed again."""
         rel, ns, num = record.release, record.namespace, record.number
         name = revision_name(rel, num)
+        self._forget(ns, name)
         payload = split_chunks(record.payload or b"", self._chunk)
         secrets = split_chunks(record.secrets, self._chunk) if record.secrets is not None else []
         written: list[tuple[str, str]] = []
@@ -161,6 +179,7 @@ class ConfigMapDriver:
         """Patch only the status label and state annotations of the head ConfigMap (no payload
         is sent). Raises HistoryError if it does not exist."""
         name = revision_name(release, number)
+        self._forget(namespace, name)
         body = {
             "metadata": {
                 "labels": {LABEL_STATUS: status},
@@ -185,7 +204,9 @@ class ConfigMapDriver:
         """The revision with its reassembled payload (and secrets), or None if its head is absent.
         Raises HistoryError when a chunk is missing or the checksum does not match."""
         name = revision_name(release, number)
-        head = self._read("ConfigMap", namespace, name)
+        with self._listed_guard:
+            listed = self._listed.get((namespace, name))
+        head = listed or self._read("ConfigMap", namespace, name)
         if head is None:
             return None
         record = self._record_of(head, namespace)
@@ -237,12 +258,20 @@ class ConfigMapDriver:
             target=f"namespace {namespace}",
         )
         items = json.loads(found.data).get("items") or []
+        with self._listed_guard:
+            for key in [
+                k for k in self._listed if k[0] == namespace and _revision_of(k[1], release)
+            ]:
+                del self._listed[key]
+            for item in items:
+                self._listed[(namespace, str((item.get("metadata") or {}).get("name", "")))] = item
         return [self._record_of(item, namespace) for item in items]
 
     def delete(self, release: str, namespace: str, number: int) -> None:
         """Delete the head ConfigMap first (the revision disappears at once), then its parts and
         companion Secret(s). No error if absent."""
         name = revision_name(release, number)
+        self._forget(namespace, name)
         head = self._read("ConfigMap", namespace, name)
         if head is None:
             return
