@@ -138,6 +138,7 @@ def new_api_client(target: ClusterTarget, *, pool_size: int = DEFAULT_POOL_SIZE)
                 f"kubeconfig {path}: cannot get credentials for the context: {logged[0]}",
                 hint="check the context's users[].user.exec command (installed and on PATH?)",
             )
+        _check_server(path, context, cfg.host)
     withheld = _harden(cfg)
     cfg.connection_pool_maxsize = max(1, pool_size)
     endpoint = Endpoint(
@@ -209,6 +210,64 @@ def _check_context(path: str, context: str | None) -> str:
             f"available contexts: {', '.join(names) or '(none)'}"
         )
     return context
+
+
+def server_problem(server: str) -> str | None:
+    """What makes `server` (a kubeconfig cluster's `server`) unusable as an API server URL, or
+    None: it must be http:// or https:// with a host, and a port in range when it has one."""
+    from urllib.parse import urlsplit
+
+    if "://" not in server:
+        return "it has no scheme (write https://HOST:PORT)"
+    try:
+        parts = urlsplit(server)
+        port = parts.port
+    except ValueError as e:
+        return f"it is not a valid URL ({e})"
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"its scheme {parts.scheme}:// is not http:// or https://"
+    if not parts.hostname:
+        return "it names no host"
+    del port  # parsed only to check it
+    return None
+
+
+def _check_server(path: str, context: str, host: object) -> None:
+    """Raise ClusterError at once for a server URL no request can reach (instead of retrying what
+    looks like a flaky network), naming the kubeconfig, the context and the URL as written."""
+    server = _written_server(path, context) or str(host)
+    problem = server_problem(server)
+    if problem is not None:
+        raise ClusterError(
+            f"kubeconfig {path}, context {context}: the cluster's server {server!r} is not an "
+            f"API server URL: {problem}",
+            hint="set clusters[].cluster.server of that context's cluster to the API server's "
+            "address, e.g. https://10.0.0.1:6443",
+        )
+
+
+def _written_server(path: str, context: str) -> str | None:
+    """The `server` of context `context`'s cluster as the kubeconfig files in `path` write it
+    (the first file that defines each wins, as the client merges them); None when not found."""
+    import yaml
+
+    docs = []
+    for single in path.split(os.pathsep):
+        try:
+            with open(single, encoding="utf-8") as f:
+                docs.append(yaml.safe_load(f) or {})
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            continue
+
+    def first(section: str, name: object) -> dict[str, Any]:
+        for doc in docs:
+            for item in (doc.get(section) if isinstance(doc, dict) else None) or []:
+                if isinstance(item, dict) and item.get("name") == name:
+                    return dict(item.get(section[:-1]) or {})
+        return {}
+
+    server = first("clusters", first("contexts", context).get("cluster")).get("server")
+    return server if isinstance(server, str) else None
 
 
 def _harden(cfg: Any) -> bool:

@@ -366,3 +366,43 @@ def test_the_emulator_records_credentials_it_receives(tls_emulator: Any) -> None
     api.close()
     assert ("GET", "/api/v1/namespaces") in tls_emulator.credential_log
     assert len(tls_emulator.request_log) > start
+
+
+# -- item: a server URL no request can reach fails at once, naming it ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("server", "problem"),
+    [
+        ("http://", "it names no host"),
+        ("https://", "it names no host"),
+        ("https://:6443", "it names no host"),
+        ("htps://10.0.0.1", "its scheme htps:// is not http:// or https://"),
+        ("10.0.0.1:6443", "it has no scheme"),
+        ("https://10.0.0.1:99999", "it is not a valid URL (Port out of range"),
+    ],
+)
+def test_a_server_url_without_host_fails_at_once_naming_kubeconfig_and_context(
+    tmp_path: Path, server: str, problem: str
+) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "clusters": [{"name": "c", "cluster": {"server": server}}],
+                "contexts": [{"name": "broken", "context": {"cluster": "c", "user": "u"}}],
+                "users": [{"name": "u", "user": {}}],
+                "current-context": "broken",
+            }
+        )
+    )
+    started = time.monotonic()
+    result = kd(tmp_path, "history", "web", "-n", "default", "--kubeconfig", str(kubeconfig))
+    assert result.code == 1, result.stdout + result.stderr
+    assert (
+        f"kubeconfig {kubeconfig}, context broken: the cluster's server {server!r} is not an API "
+        f"server URL: {problem}"
+    ) in result.stderr
+    assert "attempts" not in result.stderr and time.monotonic() - started < 1.5

@@ -276,7 +276,9 @@ def test_discovery_lists_the_listable_namespaced_kinds_in_their_preferred_versio
     ]
 
 
-@pytest.mark.parametrize("server", ["HTTP://127.0.0.1:1", "Http://127.0.0.1:1", "127.0.0.1:1"])
+# (a server without a scheme is refused before any client is made: see
+# test_a_server_url_without_host_fails_at_once_naming_kubeconfig_and_context)
+@pytest.mark.parametrize("server", ["HTTP://127.0.0.1:1", "Http://127.0.0.1:1"])
 def test_no_credential_kind_survives_a_server_that_is_not_https(
     tmp_path: Path, server: str
 ) -> None:
@@ -305,3 +307,13 @@ def test_the_endpoint_names_the_current_or_given_context_and_the_server(tmp_path
     given = endpoint_of(new_api_client(ClusterTarget(kubeconfig=str(path), context="two")))
     assert given.lines()[0] == "Cluster: context two at http://127.0.0.1:1"
     assert given.lines()[1].startswith("Warning: http://127.0.0.1:1 is plain HTTP")
+
+
+@pytest.mark.parametrize(
+    "server",
+    ["https://10.0.0.1:6443", "http://localhost", "HTTPS://[::1]:6443", "https://host/prefix/"],
+)
+def test_server_problem_accepts_api_server_urls(server: str) -> None:
+    from kdeploy.kube.config import server_problem
+
+    assert server_problem(server) is None
