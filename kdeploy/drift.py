@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from kdeploy.kube.client import FIELD_MANAGER
 from kdeploy.model import ObjectKey
 
 Action = Literal["reclaim", "conflict"]
@@ -101,7 +102,7 @@ def unrecorded_scale(
         return None
     wanted = (desired.get("spec") or {}).get("replicas")
     current = (live.get("spec") or {}).get("replicas", _DEFAULT_REPLICAS)
-    if current in (wanted, _DEFAULT_REPLICAS) or _owned_by_a_manager(live, "spec", "replicas"):
+    if current in (wanted, _DEFAULT_REPLICAS) or owners(live, "spec", "replicas"):
         return None
     if any(sets_field(m, _SCALED_FIELD) for m in applied):
         return None
@@ -113,15 +114,43 @@ def unrecorded_scale(
     return Drift(key, _SCALED_FIELD, "", "conflict", f"{reason}; {through}")
 
 
-def _owned_by_a_manager(obj: Mapping[str, Any], *path: str) -> bool:
-    """Whether a `metadata.managedFields` entry of `obj` owns the field at `path`."""
+def secret_data_drift(
+    key: ObjectKey,
+    live: Mapping[str, Any],
+    would_be: Mapping[str, Any],
+    applied: Sequence[Mapping[str, Any]],
+) -> list[Drift]:
+    """Hand edits of a live Secret's `data` that the apply would undo without the server seeing a
+    conflict: kdeploy writes a key through `stringData`, which the server folds into `data`, so
+    another manager's write of `data.K` (`kubectl edit`, a patch) owns a different field. Each
+    key whose would-be value differs from the live one and that another manager owns is drift:
+    reclaimed when kdeploy set it before, a conflict otherwise (as `classify`). No value is kept."""
+    if key.group or key.kind != "Secret":
+        return []
+    now = live.get("data") or {}
+    after = would_be.get("data") or {}
+    conflicts = []
+    for name in sorted(after):
+        if name in now and now[name] != after[name]:
+            others = [m for m in owners(live, "data", name) if m != f'"{FIELD_MANAGER}"']
+            if others:
+                conflicts.append((f".data.{name}", others[0]))
+    return classify(key, conflicts, applied)
+
+
+def owners(obj: Mapping[str, Any], *path: str) -> list[str]:
+    """The field managers whose `metadata.managedFields` entries own the field at `path` of `obj`,
+    named as the server names them in a conflict (`"kubectl" with subresource "scale"`)."""
+    out = []
     for entry in (obj.get("metadata") or {}).get("managedFields") or []:
         node: Any = (entry or {}).get("fieldsV1") or {}
         for name in path:
             node = node.get(f"f:{name}") if isinstance(node, Mapping) else None
         if node is not None:
-            return True
-    return False
+            manager = json.dumps(str(entry.get("manager", "")))
+            sub = entry.get("subresource")
+            out.append(f"{manager} with subresource {json.dumps(sub)}" if sub else manager)
+    return out
 
 
 def sets_field(manifest: Mapping[str, Any], path: str) -> bool:

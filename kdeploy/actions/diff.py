@@ -282,8 +282,11 @@ def prepare(deps: Deps, target: Target) -> Prepared:
                 raise
             fields = e.fields
         else:
-            if mine and current is not None:
+            if mine and current is not None and would_be is not None:
                 drift.extend(_unrecorded_drift(deps, key, desired[key], current, applied))
+                drift.extend(
+                    driftmod.secret_data_drift(key, current, would_be, applied.get(key, []))
+                )
             return would_be
         # another field manager changed fields of our object: reclaim what we set before
         found = driftmod.classify(key, fields, applied.get(key, []), _autoscaler(deps, key, fields))

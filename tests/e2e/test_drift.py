@@ -7,6 +7,7 @@ forbidden drift check and a failed last attempt apart from drift."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -387,6 +388,40 @@ def test_emptying_a_secret_key_needs_allow_secret_removal(
     assert allowed.code == 0, allowed.stderr
     secret = live.get("Secret", "web-secret")
     assert secret is not None and (secret.get("data") or {}).get("password", "") == ""
+
+
+def test_apply_reports_a_hand_edit_of_secret_data_it_reverts(
+    secret_project: Path, live: Live
+) -> None:
+    _apply(secret_project)
+    edited = "Hand-Edited-7731"
+    from kubernetes import client
+
+    client.CoreV1Api(live.api).patch_namespaced_secret(
+        "web-secret",
+        live.ns,
+        {"data": {"password": base64.b64encode(edited.encode()).decode()}},
+        field_manager="kubectl-edit",
+    )
+    drift = (
+        f'Secret {live.ns}/web-secret: reverted drift: .data.password was changed by "kubectl-edit"'
+    )
+
+    diff = kd(secret_project, "diff", "-e", "dev", "--detailed-exitcode")
+    assert diff.code == 2, diff.stdout + diff.stderr
+    assert drift in diff.stdout
+    result = kd(secret_project, "apply", "-e", "dev", "--yes", "--no-wait")
+    assert result.code == 0, result.stdout + result.stderr
+    assert drift in result.stdout
+    for value in (PASSWORD, edited):
+        for form in (value, base64.b64encode(value.encode()).decode()):
+            assert form not in result.stdout + result.stderr + diff.stdout + diff.stderr
+    secret = live.get("Secret", "web-secret")
+    assert secret is not None
+    assert base64.b64decode(secret["data"]["password"]).decode() == PASSWORD
+    # once reverted, nothing is left to report
+    again = kd(secret_project, "diff", "-e", "dev", "--detailed-exitcode")
+    assert again.code == 0 and "reverted drift" not in again.stdout, again.stdout
 
 
 DATA_SECRET = """\

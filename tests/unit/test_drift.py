@@ -9,7 +9,13 @@ import pytest
 
 from kdeploy import diff as diffmod
 from kdeploy.actions.secret_removal import emptied_value_paths, empty_value_paths
-from kdeploy.drift import classify, reclaimable, sets_field, unrecorded_scale
+from kdeploy.drift import (
+    classify,
+    reclaimable,
+    secret_data_drift,
+    sets_field,
+    unrecorded_scale,
+)
 from kdeploy.kube.client import error_from_status
 from kdeploy.model import ObjectKey
 
@@ -209,3 +215,28 @@ def test_unrecorded_scale_is_none_otherwise(
     assert unrecorded_scale(KEY, desired, live, applied) is None
     cm = ObjectKey("", "ConfigMap", "shop", "web")
     assert unrecorded_scale(cm, DEPLOYMENT, _scaled(3), []) is None
+
+
+def _live_secret(password: str, *owners: dict[str, Any]) -> dict[str, Any]:
+    return {**_secret(password=password), "metadata": {"name": "db", "managedFields": list(owners)}}
+
+
+_EDITOR = {"manager": "kubectl-edit", "fieldsV1": {"f:data": {"f:password": {}}}}
+_KDEPLOY_STRING_DATA = {"manager": "kdeploy", "fieldsV1": {"f:stringData": {"f:password": {}}}}
+_SET_BEFORE = {**_secret(), "stringData": {"password": "p"}}
+
+
+def test_secret_data_drift_names_who_edited_a_key_kdeploy_writes_through_string_data() -> None:
+    key = ObjectKey("", "Secret", "shop", "db")
+    live = _live_secret("ZWRpdGVk", _KDEPLOY_STRING_DATA, _EDITOR)
+    (d,) = secret_data_drift(key, live, _secret(password="cA=="), [_SET_BEFORE])
+    assert d.describe() == (
+        'Secret shop/db: reverted drift: .data.password was changed by "kubectl-edit"'
+    )
+    (never,) = secret_data_drift(key, live, _secret(password="cA=="), [])
+    assert never.action == "conflict"
+    # the same value, kdeploy's own ownership, or another kind: nothing to report
+    assert secret_data_drift(key, live, _secret(password="ZWRpdGVk"), [_SET_BEFORE]) == []
+    ours = _live_secret("ZWRpdGVk", {"manager": "kdeploy", "fieldsV1": _EDITOR["fieldsV1"]})
+    assert secret_data_drift(key, ours, _secret(password="cA=="), [_SET_BEFORE]) == []
+    assert secret_data_drift(KEY, live, _secret(password="cA=="), [_SET_BEFORE]) == []
