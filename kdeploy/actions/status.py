@@ -14,8 +14,9 @@ from kdeploy.errors import ClusterError, ForbiddenError, HistoryError, KdeployEr
 from kdeploy.health import container_problem, evaluate
 from kdeploy.history.model import Revision
 from kdeploy.hooks import is_hook
-from kdeploy.kube.client import ClusterClient
+from kdeploy.kube.client import ClusterClient, ObjectRef
 from kdeploy.model import Manifest, ObjectKey
+from kdeploy.ownership import describe_owner, owned_by
 from kdeploy.secrets import Redactor
 from kdeploy.wait import selector_text
 
@@ -54,18 +55,26 @@ class ObjectStatus:
     health: ObjectHealth | None = None
     # why drift could not be checked (e.g. the credentials may not patch this kind); "" when it was
     unknown: str = ""
+    # who owns it when it exists but no longer belongs to this release (another release, another
+    # tool), in words (kdeploy.ownership.describe_owner); "" when it is the release's
+    owner: str = ""
 
     @property
     def state(self) -> str:
         if not self.present:
             return "missing"
+        if self.owner:
+            return "not owned"
         if self.unknown:
             return "unknown"
         return "drifted" if self.drifted else "in sync"
 
     @property
     def label(self) -> str:
-        """The state as shown: `drift unknown (forbidden: ...)` for an unknown one."""
+        """The state as shown: `drift unknown (forbidden: ...)` for an unknown one, `owned by
+        kdeploy release "api" in namespace shop` for one someone else owns."""
+        if self.owner:
+            return f"owned by {self.owner}"
         return f"drift unknown ({self.unknown})" if self.unknown else self.state
 
     @property
@@ -120,11 +129,17 @@ def release_status(deps: Deps, release: str, namespace: str) -> ReleaseStatus:
     rows: list[ObjectStatus] = []
     for manifest in manifests:
         key = ObjectKey.of(manifest)
-        current_obj = live.get(key)
+        # not found by the release's label: gone, or relabelled by whoever took it over
+        current_obj = live.get(key) or _get(deps.cluster, manifest)
         if current_obj is None:
             rows.append(ObjectStatus(key, present=False, drifted=False))
             continue
         health = object_health(deps.cluster, current_obj)
+        if not owned_by(current_obj, release, namespace, recorded=True):
+            # someone else's now: comparing it with this release's manifest says nothing
+            owner = describe_owner(current_obj)
+            rows.append(ObjectStatus(key, present=True, drifted=False, health=health, owner=owner))
+            continue
         try:
             would_be = deps.cluster.apply(manifest, dry_run=True, force=True)
         except ForbiddenError as e:
@@ -157,6 +172,14 @@ def release_status(deps: Deps, release: str, namespace: str) -> ReleaseStatus:
         history_problems=history_problems(deps, release, namespace),
         last_attempt=last_attempt,
     )
+
+
+def _get(cluster: ClusterClient, manifest: Manifest) -> Manifest | None:
+    """The live object of `manifest` by name; None when it does not exist (or cannot be read)."""
+    try:
+        return cluster.get(ObjectRef.of(manifest))
+    except ClusterError:
+        return None
 
 
 def history_problems(deps: Deps, release: str, namespace: str) -> tuple[str, ...]:

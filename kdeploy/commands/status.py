@@ -33,8 +33,8 @@ def command(
     """Show each object of RELEASE's current revision with its live presence, drift (live
     differs from what was applied, e.g. after `kubectl edit`) and health, and the last attempt
     when a later revision failed or is pending. Exits 0 when all objects are present, in sync and
-    healthy; 1 when an object is missing or drifted, or its drift cannot be checked (e.g. no
-    permission to patch it); 4 when all are present and in sync but one is not healthy."""
+    healthy; 1 when an object is missing, drifted or owned by another release or tool, or its
+    drift cannot be checked (e.g. no permission to patch it); 4 when all are present and in sync but one is not healthy."""
     from kdeploy.actions.status import release_status
     from kdeploy.commands._live import build_deps, locate_release
 
@@ -67,6 +67,7 @@ def command(
                     "namespace": o.key.namespace,
                     "name": o.key.name,
                     "state": o.state,
+                    "owner": o.owner,
                     "diff": o.diff,
                     "health": None
                     if o.health is None

@@ -350,3 +350,70 @@ def test_release_and_namespace_names_are_validated_on_the_command_line(
     assert result.code == 64, result.stdout + result.stderr
     assert "is not a valid" in result.stderr
     assert "lowercase letters, digits and '-'" in result.stderr
+
+
+# -- item: status marks objects another release or tool owns ------------------------------------
+
+SHARED_CONFIGMAP = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: shared
+data:
+  owner: {{ release.name }}
+"""
+
+
+def test_status_marks_objects_owned_by_another_release_or_tool(
+    tmp_path: Path, cluster: LiveCluster, emulator: Any
+) -> None:
+    import json
+
+    from kubernetes import client
+
+    ns = f"own-{_suffix()}"
+    cluster.create_namespace(ns)
+    proj = ProjectBuilder(tmp_path / "proj")
+    proj.package("shared", templates={"cm.yaml": SHARED_CONFIGMAP})
+    proj.environment(
+        "dev",
+        {
+            "cluster": {"kubeconfig": str(emulator.kubeconfig_path)},
+            "namespace": ns,
+            "releases": {"web": {"package": "shared"}, "api": {"package": "shared"}},
+        },
+    )
+    assert kd(proj.root, "apply", "-e", "dev", "web", "--yes", "--no-wait").code == 0
+    assert kd(proj.root, "status", "web", "-e", "dev").code == 0
+    taken = kd(proj.root, "apply", "-e", "dev", "api", "--yes", "--no-wait", "--adopt")
+    assert taken.code == 0, taken.stdout + taken.stderr
+
+    status = kd(proj.root, "status", "web", "-e", "dev")
+    assert status.code == 1, status.stdout + status.stderr
+    assert f'ConfigMap {ns}/shared  owned by kdeploy release "api" in namespace {ns}' in (
+        status.stdout
+    )
+    (obj,) = json.loads(kd(proj.root, "status", "web", "-e", "dev", "-o", "json").stdout)["objects"]
+    assert obj["state"] == "not owned"
+    assert obj["owner"] == f'kdeploy release "api" in namespace {ns}'
+
+    # another tool relabels it as its own
+    client.CoreV1Api(cluster.api).patch_namespaced_config_map(
+        "shared",
+        ns,
+        {
+            "metadata": {
+                "labels": {
+                    "app.kubernetes.io/managed-by": "Helm",
+                    "app.kubernetes.io/instance": None,
+                },
+                "annotations": {
+                    "meta.helm.sh/release-name": "legacy",
+                    "meta.helm.sh/release-namespace": ns,
+                },
+            }
+        },
+    )
+    api = kd(proj.root, "status", "api", "-e", "dev")
+    assert api.code == 1, api.stdout + api.stderr
+    assert f'ConfigMap {ns}/shared  owned by Helm release "{ns}/legacy"' in api.stdout
