@@ -196,7 +196,7 @@ def marks(live: LiveCluster) -> dict[str, Any]:
     out["kdeploy history"] = sorted(
         o["metadata"]["name"]
         for o in live.cluster.list_by_labels(
-            "v1", "ConfigMap", live.ns, "app.kubernetes.io/managed-by=kdeploy"
+            "v1", "ConfigMap", live.ns, "app.kubernetes.io/managed-by=kdeploy,kdeploy.dev/release"
         )
     )
     return out
