@@ -18,6 +18,7 @@ emulator is reported with its error instead of a figure.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -39,8 +40,26 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.common import PERF_DOC, load_note, machine, write_section  # noqa: E402
 from benchmarks.render import helm_version  # noqa: E402
 
-BEGIN = "<!-- BEGIN live-benchmark -->"
-END = "<!-- END live-benchmark -->"
+# docs/performance.md sections, by cluster
+MARKERS = {
+    "emulator": ("<!-- BEGIN live-benchmark -->", "<!-- END live-benchmark -->"),
+    "real": ("<!-- BEGIN live-benchmark-real -->", "<!-- END live-benchmark-real -->"),
+}
+BEGIN, END = MARKERS["emulator"]
+CLUSTERS = {
+    "emulator": "a fresh in-process emulator",
+    "real": "a fresh real control plane (kube-apiserver, etcd, kube-controller-manager, "
+    "kube-scheduler and kwok from tests/controlplane, started by its launcher)",
+}
+REQUEST_SOURCES = {
+    "emulator": "the emulator's log",
+    "real": "the kube-apiserver's audit log (the benchmark user's requests, kwok's left out)",
+}
+READINESS = {
+    "emulator": "Emulator Deployments become ready after 1 s (its default).",
+    "real": "Deployments become ready when kwok reports their pods running and the real "
+    "controllers see them available.",
+}
 KDEPLOY = [sys.executable, "-m", "kdeploy.cli"]
 
 BIG_APPS = 40  # x 5 objects = 200
@@ -303,26 +322,94 @@ def write_helm_chart(root: Path) -> Path:
 # ---------------------------------------------------------------- running
 
 
-class Runner:
-    """Runs commands against one emulator and records their requests."""
+class EmulatorRequests:
+    """The requests an emulator received, from its own request log."""
 
-    def __init__(self, emu: Any, cwd: Path, env: dict[str, str]) -> None:
+    def __init__(self, emu: Any) -> None:
         self.emu = emu
+
+    def mark(self) -> int:
+        return int(self.emu.request_count)
+
+    def since(self, mark: int) -> list[tuple[str, str]]:
+        count = self.emu.request_count - mark
+        return self.emu.request_log[-count:] if count else []
+
+
+# audit verbs -> HTTP methods (classify() tells LIST and WATCH from GET by the URI)
+AUDIT_METHODS = {
+    "get": "GET",
+    "list": "GET",
+    "watch": "GET",
+    "create": "POST",
+    "update": "PUT",
+    "patch": "PATCH",
+    "delete": "DELETE",
+    "deletecollection": "DELETE",
+}
+AUDIT_POLICY = """\
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+"""
+
+
+class AuditRequests:
+    """The requests a real kube-apiserver received from the benchmark's user, read from its
+    audit log (kwok, which shares the admin credentials, is told apart by its user agent; the
+    controllers and the scheduler have their own users)."""
+
+    def __init__(self, path: Path, user: str) -> None:
+        self.path = path
+        self.user = user
+
+    def mark(self) -> int:
+        time.sleep(0.5)  # let the server write the events of the requests before this point
+        return self.path.stat().st_size if self.path.exists() else 0
+
+    def since(self, mark: int) -> list[tuple[str, str]]:
+        import json
+
+        time.sleep(0.5)
+        out: list[tuple[str, str]] = []
+        with self.path.open("rb") as f:
+            f.seek(mark)
+            for line in f:
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue
+                if (
+                    event.get("stage") != "ResponseComplete"
+                    or (event.get("user") or {}).get("username") != self.user
+                    or str(event.get("userAgent", "")).startswith("kwok")
+                ):
+                    continue
+                method = AUDIT_METHODS.get(str(event.get("verb")), str(event.get("verb")).upper())
+                out.append((method, str(event.get("requestURI", ""))))
+        return out
+
+
+class Runner:
+    """Runs commands against one cluster and records their requests."""
+
+    def __init__(self, requests: Any, cwd: Path, env: dict[str, str]) -> None:
+        self.requests = requests
         self.cwd = cwd
         self.env = env
 
     def run(self, cmd: Sequence[str], *, ok_codes: tuple[int, ...] = (0,)) -> Step:
-        """Run `cmd` once; its wall time and the requests the emulator received meanwhile. A
+        """Run `cmd` once; its wall time and the requests the cluster received meanwhile. A
         failing command gives a Step with `error` set (its last stderr line)."""
-        before = self.emu.request_count
+        before = self.requests.mark()
         start = time.perf_counter()
         proc = subprocess.run(
             list(cmd), cwd=self.cwd, env=self.env, capture_output=True, text=True, check=False
         )
         wall = time.perf_counter() - start
-        count = self.emu.request_count - before
-        log = self.emu.request_log[-count:] if count else []
-        step = summarise(log, wall)
+        step = summarise(self.requests.since(before), wall)
         if proc.returncode not in ok_codes:
             lines = [ln for ln in (proc.stderr or proc.stdout).splitlines() if ln.strip()]
             step.error = f"exit {proc.returncode}: " + (lines[-1] if lines else "(no output)")
@@ -347,6 +434,13 @@ def kdeploy_steps(r: Runner) -> Iterator[tuple[str, Step]]:
     )
     waited = ["--set", f"stampApps={CHANGED_APPS}", "--set", "stamp=b"]
     yield "apply, 10% changed, waiting for health", r.run([*kd, "apply", *big, *waited, "--yes"])
+    everything = ["--set", f"stampApps={BIG_APPS}", "--set", "stamp=c"]
+    yield (
+        "apply, every object changed, waiting for health",
+        r.run([*kd, "apply", *big, *everything, "--yes"]),
+    )
+    rb_big = [*kd, "rollback", "big", "-n", "kd-big", "--yes"]
+    yield "rollback 200 objects, waiting for health", r.run(rb_big)
     small = ["-e", "bench", "small"]
     r.run([*kd, "apply", *small, "--yes", "--no-wait"])
     r.run([*kd, "apply", *small, "--set", f"stampApps={SMALL_APPS}", "--yes", "--no-wait"])
@@ -368,6 +462,13 @@ def helm_steps(r: Runner, helm: str, chart: Path, kubeconfig: str) -> Iterator[t
     yield "upgrade --install, 10% changed", r.run([*base, *big, *apps, *changed])
     waited = [*changed, "--set", "stamp=b", "--wait=watcher", "--timeout", "5m"]
     yield "upgrade --install, 10% changed, --wait=watcher", r.run([*base, *big, *apps, *waited])
+    everything = ["--set", f"stampApps={BIG_APPS}", "--set", "stamp=c", "--wait=watcher"]
+    yield (
+        "upgrade --install, every object changed, --wait=watcher",
+        r.run([*base, *big, *apps, *everything, "--timeout", "5m"]),
+    )
+    rb_big = [*base, "rollback", "big", "-n", "helm-big", "--wait=watcher", "--timeout", "5m"]
+    yield "rollback 200 objects, --wait=watcher", r.run(rb_big)
     small = ["upgrade", "--install", "small", str(chart), "-n", "helm-small"]
     sapps = ["--set", f"apps={SMALL_APPS}"]
     r.run([*base, *small, *sapps])
@@ -389,37 +490,60 @@ def create_namespaces(kubeconfig: str, names: Sequence[str]) -> None:
         api.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
 
 
-def one_run(helm: str | None) -> dict[tuple[str, str], Step]:
-    """One fresh emulator, the kdeploy then the helm sequence; figures by (tool, step)."""
-    from kdeploy.emulator.app import Emulator
+@contextlib.contextmanager
+def cluster(kind: str, workdir: Path) -> Iterator[tuple[str, Any]]:
+    """A fresh cluster: (kubeconfig path, request source). `emulator`: an in-process emulator;
+    `real`: a real control plane (tests/controlplane/launcher.py) with an audit log."""
+    if kind == "emulator":
+        from kdeploy.emulator.app import Emulator
 
+        with Emulator() as emu:
+            yield emu.kubeconfig_path, EmulatorRequests(emu)
+        return
+    from tests.controlplane.launcher import ControlPlane
+
+    policy = workdir / "audit-policy.yaml"
+    policy.write_text(AUDIT_POLICY)
+    audit = workdir / "audit.log"
+    args = (f"--audit-policy-file={policy}", f"--audit-log-path={audit}", "--audit-log-maxsize=0")
+    with ControlPlane.start(apiserver_args=args) as cp:
+        yield cp.kubeconfig_path, AuditRequests(audit, "kdeploy-admin")
+
+
+def one_run(helm: str | None, kind: str = "emulator") -> dict[tuple[str, str], Step]:
+    """One fresh cluster, the kdeploy then the helm sequence; figures by (tool, step)."""
     out: dict[tuple[str, str], Step] = {}
-    with tempfile.TemporaryDirectory(prefix="kdeploy-live-bench-") as tmp, Emulator() as emu:
+    with tempfile.TemporaryDirectory(prefix="kdeploy-live-bench-") as tmp:
         root = Path(tmp)
-        proj = root / "project"
-        write_kdeploy_project(proj, emu.kubeconfig_path)
-        home = root / "home"
-        env = {
-            **os.environ,
-            "NO_COLOR": "1",
-            "HOME": str(home),
-            "KUBECONFIG": emu.kubeconfig_path,
-            "XDG_CACHE_HOME": str(home / "cache"),
-            "XDG_CONFIG_HOME": str(home / "config"),
-            "XDG_DATA_HOME": str(home / "data"),
-        }
-        create_namespaces(emu.kubeconfig_path, ["kd-big", "kd-small", "helm-big", "helm-small"])
-        runner = Runner(emu, proj, env)
-        for name, step in kdeploy_steps(runner):
-            out[("kdeploy", name)] = step
-            print(f"  kdeploy {name}: {step.wall:.2f}s {dict(step.verbs)} {step.error}", flush=True)
-        if helm:
-            chart = write_helm_chart(root)
-            for name, step in helm_steps(runner, helm, chart, emu.kubeconfig_path):
-                out[("helm", name)] = step
+        with cluster(kind, root) as (kubeconfig, requests):
+            proj = root / "project"
+            write_kdeploy_project(proj, kubeconfig)
+            home = root / "home"
+            env = {
+                **os.environ,
+                "NO_COLOR": "1",
+                "HOME": str(home),
+                "KUBECONFIG": kubeconfig,
+                "XDG_CACHE_HOME": str(home / "cache"),
+                "XDG_CONFIG_HOME": str(home / "config"),
+                "XDG_DATA_HOME": str(home / "data"),
+            }
+            create_namespaces(kubeconfig, ["kd-big", "kd-small", "helm-big", "helm-small"])
+            runner = Runner(requests, proj, env)
+            for name, step in kdeploy_steps(runner):
+                out[("kdeploy", name)] = step
                 print(
-                    f"  helm {name}: {step.wall:.2f}s {dict(step.verbs)} {step.error}", flush=True
+                    f"  kdeploy {name}: {step.wall:.2f}s {dict(step.verbs)} {step.error}",
+                    flush=True,
                 )
+            if helm:
+                chart = write_helm_chart(root)
+                for name, step in helm_steps(runner, helm, chart, kubeconfig):
+                    out[("helm", name)] = step
+                    print(
+                        f"  helm {name}: {step.wall:.2f}s {dict(step.verbs)} {step.error}",
+                        flush=True,
+                    )
     return out
 
 
@@ -533,16 +657,16 @@ def interpretation(res: dict[tuple[str, str], Step]) -> list[str]:
     return lines
 
 
-def helm_conformance(res: dict[tuple[str, str], Step]) -> str:
-    """What helm could and could not do against the emulator in these runs."""
+def helm_conformance(res: dict[tuple[str, str], Step], where: str = "the emulator") -> str:
+    """What helm could and could not do against the cluster in these runs."""
     helm = [(name, step) for (tool, name), step in res.items() if tool == "helm"]
     if not helm:
         return "helm was not run (not found); only kdeploy's figures are shown."
     failed = [f"`{name}` ({step.error})" for name, step in helm if step.error]
     text = (
-        "helm against the emulator: every helm step below ran to completion"
+        f"helm against {where}: every helm step below ran to completion"
         if not failed
-        else "helm against the emulator: these helm steps failed: " + "; ".join(failed)
+        else f"helm against {where}: these helm steps failed: " + "; ".join(failed)
     )
     return (
         text + ". helm has no counterpart of `kdeploy diff` (the helm-diff plugin is not part of "
@@ -550,39 +674,52 @@ def helm_conformance(res: dict[tuple[str, str], Step]) -> str:
     )
 
 
-def report(res: dict[tuple[str, str], Step], helm: str | None, runs: int, load: str) -> str:
+def report(
+    res: dict[tuple[str, str], Step],
+    helm: str | None,
+    runs: int,
+    load: str,
+    kind: str = "emulator",
+) -> str:
     helm_line = helm_version(helm) if helm else "helm not found (KDEPLOY_HELM unset)"
+    begin, end = MARKERS[kind]
+    title = "## Live operations: `kdeploy diff/apply/rollback` vs `helm upgrade/rollback`"
+    where = "the emulator"
+    if kind == "real":
+        title += ", on a real API server"
+        where = "the real API server"
     lines = [
-        BEGIN,
-        "## Live operations: `kdeploy diff/apply/rollback` vs `helm upgrade/rollback`",
+        begin,
+        title,
         "",
         f"Measured {time.strftime('%Y-%m-%d')} on {machine()}; {load}; {helm_line}; median of {runs} "
-        "runs, each against a fresh in-process emulator (`benchmarks/live.py`). Each app is a "
-        "ServiceAccount, ConfigMap, Secret, Service and Deployment; the 200-object release has "
-        f"{BIG_APPS} apps, the 50-object one {SMALL_APPS}. The change sets a label (and a pod "
+        f"runs, each against {CLUSTERS[kind]} (`benchmarks/live.py --cluster {kind}`). Each app "
+        "is a ServiceAccount, ConfigMap, Secret, Service and Deployment; the 200-object release "
+        f"has {BIG_APPS} apps, the 50-object one {SMALL_APPS}. The change sets a label (and a pod "
         f"template annotation) on the objects of {CHANGED_APPS} apps: {CHANGED_APPS * 5} objects, "
-        "10%. Rollbacks go back over a revision that changed all 50 objects. Wall time includes "
-        "process start-up; *range* is the fastest and slowest run. Requests are read from the "
-        "emulator's log (medians; they hardly vary). *object W / R*: writes and "
+        "10%. The 50-object rollbacks go back over a revision that changed all 50 objects; the "
+        "200-object rollback undoes a change of every object. Wall time includes "
+        "process start-up; *range* is the fastest and slowest run. Requests are read from "
+        f"{REQUEST_SOURCES[kind]} (medians; they hardly vary). *object W / R*: writes and "
         "GETs of release objects, i.e. not counting history records, locks, namespaces and "
-        "discovery. Emulator Deployments become ready after 1 s (its default). kdeploy steps "
+        f"discovery. {READINESS[kind]} kdeploy steps "
         "use `--no-wait` unless they say they wait; helm 4 does not wait by default "
         "(`--wait=hookOnly`), its waiting rows use `--wait=watcher`.",
         "",
-        helm_conformance(res),
+        helm_conformance(res, where),
         "",
         "| tool | step | wall | range | requests | " + " | ".join(COLUMNS) + " | object W / R |",
         "|---|---|---:|---:|---:|" + "---:|" * len(COLUMNS) + "---:|",
     ]
     for (tool, name), step in res.items():
         lines.append(row(tool, name, step))
-    lines += ["", *interpretation(res), "", END]
+    lines += ["", *interpretation(res), "", end]
     return "\n".join(lines)
 
 
-def write_doc(section: str) -> None:
+def write_doc(section: str, kind: str = "emulator") -> None:
     """Replace this benchmark's section of docs/performance.md, keeping the others."""
-    write_section(section, BEGIN, END)
+    write_section(section, *MARKERS[kind])
 
 
 def main() -> None:
@@ -591,6 +728,13 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-helm", action="store_true", help="kdeploy only")
+    parser.add_argument(
+        "--cluster",
+        choices=sorted(MARKERS),
+        default="emulator",
+        help="the built-in emulator (default), or a real control plane built from "
+        "tests/controlplane (needs Go the first time; see docs/testing.md)",
+    )
     parser.add_argument(
         "--no-write", action="store_true", help="print, do not update docs/performance.md"
     )
@@ -604,12 +748,12 @@ def main() -> None:
     before = os.getloadavg()[0]
     for i in range(args.runs):
         print(f"run {i + 1}/{args.runs}", flush=True)
-        results.append(one_run(helm))
+        results.append(one_run(helm, args.cluster))
     load = load_note(before, os.getloadavg()[0])
-    section = report(median_steps(results), helm, args.runs, load)
+    section = report(median_steps(results), helm, args.runs, load, args.cluster)
     print(section)
     if not args.no_write:
-        write_doc(section)
+        write_doc(section, args.cluster)
         print(f"wrote {PERF_DOC.relative_to(ROOT)}")
 
 

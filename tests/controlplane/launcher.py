@@ -15,7 +15,7 @@ Python API::
         cp.node_name                    # the kwok node pods are scheduled to
     # all processes stopped, the working directory removed
 
-`ControlPlane.start(bin_dir=None, workdir=None, timeout=90.0)`: `bin_dir` holds the binaries
+`ControlPlane.start(bin_dir=None, workdir=None, timeout=90.0, apiserver_args=())`: `bin_dir` holds the binaries
 (default: run build.sh, which builds them once and then reuses its cache; the environment
 variable KDEPLOY_CONTROL_PLANE_DIR moves that cache). `start()` returns once /readyz answers ok,
 the `default` namespace has its `default` service account and the kwok node is Ready; a default
@@ -138,6 +138,8 @@ class ControlPlane:
         self.ca_path = str(workdir / "ca.crt")
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
         self._ssl = ssl.create_default_context()
+        # more kube-apiserver flags (e.g. an audit log for request counts in benchmarks/live.py)
+        self.apiserver_args: tuple[str, ...] = ()
 
     # ---------------------------------------------------------------- public API
 
@@ -147,13 +149,16 @@ class ControlPlane:
         bin_dir: str | os.PathLike[str] | None = None,
         workdir: str | os.PathLike[str] | None = None,
         timeout: float = 90.0,
+        apiserver_args: tuple[str, ...] = (),
     ) -> ControlPlane:
-        """Start every component and wait until the cluster is usable (see the module docs)."""
+        """Start every component and wait until the cluster is usable (see the module docs).
+        `apiserver_args` are passed to kube-apiserver after its own flags."""
         binaries = Path(bin_dir) if bin_dir else build()
         if workdir:
             Path(workdir).mkdir(parents=True, exist_ok=True)
         directory = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="kdeploy-cp-"))
         cp = cls(binaries, directory, owns_workdir=workdir is None)
+        cp.apiserver_args = tuple(apiserver_args)
         atexit.register(cp.stop)
         try:
             cp._boot(time.monotonic() + timeout)
@@ -235,6 +240,7 @@ class ControlPlane:
             "--allow-privileged=true",
             "--profiling=false",
             "--v=1",
+            *self.apiserver_args,
         )
         self._wait("kube-apiserver", deadline, lambda: self._get(f"{self.url}/readyz") == "ok")
         self._spawn(

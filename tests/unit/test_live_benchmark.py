@@ -4,6 +4,8 @@ against the targets)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from benchmarks.live import classify, is_release_object, summarise
@@ -70,3 +72,48 @@ def test_only_generated_objects_count_as_release_objects() -> None:
     assert step.total == 7
     assert dict(step.object_verbs) == {"PATCH": 1, "GET": 1, "PATCH dry-run": 1}
     assert not is_release_object(classify("GET", "/api/v1/namespaces/ns/pods/app-001-abcde"))
+
+
+def test_the_audit_log_gives_the_benchmark_users_requests_without_kwoks(tmp_path: Path) -> None:
+    import json
+
+    from benchmarks.live import AuditRequests
+
+    def event(
+        verb: str,
+        uri: str,
+        user: str = "admin",
+        agent: str = "Helm/4",
+        stage: str = "ResponseComplete",
+    ) -> str:
+        return json.dumps(
+            {
+                "stage": stage,
+                "verb": verb,
+                "requestURI": uri,
+                "user": {"username": user},
+                "userAgent": agent,
+            }
+        )
+
+    log = tmp_path / "audit.log"
+    log.write_text(event("list", "/api/v1/namespaces/a/configmaps") + "\n")
+    requests = AuditRequests(log, "admin")
+    mark = requests.mark()
+    lines = [
+        event("patch", "/api/v1/namespaces/a/configmaps/x?dryRun=All"),
+        event("patch", "/api/v1/namespaces/a/configmaps/x", stage="RequestReceived"),
+        event("update", "/api/v1/nodes/n/status", agent="kwok/v0.7"),
+        event("watch", "/apis/apps/v1/namespaces/a/deployments?watch=1"),
+        event("get", "/api/v1/pods", user="system:kube-scheduler"),
+        event("delete", "/apis/coordination.k8s.io/v1/namespaces/a/leases/l"),
+    ]
+    with log.open("a") as f:
+        f.write("\n".join(lines) + "\n")
+    got = requests.since(mark)
+    assert got == [
+        ("PATCH", "/api/v1/namespaces/a/configmaps/x?dryRun=All"),
+        ("GET", "/apis/apps/v1/namespaces/a/deployments?watch=1"),
+        ("DELETE", "/apis/coordination.k8s.io/v1/namespaces/a/leases/l"),
+    ]
+    assert [classify(m, t).verb for m, t in got] == ["PATCH dry-run", "WATCH", "DELETE"]
