@@ -28,6 +28,7 @@ from kdeploy.helm.convert import (
     hook_report,
     is_imported,
     kdeploy_status,
+    later_failures,
     owned_manifests,
     ownership_problem,
     refuse_owned,
@@ -65,6 +66,8 @@ class _Plan:
     current: HelmRevision
     present: tuple[Manifest, ...]
     missing: tuple[str, ...]
+    # what happens to revisions newer than `current` (failed or left pending upgrades)
+    notes: tuple[str, ...] = ()
 
 
 def import_helm(
@@ -148,6 +151,11 @@ def _plan(
         except ClusterError:  # a kind the cluster no longer serves: Helm put it in the namespace
             return True
 
+    def namespace_of(manifest: Manifest) -> str:
+        given = (manifest.get("metadata") or {}).get("namespace")
+        kind = (str(manifest.get("apiVersion", "")), str(manifest.get("kind", "")))
+        return str(given or (namespace if namespaced(*kind) else ""))
+
     manifests = {r.number: owned_manifests(r, environment, namespaced) for r in revisions}
     current = current_revision(revisions)
     present: list[Manifest] = []
@@ -171,6 +179,7 @@ def _plan(
         current=current,
         present=tuple(present),
         missing=tuple(missing),
+        notes=tuple(later_failures(revisions, current, namespace_of)),
     )
 
 
@@ -197,6 +206,8 @@ def _show(
     )
     for ref in plan.missing:
         out.info(f"  not in the cluster, left out (a later apply or rollback creates it): {ref}")
+    for line in plan.notes:
+        out.info(line)
     for line in hook_report(plan.current):
         out.info(line)
     out.info(

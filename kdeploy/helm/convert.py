@@ -71,6 +71,46 @@ def current_revision(revisions: Sequence[HelmRevision]) -> HelmRevision:
     return max(deployed or revisions, key=lambda r: r.number)
 
 
+def later_failures(
+    revisions: Sequence[HelmRevision],
+    current: HelmRevision,
+    namespace_of: Callable[[Manifest], str],
+) -> list[str]:
+    """Lines about the revisions newer than `current` (they failed, or were left pending): the
+    import re-applies `current`'s objects as recorded, so what such an upgrade changed goes back
+    to `current` (as `helm rollback` would do), and objects only it created are left alone.
+    `namespace_of` gives an object's namespace as it is applied."""
+    later = [r for r in revisions if r.number > current.number]
+    if not later:
+        return []
+    keys = {_ref(m, namespace_of) for m in manifest_objects(current)}
+    lines = []
+    for rev in later:
+        lines.append(
+            f"  Helm revision {rev.number} is {rev.status}: the import re-applies revision "
+            f"{current.number}'s objects as recorded, undoing what revision {rev.number} changed "
+            "in them"
+        )
+        extra = [ref for m in manifest_objects(rev) if (ref := _ref(m, namespace_of)) not in keys]
+        if extra:
+            lines.append(
+                f"  only in Helm revision {rev.number}, left as they are (delete them with kubectl "
+                f"if unwanted): {', '.join(extra)}"
+            )
+    return lines
+
+
+def _ref(manifest: Manifest, namespace_of: Callable[[Manifest], str]) -> str:
+    meta = manifest.get("metadata") or {}
+    ref = ObjectRef(
+        str(manifest.get("apiVersion", "")),
+        str(manifest.get("kind", "")),
+        namespace_of(manifest),
+        str(meta.get("name", "")),
+    )
+    return str(ref)
+
+
 def owned_manifests(
     revision: HelmRevision,
     environment: str,

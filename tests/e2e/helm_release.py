@@ -57,7 +57,7 @@ spec:
     spec:
       containers:
       - name: app
-        image: nginx:1.27
+        image: {{ .Values.image | default "nginx:1.27" }}
 """,
     "extra.yaml": """\
 {{- if .Values.extra }}

@@ -153,6 +153,33 @@ def test_dry_run_shows_the_import_and_changes_nothing(
     assert helm_releases(helm, ns) == ["web"]
 
 
+def test_a_failed_last_upgrade_is_imported_as_failed_and_its_changes_undone(
+    own_emulator: Any, ns: str, live: LiveCluster, helm: Cli, chart: Path
+) -> None:
+    install(helm, chart, "web", ns, revisions=1)
+    # the emulator never readies this image: the upgrade times out and Helm marks it failed
+    failed = helm.run(
+        "upgrade", "web", str(chart), "-n", ns, "--set", "greeting=broken", "--set", "extra=true",
+        "--set", "image=never-ready:1", "--wait", "--timeout", "3s",
+    )  # fmt: skip
+    assert failed.code != 0
+    assert greeting(live) == "broken"
+
+    done = kd(own_emulator, "import", "helm", "web", "-n", ns, "--yes")
+    assert done.code == 0, done.stderr
+    assert "Helm revision 2 is failed: the import re-applies revision 1's objects" in done.stderr
+    assert (
+        f"only in Helm revision 2, left as they are (delete them with kubectl if unwanted): "
+        f"ConfigMap {ns}/web-extra"
+    ) in done.stderr
+    assert [(r["revision"], r["status"]) for r in history(own_emulator, ns)] == [
+        (1, "deployed"),
+        (2, "failed"),
+    ]
+    assert greeting(live) == "one"
+    assert helm_releases(helm, ns) == []
+
+
 def test_a_rerun_after_the_import_finishes_without_changes(
     emulator: Any, ns: str, live: LiveCluster, helm: Cli, chart: Path
 ) -> None:
