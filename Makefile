@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 TOOLS  := .tools
 
-.PHONY: demo test lint types pytest pytest-real pytest-differential-real control-plane tools bench clean
+.PHONY: demo test lint types pytest pytest-real pytest-differential-real control-plane tools bench bench-real clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,11 @@ bench: $(VENV)/.installed-dev tools
 	KDEPLOY_HELM="$(CURDIR)/$(TOOLS)/helm/helm" $(BIN)/python benchmarks/live.py
 	$(BIN)/python benchmarks/apply.py
 	$(BIN)/python benchmarks/lock_contention.py
+
+# kdeploy vs helm on a real kube-apiserver (builds the control plane once, like pytest-real)
+bench-real: $(VENV)/.installed-dev tools
+	bash tests/controlplane/build.sh >/dev/null
+	KDEPLOY_HELM="$(CURDIR)/$(TOOLS)/helm/helm" $(BIN)/python benchmarks/live.py --cluster real
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache .pytest_cache
