@@ -259,6 +259,12 @@ class LiveCluster:
         assert dep is not None
         return str(dep["spec"]["template"]["spec"]["containers"][0]["image"])
 
+    def object(self, kind: str, name: str, api_version: str = "v1") -> dict[str, Any] | None:
+        """The object `kind` `name` in this namespace, or None when there is none."""
+        from kdeploy.kube.client import ObjectRef
+
+        return self.cluster.get(ObjectRef(api_version, kind, self.ns, name))
+
     def job(self, name: str) -> dict[str, Any] | None:
         """Job `name` in this namespace, or None when there is none."""
         from kdeploy.kube.client import ObjectRef

@@ -26,6 +26,7 @@ from kdeploy.hooks import Operation, When, hooks_for, phase
 from kdeploy.kube.client import ObjectRef
 from kdeploy.model import Manifest, ObjectKey
 from kdeploy.ownership import owned_by
+from kdeploy.resource_policy import keep_policy
 from kdeploy.resources import install_order, sort_objects
 from kdeploy.wait import WaitOptions
 
@@ -93,7 +94,9 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
     kept_keys = [
         c.key
         for c in prepared.plan.of("delete")
-        if c.key in prepared.previous and options.keeps(c.key)
+        if c.key in prepared.previous
+        and options.keeps(c.key)
+        and keep_policy(prepared.live.get(c.key), prepared.previous[c.key]) is None
     ]
     if kept_keys:
         # Kept objects stay part of the release (and prune candidates) until a prune deletes them;
@@ -347,8 +350,9 @@ def _prune(
     deps: Deps, prepared: Prepared, options: DeployOptions, guard: Callable[[str], None]
 ) -> tuple[int, int]:
     """Delete (or, with --no-prune, keep and report) the objects planned for deletion, in reverse
-    install order; a Namespace is kept unless its deletion was asked for (DeployOptions.keeps).
-    Returns (deleted, kept)."""
+    install order; a Namespace is kept unless its deletion was asked for (DeployOptions.keeps),
+    and an object with the keep policy (kdeploy.resource_policy) is always left in the cluster and
+    out of the release. Returns (deleted, kept)."""
     target = prepared.target
     doomed = [prepared.live[c.key] for c in prepared.plan.of("delete") if c.key in prepared.live]
     # every prune candidate comes from the release's history: recorded
@@ -356,6 +360,18 @@ def _prune(
     if not doomed:
         return 0, 0
     ordered = sorted(doomed, key=install_order, reverse=True)
+    released = []
+    for m in ordered:
+        key = ObjectKey.of(m)
+        policy = keep_policy(m, prepared.previous.get(key))
+        if policy is not None:
+            # Left in the cluster and out of the new revision: it no longer belongs to the release.
+            deps.output.info(
+                f"  kept {key} (no longer rendered; {policy}): left in the cluster, no longer "
+                f"part of release {target.release}"
+            )
+            released.append(m)
+    ordered = [m for m in ordered if m not in released]
     kept = [m for m in ordered if options.keeps(ObjectKey.of(m))]
     for m in kept:
         key = ObjectKey.of(m)
@@ -364,10 +380,11 @@ def _prune(
         else:
             deps.output.info(kept_namespace_line(key.name, "no longer rendered"))
     ordered = [m for m in ordered if not options.keeps(ObjectKey.of(m))]
+    kept_count = len(kept) + len(released)
     if not ordered:
-        return 0, len(kept)
+        return 0, kept_count
     concurrency = _concurrency(deps, options)
-    return delete_objects(deps, ordered, concurrency=concurrency, check=guard), len(kept)
+    return delete_objects(deps, ordered, concurrency=concurrency, check=guard), kept_count
 
 
 def delete_objects(

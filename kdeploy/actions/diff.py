@@ -26,6 +26,7 @@ from kdeploy.kube.client import FIELD_MANAGER, ObjectRef
 from kdeploy.model import Manifest, ObjectKey
 from kdeploy.noop_apply import apply_is_noop
 from kdeploy.ownership import describe_owner, kdeploy_stamped, owned_by
+from kdeploy.resource_policy import keep_policy
 from kdeploy.resources import (
     INSTANCE_LABEL,
     api_group,
@@ -442,7 +443,13 @@ def show_plan(deps: Deps, prepared: Prepared, *, show_secrets: bool = False) -> 
     for key, owner in prepared.foreign.items():
         deps.output.info(f"! {key} exists and is owned by {owner}")
     for change in prepared.plan.of("delete"):
-        if is_namespace(change.key):
+        policy = keep_policy(prepared.live.get(change.key), prepared.previous.get(change.key))
+        if policy is not None:
+            deps.output.info(
+                f"! {change.key} has {policy}: apply leaves it in the cluster and it is no "
+                f"longer part of release {target.release}"
+            )
+        elif is_namespace(change.key):
             deps.output.info(
                 f"! {change.key} is deleted, with everything in it, only with --delete-namespaces "
                 "(or when confirmed on a terminal); otherwise it is kept"

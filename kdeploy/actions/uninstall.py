@@ -11,6 +11,7 @@ from kdeploy.actions.namespaces import is_namespace, kept_namespace_line, namesp
 from kdeploy.errors import HistoryError
 from kdeploy.model import Manifest, ObjectKey
 from kdeploy.ownership import describe_owner, owned_by
+from kdeploy.resource_policy import keep_policy
 from kdeploy.resources import install_order
 
 
@@ -25,7 +26,8 @@ def uninstall(
 ) -> int:
     """Delete the live objects this release owns (from its last deployed and later revisions) in
     reverse install order, then its history unless `keep_history`. An object its history lists
-    that now belongs to someone else is kept and reported. A Namespace is deleted only with
+    that now belongs to someone else, or has the keep policy (kdeploy.resource_policy), is kept and
+    reported. A Namespace is deleted only with
     `delete_namespaces` or when confirmed on a terminal (kdeploy.actions.namespaces). Returns how
     many objects were deleted. Holds the release lock throughout. Raises Declined when the user
     answers no (nothing deleted), HistoryError for an unknown release, LockHeldError when the
@@ -55,8 +57,11 @@ def uninstall(
         home = ObjectKey("", "Namespace", "", namespace)
         doomed: list[Manifest] = []
         for key, obj in sorted(live.items(), key=lambda item: install_order(item[1])):
+            policy = keep_policy(obj, found.get(key))
             if not owned_by(obj, release, namespace, recorded=True):
                 deps.output.info(f"  kept {key}: owned by {describe_owner(obj)}")
+            elif policy is not None:
+                deps.output.info(f"  kept {key} ({policy}): left in the cluster")
             elif not (keep_history and key == home):  # the namespace holding the history stays
                 doomed.append(obj)
         doomed.reverse()
