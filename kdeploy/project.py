@@ -232,9 +232,13 @@ def load_package(project: Project, name: str, _chain: tuple[str, ...] = ()) -> P
         kube_version = _string(kube_version, f"{shown}: kubeVersion")
         _check_kube_version(kube_version, shown)
     app_version = meta.get("appVersion")
+    if app_version is not None and not isinstance(app_version, str):
+        raise ProjectError(
+            f"{shown}: appVersion must be a string, not {_type_name(app_version)} "
+            f"({app_version!r})",
+            hint='quote it, e.g. appVersion: "2.10" (unquoted, YAML reads 2.10 as the number 2.1)',
+        )
     if app_version is not None:
-        if isinstance(app_version, (int, float)) and not isinstance(app_version, bool):
-            app_version = str(app_version)
         app_version = _string(app_version, f"{shown}: appVersion")
     pkg_type = meta.get("type", APPLICATION)
     if pkg_type not in (APPLICATION, LIBRARY):

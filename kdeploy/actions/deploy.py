@@ -123,6 +123,7 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
         values=target.values,
         package=target.package,
         package_version=target.package_version,
+        app_version=target.app_version,
         environment=target.environment,
         description=target.description,
         secret_strings=set(target.secret_strings),

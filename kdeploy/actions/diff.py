@@ -47,6 +47,7 @@ class Target:
     values: dict[str, Any] = field(default_factory=dict)
     package: str = ""
     package_version: str = ""
+    app_version: str = ""
     environment: str = ""
     description: str = ""
     secret_strings: frozenset[str] = frozenset()

@@ -134,6 +134,7 @@ def rollback(
             values=source.values,
             package=source.package,
             package_version=source.package_version,
+            app_version=source.app_version,
             environment=source.environment,
             description=f"rollback to {number}",
             secret_strings=source.secret_strings,

@@ -185,6 +185,7 @@ def rendered_targets(
                 values=rel.values,
                 package=rel.package.name,
                 package_version=rel.package.version,
+                app_version=rel.package.app_version or "",
                 kube_version=rel.package.kube_version,
                 environment=rel.spec.environment,
                 description=description,

@@ -37,6 +37,7 @@ def command(
     drift cannot be checked (e.g. no permission to patch it); 4 when all are present and in sync but one is not healthy."""
     from kdeploy.actions.status import release_status
     from kdeploy.commands._live import build_deps, locate_release
+    from kdeploy.history.report import revision_versions
 
     ns, cluster = locate_release(ctx, release, namespace, env)
     deps = build_deps(ctx, cluster, kubeconfig, context)
@@ -49,6 +50,9 @@ def command(
             "namespace": ns,
             "revision": rev.number,
             "status": rev.status,
+            "package": rev.package,
+            "packageVersion": rev.package_version,
+            "appVersion": rev.app_version or None,
             "historyProblems": list(status.history_problems),
             "lastAttempt": None
             if attempt is None
@@ -82,7 +86,10 @@ def command(
         }
         deps.output.result(json.dumps(doc, indent=2, sort_keys=True))
     else:
-        lines = [f"Release {release} in namespace {ns}: revision {rev.number} ({rev.status})"]
+        lines = [
+            f"Release {release} in namespace {ns}: revision {rev.number} ({rev.status}), "
+            f"{revision_versions(rev)}"
+        ]
         if attempt is not None:
             what = f" ({attempt.description})" if attempt.description else ""
             why = f": {attempt.result}" if attempt.result else ""

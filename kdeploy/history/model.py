@@ -40,6 +40,8 @@ class Revision:
     values: dict[str, Any] = field(default_factory=dict)
     package: str = ""
     package_version: str = ""
+    # package.yaml `appVersion`: the version of the application deployed ("" when not given)
+    app_version: str = ""
     environment: str = ""
     git_commit: str | None = None
     git_dirty: bool | None = None
@@ -91,6 +93,7 @@ def encode_meta(rev: Revision) -> dict[str, Any]:
         "format": PAYLOAD_FORMAT,
         "package": rev.package,
         "packageVersion": rev.package_version,
+        "appVersion": rev.app_version or None,
         "environment": rev.environment,
         "gitCommit": rev.git_commit,
         "gitDirty": rev.git_dirty,
@@ -140,6 +143,7 @@ def decode_revision(
         status=status,
         package=str(meta.get("package", "")),
         package_version=str(meta.get("packageVersion", "")),
+        app_version=str(meta.get("appVersion") or ""),
         environment=str(meta.get("environment", "")),
         git_commit=meta.get("gitCommit"),
         git_dirty=dirty if isinstance(dirty, bool) else None,

@@ -6,13 +6,19 @@ from typing import Any
 
 from kdeploy.history.model import Revision
 
-COLUMNS = ("REVISION", "STATUS", "WHEN", "WHO", "PACKAGE", "COMMIT", "DESCRIPTION")
+COLUMNS = ("REVISION", "STATUS", "WHEN", "WHO", "PACKAGE", "APP VERSION", "COMMIT", "DESCRIPTION")
 JSON_FORMAT = 1
 
 
 def package_ref(rev: Revision) -> str:
     """`package@version`, or just the package when the version is unknown."""
     return f"{rev.package}@{rev.package_version}" if rev.package_version else rev.package
+
+
+def revision_versions(rev: Revision) -> str:
+    """`package webapp@1.4.0, app version 2.7.1` (the app version only when it was given)."""
+    text = f"package {package_ref(rev) or '-'}"
+    return f"{text}, app version {rev.app_version}" if rev.app_version else text
 
 
 def commit_ref(rev: Revision) -> str:
@@ -38,6 +44,7 @@ def history_rows(revisions: list[Revision]) -> list[tuple[str, ...]]:
             r.started_at.replace("T", " ") or "-",
             r.who or "-",
             package_ref(r) or "-",
+            r.app_version or "-",
             commit_ref(r),
             _description(r),
         )
@@ -66,6 +73,7 @@ def revision_json(rev: Revision) -> dict[str, Any]:
         "who": rev.who,
         "package": rev.package,
         "packageVersion": rev.package_version,
+        "appVersion": rev.app_version or None,
         "environment": rev.environment,
         "gitCommit": rev.git_commit,
         "gitDirty": rev.git_dirty,

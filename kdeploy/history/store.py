@@ -212,6 +212,7 @@ class HistoryStore:
         description: str,
         secret_strings: set[str],
         restores: Revision | None = None,
+        app_version: str = "",
     ) -> Revision:
         """Record revision N+1 as `pending` (call it before changing anything in the cluster).
 
@@ -235,6 +236,7 @@ class HistoryStore:
             values=values,
             package=package,
             package_version=package_version,
+            app_version=app_version,
             environment=environment,
             git_commit=restores.git_commit if restores is not None else who.git_commit,
             git_dirty=restores.git_dirty if restores is not None else who.git_dirty,

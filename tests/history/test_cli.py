@@ -165,11 +165,11 @@ def test_history_text_table(cluster: Cluster, capsys: pytest.CaptureFixture[str]
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].split() == [
-        "REVISION", "STATUS", "WHEN", "WHO", "PACKAGE", "COMMIT", "DESCRIPTION"
+        "REVISION", "STATUS", "WHEN", "WHO", "PACKAGE", "APP", "VERSION", "COMMIT", "DESCRIPTION"
     ]  # fmt: skip
     assert lines[1].split() == [
         "1", "deployed", "2026-11-23", "12:00:05Z", "bob", "https://gitlab.example/shop/-/jobs/42",
-        "webapp@1.2.0", "0123456789ab+dirty", "first",
+        "webapp@1.2.0", "-", "0123456789ab+dirty", "first",
     ]  # fmt: skip
     assert lines[2].endswith("second (boom: exit 1)")
 
@@ -192,7 +192,7 @@ def test_history_json_shape(cluster: Cluster, capsys: pytest.CaptureFixture[str]
     first = data["revisions"][0]
     assert set(first) == {
         "revision", "status", "startedAt", "finishedAt", "who", "package", "packageVersion",
-        "environment", "gitCommit", "gitDirty", "description", "rollbackTo", "result",
+        "appVersion", "environment", "gitCommit", "gitDirty", "description", "rollbackTo", "result",
         "secretKeys", "trust", "writers", "damage",
     }  # fmt: skip
     assert (first["trust"], first["damage"]) == ("unchecked", None)

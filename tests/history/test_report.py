@@ -28,15 +28,21 @@ def test_text_table_aligns_columns_and_marks_dirty_and_unknown_commit() -> None:
     text = format_history_text(
         [
             rev(9, "superseded"),
-            rev(10, "failed", git_dirty=True, result="Deployment shop/web: Invalid\nmore"),
+            rev(
+                10,
+                "failed",
+                git_dirty=True,
+                result="Deployment shop/web: Invalid\nmore",
+                app_version="2.7.1",
+            ),
             rev(11, "pending", git_commit=None, package_version=""),
         ]
     )
     assert text.splitlines() == [
-        "REVISION  STATUS      WHEN                  WHO           PACKAGE       COMMIT              DESCRIPTION",
-        "9         superseded  2026-11-23 12:00:05Z  alice@laptop  webapp@1.0.0  0123456789ab        apply",
-        "10        failed      2026-11-23 12:00:05Z  alice@laptop  webapp@1.0.0  0123456789ab+dirty  apply (Deployment shop/web: Invalid)",
-        "11        pending     2026-11-23 12:00:05Z  alice@laptop  webapp        -                   apply",
+        "REVISION  STATUS      WHEN                  WHO           PACKAGE       APP VERSION  COMMIT              DESCRIPTION",
+        "9         superseded  2026-11-23 12:00:05Z  alice@laptop  webapp@1.0.0  -            0123456789ab        apply",
+        "10        failed      2026-11-23 12:00:05Z  alice@laptop  webapp@1.0.0  2.7.1        0123456789ab+dirty  apply (Deployment shop/web: Invalid)",
+        "11        pending     2026-11-23 12:00:05Z  alice@laptop  webapp        -            -                   apply",
     ]
 
 

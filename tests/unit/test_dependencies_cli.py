@@ -215,3 +215,13 @@ def test_error_in_a_library_macro_names_the_library_file_and_line(tmp_path: Path
     assert result.code == 1
     assert "packages/common/templates/helpers.j2:3" in result.stderr
     assert "while rendering packages/web/templates/configmap.yaml" in result.stderr
+
+
+def test_app_version_written_as_a_number_is_refused_with_a_hint_to_quote(tmp_path: Path) -> None:
+    proj = _project(tmp_path, [COMMON])
+    proj.write("packages/web/package.yaml", "name: web\nversion: 1.0.0\nappVersion: 2.10\n")
+    result = kd(tmp_path, "render", "-e", "dev")
+    assert result.code == 1
+    assert "packages/web/package.yaml: appVersion must be a string" in result.stderr
+    assert "appVersion must be a string, not a number (2.1)" in result.stderr
+    assert "quote it" in result.stderr
