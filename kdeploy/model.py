@@ -155,3 +155,6 @@ class RenderedRelease:
     value_layers: tuple[ValuesLayer, ...] = field(default=(), compare=False)
     # values set in those layers that no template read (kdeploy.unused.UnusedValue)
     unused_values: tuple[Any, ...] = field(default=(), compare=False)
+    # templates/NOTES.j2 rendered (None when the package has none): shown after a successful
+    # apply, with every secret string of the release redacted
+    notes: str | None = field(default=None, compare=False)

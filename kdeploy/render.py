@@ -37,6 +37,7 @@ from kdeploy.valuereads import TrackedValues, ValueReads
 from kdeploy.yamlio import dump_fast, load_all_fast
 
 TEMPLATES_DIR = "templates"
+NOTES_TEMPLATE = "NOTES.j2"
 FILES_DIR = "files"
 _TEMPLATE_SUFFIXES = (".yaml", ".yml")
 # Characters that JSON leaves raw but YAML forbids or reads as line breaks inside a quoted scalar.
@@ -390,6 +391,7 @@ class PackageTemplates:
         env.filters.update(FILTERS)
         self.env = env
         self.names = self._manifest_templates()
+        self.has_notes = (self.templates_dir / NOTES_TEMPLATE).is_file()
         self.shown = {name: self.display(self.templates_dir / name) for name in self.names}
         self._mentioned: frozenset[tuple[str | int, ...]] | None = None
 
@@ -724,6 +726,7 @@ def render_release(
             dep_values = _tracked(item.values, reads, item.aliases)
             parts.append((tset.dependency(dep), template_context(dep, spec, dep_values, dep_files)))
         docs = _render_documents(parts)
+        notes = tset.render_text(NOTES_TEMPLATE, parts[0][1]) if tset.has_notes else None
     except RenderError as e:
         from kdeploy.secrets import Redactor, values_secret_strings
 
@@ -755,7 +758,13 @@ def render_release(
         parse_hook(manifest, shown)  # a bad hook annotation fails here, naming the template
         objects.append(RenderedObject(manifest=manifest, source=shown, release=spec.name))
     objects.sort(key=lambda o: install_order(o.manifest))
-    return RenderedRelease(spec=spec, package=package, values=values, objects=tuple(objects))
+    return RenderedRelease(
+        spec=spec,
+        package=package,
+        values=values,
+        objects=tuple(objects),
+        notes=notes.strip("\n") if notes and notes.strip() else None,
+    )
 
 
 def apply_crd_scopes(

@@ -175,14 +175,23 @@ def _apply_one(
         if options.atomic:
             from kdeploy.actions.atomic import deploy_atomic
 
-            return deploy_atomic(deps, prepared, options)
-        return deploy(deps, prepared, options)
+            revision = deploy_atomic(deps, prepared, options)
+        else:
+            revision = deploy(deps, prepared, options)
     except KeyboardInterrupt as e:
         # Ctrl-C or SIGTERM: say which revision is left failed and how to undo it
         cancelled = cancelled_apply(deps, target, before, e)
         if cancelled is None:
             raise
         raise cancelled from e
+    show_notes(deps, target)
+    return revision
+
+
+def show_notes(deps: Deps, target: Target) -> None:
+    """Print the release's NOTES (already redacted) after it was deployed."""
+    if target.notes:
+        deps.output.result(f"NOTES for release {target.release}:\n{target.notes}\n")
 
 
 def check_same_environment(history: Sequence[Revision], target: Target) -> None:

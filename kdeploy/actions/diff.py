@@ -57,6 +57,8 @@ class Target:
     kube_version: str | None = None
     # a rollback's source revision: recorded as `rollback_to`, with its git commit
     restores: Revision | None = None
+    # the package's NOTES, rendered and redacted: shown once the release is deployed
+    notes: str = ""
 
     def redactor(self) -> Callable[[str], str]:
         """A function that scrubs this release's secret strings from text."""

@@ -168,7 +168,7 @@ def rendered_targets(
     deploy targets, with the secret strings to keep out of output and history."""
     from kdeploy.actions.render import render_environment
     from kdeploy.commands._values import warn_unused_values
-    from kdeploy.secrets import release_secret_strings
+    from kdeploy.secrets import Redactor, release_secret_strings
 
     rendered = render_environment(
         project_dir(ctx), env, releases, [Path(f) for f in value_files], sets, set_strings
@@ -177,6 +177,7 @@ def rendered_targets(
     targets = []
     for rel in rendered:
         manifests = tuple(o.manifest for o in rel.objects)
+        secrets = frozenset(release_secret_strings(rel))
         targets.append(
             Target(
                 release=rel.spec.name,
@@ -189,8 +190,9 @@ def rendered_targets(
                 kube_version=rel.package.kube_version,
                 environment=rel.spec.environment,
                 description=description,
-                secret_strings=frozenset(release_secret_strings(rel)),
+                secret_strings=secrets,
                 unavailable_secrets=rel.unavailable_secrets,
+                notes=Redactor(secrets).text(rel.notes) if rel.notes else "",
             )
         )
     return targets
