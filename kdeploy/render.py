@@ -27,8 +27,10 @@ import yaml
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from kdeploy.capabilities import Capabilities
+from kdeploy.capabilities import offline as offline_capabilities
 from kdeploy.confine import escape_target
-from kdeploy.errors import RenderError
+from kdeploy.errors import KdeployError, RenderError
 from kdeploy.hooks import parse_hook
 from kdeploy.model import Manifest, Package, ReleaseSpec, RenderedObject, RenderedRelease, Values
 from kdeploy.resources import api_group, crd_scopes, install_order, is_namespaced, stamp_ownership
@@ -587,6 +589,8 @@ class PackageTemplates:
             raise self._fail(name, e, str(e)) from None
         except RecursionError as e:
             raise self._fail(name, e, "recursion too deep") from None
+        except KdeployError:
+            raise  # from what a template asked of kdeploy (kube: the cluster), not the template
         except Exception as e:  # a template is user code: any failure in it is a user error
             raise self._fail(name, e, f"{type(e).__name__}: {e}") from None
 
@@ -661,7 +665,11 @@ def _render_documents(
 
 
 def template_context(
-    package: Package, spec: ReleaseSpec, values: Values, files: PackageFiles
+    package: Package,
+    spec: ReleaseSpec,
+    values: Values,
+    files: PackageFiles,
+    kube: Capabilities,
 ) -> dict[str, Any]:
     """What templates of `package` see when rendering release `spec` (docs/package-format.md,
     "Template context")."""
@@ -678,6 +686,7 @@ def template_context(
             "appVersion": package.app_version,
         },
         "files": files,
+        "kube": kube,
     }
 
 
@@ -694,13 +703,15 @@ def render_release(
     *,
     templates: PackageTemplates | None = None,
     reads: ValueReads | None = None,
+    capabilities: Capabilities | None = None,
 ) -> RenderedRelease:
     """Render `package` for release `spec` with the merged `values`: every templates/*.yaml (files
     starting with `_` are macro libraries), then those of each application dependency whose
     condition holds (with its own values subtree, kdeploy.dependencies), each YAML document
     parsed and checked (apiVersion, kind, metadata.name), empty documents skipped, namespaced
     objects without a namespace put in the release's namespace (cluster-scoped ones lose theirs),
-    ownership labels and annotations stamped, objects in install order. `files_root` defaults to
+    ownership labels and annotations stamped, objects in install order. Templates see
+    `capabilities` as `kube` (default: offline ones, kdeploy.capabilities.offline). `files_root` defaults to
     the package's files/ directory; pass `templates` to reuse one compiled environment across
     releases of the package. Raises RenderError naming the template file (and line, or rendered
     line) on any failure, and for a library package (it has no manifests). `reads`, when given,
@@ -717,14 +728,17 @@ def render_release(
         )
     tset = templates or PackageTemplates(package)
     files = PackageFiles(files_root if files_root is not None else package.path / FILES_DIR)
+    kube = capabilities or offline_capabilities(None)
     try:
         seen = _tracked(values, reads, ())
-        parts = [(tset, template_context(package, spec, seen, files))]
+        parts = [(tset, template_context(package, spec, seen, files, kube))]
         for item in included_dependencies(package, values, f"release {spec.name}"):
             dep = item.dependency.package
             dep_files = PackageFiles(dep.path / FILES_DIR)
             dep_values = _tracked(item.values, reads, item.aliases)
-            parts.append((tset.dependency(dep), template_context(dep, spec, dep_values, dep_files)))
+            parts.append(
+                (tset.dependency(dep), template_context(dep, spec, dep_values, dep_files, kube))
+            )
         docs = _render_documents(parts)
         notes = tset.render_text(NOTES_TEMPLATE, parts[0][1]) if tset.has_notes else None
     except RenderError as e:

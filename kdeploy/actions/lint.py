@@ -28,6 +28,7 @@ def lint_environment(
     sets: Sequence[str],
     set_strings: Sequence[str],
     kube_version: str | None,
+    api_versions: Sequence[str] = (),
 ) -> LintRun:
     """Render the selected releases of `env` and lint them against Kubernetes `kube_version`.
 
@@ -38,6 +39,7 @@ def lint_environment(
     for anything that stops rendering (bad project files, template errors).
     """
     from kdeploy.actions.render import SecretsMode, render_environment
+    from kdeploy.capabilities import offline
 
     version = resolve_version(kube_version)
     rendered = render_environment(
@@ -49,6 +51,7 @@ def lint_environment(
         set_strings,
         validate_values=False,
         secrets_mode=SecretsMode.PLACEHOLDER,
+        capabilities=offline(kube_version or version, api_versions),
     )
     unavailable = tuple(dict.fromkeys(m for r in rendered for m in r.unavailable_secrets))
     return LintRun(

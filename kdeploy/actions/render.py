@@ -13,6 +13,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from kdeploy.capabilities import Capabilities
 from kdeploy.envsecrets import Missing, missing_error, resolve_secrets
 from kdeploy.errors import KdeployError, ProjectError
 from kdeploy.model import Environment, Package, ReleaseSpec, RenderedRelease, Values, ValuesLayer
@@ -241,20 +242,28 @@ def render_environment(
     *,
     validate_values: bool = True,
     secrets_mode: SecretsMode = SecretsMode.REQUIRE,
+    capabilities: Capabilities | None = None,
 ) -> list[RenderedRelease]:
     """Render the selected releases of `env` (None: the only environment; empty `releases`: all):
     values merged (see prepare_releases), checked against each package's values.schema.yaml
     (unless `validate_values` is False, for lint which reports them itself), rendered, and checked
     for objects declared twice among the rendered releases. Returns releases in environment file
     order, objects in install order, each with the values read from `secrets:` as its
-    `secret_strings` (see prepare_releases for `secrets_mode`). Raises KdeployError subclasses:
+    `secret_strings` (see prepare_releases for `secrets_mode`); templates see `capabilities` as
+    `kube` (default: offline ones, kdeploy.capabilities). Raises KdeployError subclasses:
     ProjectError, ValidationError, RenderError; their messages never hold a secret's value."""
     project, environment, inputs = prepare_releases(
         project_dir, env, releases, value_files, sets, set_strings, secrets_mode=secrets_mode
     )
     secrets = frozenset(s for item in inputs for s in item.secret_strings)
     try:
-        return _render_inputs(project, environment, inputs, validate_values=validate_values)
+        return _render_inputs(
+            project,
+            environment,
+            inputs,
+            validate_values=validate_values,
+            capabilities=capabilities,
+        )
     except KdeployError as e:
         if not secrets:
             raise
@@ -276,7 +285,12 @@ def redacted_error(error: KdeployError, secrets: frozenset[str]) -> KdeployError
 
 
 def _render_inputs(
-    project: Project, environment: Environment, inputs: list[ReleaseInput], *, validate_values: bool
+    project: Project,
+    environment: Environment,
+    inputs: list[ReleaseInput],
+    *,
+    validate_values: bool,
+    capabilities: Capabilities | None,
 ) -> list[RenderedRelease]:
     from kdeploy.dependencies import included_dependencies
     from kdeploy.origins import origin_finder, package_defaults_layer
@@ -319,7 +333,14 @@ def _render_inputs(
         if tset is None:
             tset = templates[pkg.name] = PackageTemplates(pkg, cache)
         reads.append(ValueReads())
-        release = render_release(pkg, item.spec, item.values, templates=tset, reads=reads[-1])
+        release = render_release(
+            pkg,
+            item.spec,
+            item.values,
+            templates=tset,
+            reads=reads[-1],
+            capabilities=capabilities,
+        )
         rendered.append(
             replace(
                 release,

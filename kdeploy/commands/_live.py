@@ -16,6 +16,7 @@ import click
 
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import Target
+from kdeploy.capabilities import Capabilities
 from kdeploy.model import ClusterRef, Environment
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -155,6 +156,36 @@ def environment_lock(environment: Environment) -> tuple[str, str] | None:
     return environment.name, environment.releases[0].namespace
 
 
+def cluster_capabilities(
+    ctx: click.Context, env: str | None, kubeconfig: str | None, context: str | None
+) -> Capabilities:
+    """`kube` for diff and apply: the version and discovery of the environment's cluster (the
+    flags override its `cluster:`), read the first time a template asks."""
+    import functools
+
+    from kdeploy.capabilities import from_cluster
+
+    @functools.cache
+    def cluster() -> Any:
+        from kdeploy.kube.config import ClusterTarget, new_api_client
+        from kdeploy.kube.real import RealCluster
+
+        _environment, ref = load_env_cluster(ctx, env)
+        target = ClusterTarget(
+            kubeconfig=kubeconfig or ref.kubeconfig, context=context or ref.context
+        )
+        return RealCluster(new_api_client(target))
+
+    def version() -> str:
+        return str(cluster().server_version())
+
+    def kinds() -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = cluster().api_kinds()
+        return found
+
+    return from_cluster(version, kinds)
+
+
 def rendered_targets(
     ctx: click.Context,
     env: str | None,
@@ -163,15 +194,24 @@ def rendered_targets(
     sets: Sequence[str],
     set_strings: Sequence[str],
     description: str,
+    kubeconfig: str | None,
+    context: str | None,
 ) -> list[Target]:
     """Render the selected releases of `env` (all, in file order, when none are named) into
-    deploy targets, with the secret strings to keep out of output and history."""
+    deploy targets, with the secret strings to keep out of output and history. Templates see
+    the cluster's version and APIs as `kube` (read only when a template uses it)."""
     from kdeploy.actions.render import render_environment
     from kdeploy.commands._values import warn_unused_values
     from kdeploy.secrets import Redactor, release_secret_strings
 
     rendered = render_environment(
-        project_dir(ctx), env, releases, [Path(f) for f in value_files], sets, set_strings
+        project_dir(ctx),
+        env,
+        releases,
+        [Path(f) for f in value_files],
+        sets,
+        set_strings,
+        capabilities=cluster_capabilities(ctx, env, kubeconfig, context),
     )
     warn_unused_values(rendered)
     targets = []

@@ -143,6 +143,23 @@ def render_options(f: F) -> F:
     return values_options()(f)
 
 
+API_VERSIONS_HELP = (
+    "An API the templates' kube.has() finds served, besides the built-in ones of the Kubernetes "
+    "version: group/version or group/version/Kind (repeatable, or comma-separated)."
+)
+
+
+def api_versions_option(f: F) -> F:
+    """--api-versions for the offline commands (render, lint): `api_versions`."""
+    return click.option(
+        "--api-versions",
+        "api_versions",
+        multiple=True,
+        metavar="GROUP/VERSION[/KIND]",
+        help=API_VERSIONS_HELP,
+    )(f)
+
+
 def cluster_options(f: F) -> F:
     """--kubeconfig and --context (they override the environment's `cluster:`)."""
     return _stack(

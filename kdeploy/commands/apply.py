@@ -128,7 +128,9 @@ def command(
         rendered_targets,
     )
 
-    targets = rendered_targets(ctx, env, releases, value_files, sets, set_strings, "apply")
+    targets = rendered_targets(
+        ctx, env, releases, value_files, sets, set_strings, "apply", kubeconfig, context
+    )
     environment, cluster = load_env_cluster(ctx, env)
     deps = build_deps(
         ctx,

@@ -91,7 +91,9 @@ def command(
         from kdeploy.gitlab import merge_request_from_env
 
         mr = merge_request_from_env(os.environ)  # before any cluster work: fail fast
-    targets = rendered_targets(ctx, env, releases, value_files, sets, set_strings, "diff")
+    targets = rendered_targets(
+        ctx, env, releases, value_files, sets, set_strings, "diff", kubeconfig, context
+    )
     environment, cluster = load_env_cluster(ctx, env)
     deps = build_deps(ctx, cluster, kubeconfig, context, full_diff=full_diff)
     want_doc = output != "text" or json_out is not None or gitlab_mr_note

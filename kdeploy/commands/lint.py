@@ -9,7 +9,12 @@ from typing import Any
 import click
 
 from kdeploy.commands._files import write_text_atomic
-from kdeploy.commands._options import env_option, releases_argument, render_options
+from kdeploy.commands._options import (
+    api_versions_option,
+    env_option,
+    releases_argument,
+    render_options,
+)
 from kdeploy.errors import EXIT_ERROR, EXIT_OK, KdeployError
 
 
@@ -21,8 +26,10 @@ from kdeploy.errors import EXIT_ERROR, EXIT_OK, KdeployError
     "--kube-version",
     default=None,
     metavar="X.Y",
-    help="Kubernetes version whose API schemas to validate against (default: newest bundled).",
+    help="Kubernetes version whose API schemas to validate against, also kube.version in "
+    "templates (default: newest bundled).",
 )
+@api_versions_option
 @click.option(
     "-o",
     "--output",
@@ -47,6 +54,7 @@ def command(
     sets: tuple[str, ...],
     set_strings: tuple[str, ...],
     kube_version: str | None,
+    api_versions: tuple[str, ...],
     output: str,
     junit_file: str | None,
 ) -> int:
@@ -68,6 +76,7 @@ def command(
             sets,
             set_strings,
             kube_version,
+            api_versions,
         )
     except KdeployError as e:
         if junit_file:

@@ -10,7 +10,12 @@ from typing import Any
 import click
 
 from kdeploy.commands._files import write_text_atomic
-from kdeploy.commands._options import env_option, releases_argument, values_options
+from kdeploy.commands._options import (
+    api_versions_option,
+    env_option,
+    releases_argument,
+    values_options,
+)
 from kdeploy.commands._values import warn_unused_values
 from kdeploy.errors import EXIT_OK
 from kdeploy.model import RenderedRelease
@@ -34,6 +39,14 @@ from kdeploy.model import RenderedRelease
     help="Write one file per release, DIR/<release>.yaml, instead of printing.",
 )
 @click.option(
+    "--kube-version",
+    default=None,
+    metavar="X.Y[.Z]",
+    help="Kubernetes version templates see as kube.version (default: the newest one whose API "
+    "schemas kdeploy bundles).",
+)
+@api_versions_option
+@click.option(
     "--redact-secrets",
     is_flag=True,
     help="Mask Secret values, writeOnly values and values from the environment's secrets: (as "
@@ -48,6 +61,8 @@ def command(
     sets: tuple[str, ...],
     set_strings: tuple[str, ...],
     out_dir: str | None,
+    kube_version: str | None,
+    api_versions: tuple[str, ...],
     redact_secrets: bool,
 ) -> int:
     """Render an environment's releases (all, or the RELEASEs named) to YAML manifests.
@@ -56,6 +71,7 @@ def command(
     its secrets:, -f files, --set, --set-string.
     """
     from kdeploy.actions.render import SecretsMode, render_environment
+    from kdeploy.capabilities import offline
 
     obj: dict[str, Any] = ctx.obj or {}
     project_dir = Path(obj.get("project_dir") or os.getcwd())
@@ -68,6 +84,7 @@ def command(
         set_strings,
         # offline, e.g. in a job without the protected variables: placeholders stand in
         secrets_mode=SecretsMode.PLACEHOLDER if redact_secrets else SecretsMode.REQUIRE,
+        capabilities=offline(kube_version, api_versions),
     )
     warn_unused_values(rendered)
     if redact_secrets:

@@ -126,6 +126,11 @@ class ClusterClient(Protocol):
         """Wait until a CustomResourceDefinition reports Established; raises ClusterError on timeout."""
         ...
 
+    def api_kinds(self) -> list[tuple[str, str]]:
+        """(apiVersion, kind) of every resource the server serves, in every served version
+        (fetches all of discovery)."""
+        ...
+
 
 def error_from_status(
     status: Mapping[str, Any] | None, code: int, *, action: str, target: str

@@ -105,6 +105,14 @@ class RealCluster:
             self._fetch_legacy("v1")
         return found
 
+    def api_kinds(self) -> list[tuple[str, str]]:
+        """(apiVersion, kind) of every served resource (fetches all of discovery)."""
+        with self._discovery_lock:
+            found = self._ensure_discovery()
+            for group_version in list(self._pending):
+                self._fetch_legacy(group_version)
+            return sorted(found.by_version)
+
     def namespaced_kinds(self) -> list[ResourceInfo]:
         """Every listable namespaced resource, preferred versions (fetches all of discovery)."""
         with self._discovery_lock:

@@ -193,6 +193,13 @@ class SchemaCatalog:
             release=obj.release,
         )
 
+    def builtin_kinds(self) -> list[tuple[str, str]]:
+        """(apiVersion, kind) of every resource with a schema in this version (built-in APIs)."""
+        return sorted(
+            (f"{group}/{version}" if group else version, kind)
+            for group, version, kind in self._index()
+        )
+
     def _index(self) -> dict[tuple[str, str, str], str]:
         if self._gvk is None:
             index: dict[tuple[str, str, str], str] = {}

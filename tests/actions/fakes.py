@@ -171,6 +171,10 @@ class FakeCluster:
     def wait_established(self, crd_name: str, timeout: float = 60.0) -> None:
         self.log.append(f"established {crd_name}")
 
+    def api_kinds(self) -> list[tuple[str, str]]:
+        self.calls["discovery"] += 1
+        return sorted(BUILTIN)
+
     def namespaced_kinds(self) -> list[ResourceInfo]:
         self.calls["discovery"] += 1
         return [
