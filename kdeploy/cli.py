@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "history": ("history", "List the recorded revisions of a release."),
     "rollback": ("rollback", "Re-apply a recorded revision of a release."),
     "status": ("status", "Show the live state and drift of a release's objects."),
+    "test": ("test", "Run a release's test hooks and report pass or fail."),
     "get": ("get", "Print a revision's manifests or values."),
     "uninstall": ("uninstall", "Delete a release's objects and history."),
     "unlock": ("unlock", "Break a release lock."),

@@ -18,7 +18,9 @@ HOOK_ANNOTATION = "kdeploy.dev/hook"
 WEIGHT_ANNOTATION = "kdeploy.dev/hook-weight"
 DELETE_POLICY_ANNOTATION = "kdeploy.dev/hook-delete-policy"
 
-PHASES = ("pre-apply", "post-apply", "pre-rollback", "post-rollback")
+PHASES = ("pre-apply", "post-apply", "pre-rollback", "post-rollback", "test")
+# the phase no operation runs by itself: `kdeploy test` runs these hooks on demand
+TEST_PHASE = "test"
 DELETE_POLICIES = ("before-run", "on-success", "never")
 DEFAULT_DELETE_POLICY = "before-run"
 

@@ -450,6 +450,7 @@ class Handler(BaseHTTPRequestHandler):
             sub
             and sub not in route.rt.subresources
             and not (sub == "finalize" and route.rt.kind == "Namespace" and route.rt.group == "")
+            and not (sub == "log" and route.rt.kind == "Pod" and route.rt.group == "")
         ):
             raise E.no_route()
         return route
@@ -557,6 +558,9 @@ class Handler(BaseHTTPRequestHandler):
             if sub == "scale":
                 return self._send_json(200, api.get_scale(rt, namespace, name))
             obj = api.get(rt, namespace, name)
+            if sub == "log":
+                text = emulated_log(obj, query.get("tailLines"))
+                return self._send(200, text.encode(), "text/plain")
             return self._send_object(200, obj, rt, query)
         ctype = self.headers.get("Content-Type", "")
         if method in ("POST", "PUT"):
@@ -900,3 +904,22 @@ def _openapi_doc_json(group: str, version: str, reg: Registry) -> bytes:
     from kdeploy.emulator.openapi import openapi_group_version_json
 
     return openapi_group_version_json(group, version, *_openapi_inputs(group, version, reg))
+
+
+def emulated_log(pod: dict[str, Any], tail_lines: str | None) -> str:
+    """What GET pods/NAME/log answers: no container runs here, so one line per container says
+    what the simulated controllers made of it (its image and, once it ended, its exit code)."""
+    statuses = {c.get("name"): c for c in (pod.get("status") or {}).get("containerStatuses") or []}
+    lines = []
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        state = (statuses.get(container.get("name")) or {}).get("state") or {}
+        ended = state.get("terminated")
+        how = (
+            f"exited with code {ended.get('exitCode')}" if ended else ", ".join(state) or "waiting"
+        )
+        lines.append(
+            f"[emulated] container {container.get('name')} (image {container.get('image')}): {how}"
+        )
+    if tail_lines and tail_lines.isdigit():
+        lines = lines[-int(tail_lines) :] if int(tail_lines) else []
+    return "".join(line + "\n" for line in lines)

@@ -126,6 +126,11 @@ class ClusterClient(Protocol):
         """Wait until a CustomResourceDefinition reports Established; raises ClusterError on timeout."""
         ...
 
+    def pod_logs(self, namespace: str, name: str, tail_lines: int) -> str:
+        """The last `tail_lines` lines of the logs of pod `name` (all containers' first one, as
+        `kubectl logs` does); raises ClusterError when the server cannot give them."""
+        ...
+
     def api_kinds(self) -> list[tuple[str, str]]:
         """(apiVersion, kind) of every resource the server serves, in every served version
         (fetches all of discovery)."""

@@ -105,6 +105,19 @@ class RealCluster:
             self._fetch_legacy("v1")
         return found
 
+    def pod_logs(self, namespace: str, name: str, tail_lines: int) -> str:
+        """The last `tail_lines` lines of pod `name`'s logs (GET .../pods/NAME/log)."""
+        path = f"/api/v1/namespaces/{quote(namespace, safe='')}/pods/{quote(name, safe='')}/log"
+        _, doc = self._request(
+            "GET",
+            path,
+            action="read the logs of",
+            target=f"Pod {namespace}/{name}",
+            query=[("tailLines", str(tail_lines))],
+            accept="text/plain, application/json",
+        )
+        return str(doc.get(_TEXT, ""))
+
     def api_kinds(self) -> list[tuple[str, str]]:
         """(apiVersion, kind) of every served resource (fetches all of discovery)."""
         with self._discovery_lock:
@@ -289,6 +302,9 @@ class RealCluster:
             )
             raw = response.read()
             code = int(response.status)
+            ctype = str((response.getheaders() or {}).get("Content-Type", ""))
+            if 200 <= code < 300 and ctype.startswith("text/plain"):
+                return code, {_TEXT: raw.decode("utf-8", "replace")}
             try:
                 doc = json.loads(raw) if raw else {}
             except ValueError:
@@ -324,6 +340,10 @@ class RealCluster:
         if 200 <= code < 300 or code in ok:
             return code, doc
         raise error_from_status(doc, code, action=action, target=target)
+
+
+# where _request puts a plain-text answer (pod logs)
+_TEXT = "text"
 
 
 def _path(info: ResourceInfo, namespace: str, name: str | None) -> str:

@@ -171,6 +171,9 @@ class FakeCluster:
     def wait_established(self, crd_name: str, timeout: float = 60.0) -> None:
         self.log.append(f"established {crd_name}")
 
+    def pod_logs(self, namespace: str, name: str, tail_lines: int) -> str:
+        return ""
+
     def api_kinds(self) -> list[tuple[str, str]]:
         self.calls["discovery"] += 1
         return sorted(BUILTIN)
