@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 TOOLS  := .tools
 
-.PHONY: demo test lint types pytest pytest-real pytest-differential-real control-plane tools bench bench-real clean
+.PHONY: demo dist test lint types pytest pytest-real pytest-differential-real control-plane tools bench bench-real clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,15 @@ $(TOOLS)/helm/helm:
 	bash .ci/fetch-tools.sh $(TOOLS)
 
 tools: $(TOOLS)/helm/helm
+
+# dist/kdeploy-<version>-py3-none-any.whl (for pipx/uv tool install) and dist/kdeploy.pyz, a
+# single-file zipapp of kdeploy and its dependencies for this platform and Python minor version
+# (docs/getting-started.md, "Installing"). tests/test_dist.py runs both builds.
+DIST ?= dist
+dist: $(VENV)/.installed-dev
+	rm -rf $(DIST) build/lib
+	$(BIN)/python -m pip wheel -q --no-deps -w $(DIST) .
+	$(BIN)/shiv -q -c kdeploy -o $(DIST)/kdeploy.pyz $(DIST)/kdeploy-*.whl
 
 demo: $(VENV)/.installed
 	bash .ci/demo.sh
