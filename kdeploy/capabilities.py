@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from kdeploy.errors import KdeployError
 from kdeploy.kubeversion import ConstraintSyntaxError, Version, format_version, parse_version
+from kdeploy.lookup import Reader
 
 
 @dataclass(frozen=True)
@@ -37,8 +38,12 @@ class Capabilities:
     `kube.has("monitoring.coreos.com/v1/ServiceMonitor")` (or a bare "group/version"). The
     source is read on first use, once."""
 
-    def __init__(self, load: Callable[[], Known], source: str) -> None:
+    def __init__(
+        self, load: Callable[[], Known], source: str, reader: Reader | None = None
+    ) -> None:
         self._load = load
+        # what lookup() reads live objects with (kdeploy.lookup); private: not for templates
+        self._reader = reader
         self._known: Known | None = None
         self._lock = threading.Lock()
         self.source = source
@@ -67,6 +72,11 @@ class Capabilities:
 
     def __str__(self) -> str:
         return self.version
+
+
+def live_reader(capabilities: Capabilities) -> Reader | None:
+    """The live-object reader of `capabilities` (diff and apply), None offline."""
+    return capabilities._reader
 
 
 def parse_kube_version(text: str, flag: str = "--kube-version") -> Version:
@@ -114,9 +124,12 @@ def offline(kube_version: str | None, api_versions: Iterable[str] = ()) -> Capab
 
 
 def from_cluster(
-    server_version: Callable[[], str], kinds: Callable[[], list[tuple[str, str]]]
+    server_version: Callable[[], str],
+    kinds: Callable[[], list[tuple[str, str]]],
+    reader: Reader | None = None,
 ) -> Capabilities:
-    """Capabilities read from a cluster (its `/version` and discovery) on first use."""
+    """Capabilities read from a cluster (its `/version` and discovery) on first use, with the
+    `reader` lookup() reads live objects with."""
 
     def load() -> Known:
         reported = server_version()
@@ -126,4 +139,4 @@ def from_cluster(
             raise KdeployError(f"kube.version: the cluster reports {e}") from None
         return Known(version=version, apis=api_names(kinds()))
 
-    return Capabilities(load, "cluster")
+    return Capabilities(load, "cluster", reader)

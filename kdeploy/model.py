@@ -58,6 +58,8 @@ class Package:
     schema: dict[str, Any] | None = field(default=None, compare=False)
     type: str = APPLICATION
     app_version: str | None = None
+    # package.yaml `lookup: true`: templates may read live objects (kdeploy.lookup)
+    lookup: bool = False
     dependencies: tuple[Dependency, ...] = field(default=(), compare=False)
 
     @property
@@ -155,6 +157,8 @@ class RenderedRelease:
     value_layers: tuple[ValuesLayer, ...] = field(default=(), compare=False)
     # values set in those layers that no template read (kdeploy.unused.UnusedValue)
     unused_values: tuple[Any, ...] = field(default=(), compare=False)
+    # values of Secrets that templates read with lookup(): redacted like the release's own
+    lookup_secrets: frozenset[str] = field(default=frozenset(), compare=False)
     # templates/NOTES.j2 rendered (None when the package has none): shown after a successful
     # apply, with every secret string of the release redacted
     notes: str | None = field(default=None, compare=False)

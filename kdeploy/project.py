@@ -42,6 +42,7 @@ _PACKAGE_KEYS = (
     "description",
     "kubeVersion",
     "lint",
+    "lookup",
     "dependencies",
 )
 _DEPENDENCY_KEYS = ("name", "version", "alias", "condition")
@@ -246,6 +247,9 @@ def load_package(project: Project, name: str, _chain: tuple[str, ...] = ()) -> P
             f"{shown}: type {pkg_type!r} is not a package type",
             hint=f"use `type: {APPLICATION}` (the default) or `type: {LIBRARY}` (macros only)",
         )
+    lookup = meta.get("lookup", False)
+    if not isinstance(lookup, bool):
+        raise ProjectError(f"{shown}: lookup must be true or false, not {_type_name(lookup)}")
     lint = _mapping(meta.get("lint"), f"{shown}: lint")
     _check_keys(lint, _LINT_KEYS, f"{shown}: lint")
     disable = lint.get("disable") or []
@@ -275,6 +279,7 @@ def load_package(project: Project, name: str, _chain: tuple[str, ...] = ()) -> P
         schema=schema,
         type=pkg_type,
         app_version=app_version,
+        lookup=lookup,
         dependencies=dependencies,
     )
     project._loaded[name] = package

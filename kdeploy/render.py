@@ -32,6 +32,7 @@ from kdeploy.capabilities import offline as offline_capabilities
 from kdeploy.confine import escape_target
 from kdeploy.errors import KdeployError, RenderError
 from kdeploy.hooks import parse_hook
+from kdeploy.lookup import Lookup, LookupFailure
 from kdeploy.model import Manifest, Package, ReleaseSpec, RenderedObject, RenderedRelease, Values
 from kdeploy.resources import api_group, crd_scopes, install_order, is_namespaced, stamp_ownership
 from kdeploy.validate import describe, manifest_problems, metadata_problems
@@ -585,7 +586,7 @@ class PackageTemplates:
             ) from None
         except jinja2.TemplateNotFound as e:
             raise self._fail(name, e, self._not_found(str(e.name))) from None
-        except _TemplateFailure as e:
+        except (_TemplateFailure, LookupFailure) as e:
             raise self._fail(name, e, str(e)) from None
         except RecursionError as e:
             raise self._fail(name, e, "recursion too deep") from None
@@ -670,6 +671,7 @@ def template_context(
     values: Values,
     files: PackageFiles,
     kube: Capabilities,
+    lookups: list[Lookup] | None = None,
 ) -> dict[str, Any]:
     """What templates of `package` see when rendering release `spec` (docs/package-format.md,
     "Template context")."""
@@ -687,7 +689,22 @@ def template_context(
         },
         "files": files,
         "kube": kube,
+        "lookup": _lookup(package, kube, lookups),
     }
+
+
+def _looked_up_secrets(lookups: list[Lookup]) -> set[str]:
+    return {s for found in lookups for s in found.secret_strings}
+
+
+def _lookup(package: Package, kube: Capabilities, lookups: list[Lookup] | None) -> Lookup:
+    """The `lookup` function for `package` (remembered in `lookups`, for the Secrets it reads)."""
+    from kdeploy.capabilities import live_reader
+
+    found = Lookup(live_reader(kube), package.name, package.lookup)
+    if lookups is not None:
+        lookups.append(found)
+    return found
 
 
 def _tracked(values: Values, reads: ValueReads | None, path: tuple[str, ...]) -> Values:
@@ -729,23 +746,28 @@ def render_release(
     tset = templates or PackageTemplates(package)
     files = PackageFiles(files_root if files_root is not None else package.path / FILES_DIR)
     kube = capabilities or offline_capabilities(None)
+    lookups: list[Lookup] = []
     try:
         seen = _tracked(values, reads, ())
-        parts = [(tset, template_context(package, spec, seen, files, kube))]
+        parts = [(tset, template_context(package, spec, seen, files, kube, lookups))]
         for item in included_dependencies(package, values, f"release {spec.name}"):
             dep = item.dependency.package
             dep_files = PackageFiles(dep.path / FILES_DIR)
             dep_values = _tracked(item.values, reads, item.aliases)
             parts.append(
-                (tset.dependency(dep), template_context(dep, spec, dep_values, dep_files, kube))
+                (
+                    tset.dependency(dep),
+                    template_context(dep, spec, dep_values, dep_files, kube, lookups),
+                )
             )
         docs = _render_documents(parts)
         notes = tset.render_text(NOTES_TEMPLATE, parts[0][1]) if tset.has_notes else None
     except RenderError as e:
         from kdeploy.secrets import Redactor, values_secret_strings
 
-        # Errors may quote rendered text; `writeOnly` values must not reach the terminal.
-        redactor = Redactor(values_secret_strings(package, values))
+        # Errors may quote rendered text; `writeOnly` values (and Secrets read with lookup) must
+        # not reach the terminal.
+        redactor = Redactor(values_secret_strings(package, values) | _looked_up_secrets(lookups))
         # Releases of one package differ only by their values: say which one failed.
         raise RenderError(
             redactor.text(
@@ -777,6 +799,7 @@ def render_release(
         package=package,
         values=values,
         objects=tuple(objects),
+        lookup_secrets=frozenset(_looked_up_secrets(lookups)),
         notes=notes.strip("\n") if notes and notes.strip() else None,
     )
 

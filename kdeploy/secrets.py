@@ -144,6 +144,7 @@ def release_secret_strings(release: Any) -> set[str]:
     read from the environment's `secrets:` sources."""
     found = collect_secret_strings(o.manifest for o in release.objects)
     found.update(values_secret_strings(release.package, release.values))
+    found.update(s for s in release.lookup_secrets if len(s) >= MIN_SECRET_LENGTH)
     found.update(s for s in release.secret_strings if len(s) >= MIN_SECRET_LENGTH)
     return found
 

@@ -160,7 +160,8 @@ def cluster_capabilities(
     ctx: click.Context, env: str | None, kubeconfig: str | None, context: str | None
 ) -> Capabilities:
     """`kube` for diff and apply: the version and discovery of the environment's cluster (the
-    flags override its `cluster:`), read the first time a template asks."""
+    flags override its `cluster:`), read the first time a template asks; and the live objects
+    lookup() reads (kdeploy.lookup)."""
     import functools
 
     from kdeploy.capabilities import from_cluster
@@ -183,7 +184,14 @@ def cluster_capabilities(
         found: list[tuple[str, str]] = cluster().api_kinds()
         return found
 
-    return from_cluster(version, kinds)
+    def read(api_version: str, kind: str, namespace: str, name: str) -> Any:
+        from kdeploy.kube.client import ObjectRef
+
+        if name:
+            return cluster().get(ObjectRef(api_version, kind, namespace, name))
+        return cluster().list_by_labels(api_version, kind, namespace or None, "")
+
+    return from_cluster(version, kinds, read)
 
 
 def rendered_targets(
