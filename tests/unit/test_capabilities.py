@@ -48,3 +48,23 @@ def test_offline_rejects_a_malformed_version_at_once() -> None:
         offline("one.two")
     assert offline("1.29").version == "1.29.0"
     assert isinstance(Known((1, 2, 3), frozenset()), Known)
+
+
+def test_lookup_is_refused_without_opt_in_and_empty_offline() -> None:
+    from kdeploy.lookup import Lookup, LookupFailure
+
+    with pytest.raises(LookupFailure, match="package web does not allow lookup"):
+        Lookup(None, "web", allowed=False)("v1", "Secret", "shop", "db")
+    offline_lookup = Lookup(None, "web", allowed=True)
+    assert offline_lookup("v1", "Secret", "shop", "db") is None
+    assert offline_lookup("v1", "Secret", "shop") == []
+
+
+def test_lookup_remembers_the_values_of_secrets_it_read() -> None:
+    from kdeploy.lookup import Lookup
+
+    secret = {"kind": "Secret", "data": {"password": "aHVudGVyMi1zZWNyZXQ="}}
+    found = Lookup(lambda *_: secret, "web", allowed=True)
+    got = found("v1", "Secret", "shop", "db")
+    assert got == secret and got is not secret
+    assert {"hunter2-secret", "aHVudGVyMi1zZWNyZXQ="} <= found.secret_strings

@@ -239,3 +239,12 @@ def test_a_package_directory_without_package_yaml_is_explained(proj: ProjectBuil
     with pytest.raises(ProjectError) as info:
         load_environment(load_project(proj.root), "dev")
     assert "packages/api/ has no package.yaml" in info.value.format_message()
+
+
+def test_package_lookup_opt_in_is_read_and_must_be_a_boolean(proj: ProjectBuilder) -> None:
+    proj.package("api", meta={"name": "api", "version": "1.0.0", "lookup": True})
+    assert load_package(load_project(proj.root), "api").lookup is True
+    assert load_package(load_project(proj.root), "web").lookup is False
+    proj.package("bad", meta={"name": "bad", "version": "1.0.0", "lookup": "yes"})
+    with pytest.raises(ProjectError, match="lookup must be true or false, not a string"):
+        load_package(load_project(proj.root), "bad")
