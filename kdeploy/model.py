@@ -155,6 +155,8 @@ class RenderedRelease:
     unavailable_secrets: tuple[str, ...] = field(default=(), compare=False)
     # every layer of values a person set (environment, -f, --set...), lowest precedence first
     value_layers: tuple[ValuesLayer, ...] = field(default=(), compare=False)
+    # what those layers set, merged without the package's defaults (None: not known)
+    user_values: Values | None = field(default=None, compare=False)
     # values set in those layers that no template read (kdeploy.unused.UnusedValue)
     unused_values: tuple[Any, ...] = field(default=(), compare=False)
     # values of Secrets that templates read with lookup(): redacted like the release's own

@@ -104,12 +104,15 @@ def _invalid(expr: str, flag: str, why: str) -> KdeployError:
     return KdeployError(f'invalid {flag} "{expr}": {why}', hint=SET_SYNTAX_HINT)
 
 
-def parse_set_path(expr: str, *, as_string: bool = False) -> tuple[list[PathSegment], Any]:
+def parse_set_path(
+    expr: str, *, as_string: bool = False, flag: str | None = None
+) -> tuple[list[PathSegment], Any]:
     """Split `a.b[0].c=value` into its path (['a', 'b', 0, 'c']) and value. A backslash escapes the
     next character (`a\\.b` is one key 'a.b'). The value is parsed as a YAML scalar, or as a flow
     list/mapping when it starts with `[` or `{`; text that is not one stays a string; `as_string`
-    keeps it a string always. Raises KdeployError quoting `expr` when it is malformed."""
-    flag = "--set-string" if as_string else "--set"
+    keeps it a string always. Raises KdeployError quoting `expr` (and `flag`, default --set or
+    --set-string) when it is malformed."""
+    flag = flag or ("--set-string" if as_string else "--set")
     path: list[PathSegment] = []
     key: list[str] = []
     # after ']' only '.', '[' or '=' may follow; `key_done` tracks that a segment was closed
@@ -172,6 +175,24 @@ def parse_set_path(expr: str, *, as_string: bool = False) -> tuple[list[PathSegm
     raw = expr[i + 1 :]
     value = raw if as_string else _parse_value(raw, expr, flag)
     return path, value
+
+
+def parse_set_json(expr: str) -> tuple[list[PathSegment], Any]:
+    """`--set-json PATH=JSON`: the path (as for --set) and the JSON value (any JSON: an object,
+    a list, a string, null to remove the key). Raises KdeployError naming the flag when the path
+    is malformed or the value is not JSON."""
+    import json
+
+    path, raw = parse_set_path(expr, as_string=True, flag="--set-json")
+    try:
+        return path, json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise KdeployError(
+            f'invalid --set-json for "{set_target(expr)}": the value is not JSON: {e.msg} at '
+            f"position {e.pos + 1}",
+            hint="quote the whole flag for the shell, e.g. --set-json "
+            '\'resources={"limits": {"cpu": "1"}}\'',
+        ) from None
 
 
 def _parse_value(raw: str, expr: str, flag: str) -> Any:

@@ -121,6 +121,7 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
         target.namespace,
         manifests=recorded,
         values=target.values,
+        user_values=target.user_values,
         package=target.package,
         package_version=target.package_version,
         app_version=target.app_version,

@@ -51,6 +51,9 @@ class Target:
     environment: str = ""
     description: str = ""
     secret_strings: frozenset[str] = frozenset()
+    # the values the environment and the command line set, without package defaults (None:
+    # not known, e.g. a rollback to a revision that did not record them)
+    user_values: dict[str, Any] | None = None
     # the environment's `secrets:` entries that gave no value, described (no value)
     unavailable_secrets: tuple[str, ...] = ()
     # the package's `kubeVersion` constraint, checked against the cluster before any change

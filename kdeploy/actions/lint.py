@@ -29,6 +29,9 @@ def lint_environment(
     set_strings: Sequence[str],
     kube_version: str | None,
     api_versions: Sequence[str] = (),
+    *,
+    set_files: Sequence[str] = (),
+    set_jsons: Sequence[str] = (),
 ) -> LintRun:
     """Render the selected releases of `env` and lint them against Kubernetes `kube_version`.
 
@@ -49,6 +52,8 @@ def lint_environment(
         value_files,
         sets,
         set_strings,
+        set_files=set_files,
+        set_jsons=set_jsons,
         validate_values=False,
         secrets_mode=SecretsMode.PLACEHOLDER,
         capabilities=offline(kube_version or version, api_versions),

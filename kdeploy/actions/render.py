@@ -27,6 +27,7 @@ from kdeploy.project import (
 from kdeploy.values import (
     PathSegment,
     merge_layers,
+    parse_set_json,
     parse_set_path,
     set_path,
     set_target,
@@ -54,6 +55,8 @@ class ReleaseInput:
     missing_secrets: tuple[Missing, ...] = ()
     # the layers a person set (environment, -f, --set...), lowest precedence first
     layers: tuple[ValuesLayer, ...] = ()
+    # what those layers set, merged without the package's defaults (`kdeploy get values`)
+    user_values: Values | None = None
 
 
 class SecretsMode(Enum):
@@ -144,11 +147,14 @@ def command_line_values(
     value_files: Sequence[Path],
     sets: Sequence[str],
     set_strings: Sequence[str],
+    set_files: Sequence[str] = (),
+    set_jsons: Sequence[str] = (),
 ) -> CommandLineValues:
-    """Read the -f files and parse the --set/--set-string expressions, each optionally scoped to
-    one release (`web:values.yaml`, `web:image.tag=1.2`). Parsed once, before any release, so a
-    malformed one fails fast whatever is selected. Raises KdeployError naming the flag for an
-    unknown release or a malformed expression, ProjectError for a file."""
+    """Read the -f files and parse the --set-json, --set, --set-string and --set-file
+    expressions (applied in that order, as Helm does), each optionally scoped to one release
+    (`web:values.yaml`, `web:image.tag=1.2`). Parsed once, before any release, so a malformed one
+    fails fast whatever is selected. Raises KdeployError naming the flag for an unknown release or
+    a malformed expression, ProjectError for a file."""
     files = []
     for given in value_files:
         scope, name = split_release_scope(str(given))
@@ -165,15 +171,72 @@ def command_line_values(
             source=f"-f {given}", values=data, file=full, shown=name, shared=scope is None
         )
         files.append((scope, layer))
+    parsers: list[tuple[Sequence[str], str, Callable[[str], tuple[list[PathSegment], Any]]]] = [
+        (set_jsons, "--set-json", parse_set_json),
+        (sets, "--set", parse_set_path),
+        (set_strings, "--set-string", lambda rest: parse_set_path(rest, as_string=True)),
+        (set_files, "--set-file", lambda rest: read_set_file(project_dir, rest)),
+    ]
     assignments = []
-    for exprs, as_string, flag in ((sets, False, "--set"), (set_strings, True, "--set-string")):
+    for exprs, flag, parse in parsers:
         for expr in exprs:
             scope, rest = split_release_scope(expr)
             _check_scope(environment, scope, flag, expr)
-            path_, value = parse_set_path(rest, as_string=as_string)
+            path_, value = parse(rest)
             # named without its value in messages: the value may be a secret
             assignments.append((scope, path_, value, f"{flag} {set_target(expr)}"))
     return CommandLineValues(files=files, assignments=assignments)
+
+
+# a --set-file value ends up in a manifest, and a ConfigMap or Secret holds at most 1 MiB
+MAX_SET_FILE_BYTES = 1024 * 1024
+
+
+def read_set_file(project_dir: Path, expr: str) -> tuple[list[PathSegment], str]:
+    """`--set-file PATH=FILE`: the values path and the text of FILE (relative to the project
+    directory). A file named inside the project must stay inside it with symlinks followed
+    (kdeploy.confine: a link checked into the project must not read ~/.kube/config into a
+    manifest); a file outside the project (a CI file variable) is the user's own choice, like
+    -f. Raises ProjectError naming the flag for a missing, unreadable, non-UTF-8, too large or
+    escaping file."""
+    from kdeploy.confine import escape_target
+
+    path_, name = parse_set_path(expr, as_string=True, flag="--set-file")
+    where = f'--set-file "{expr}"'
+    if not name:
+        raise ProjectError(f"{where}: no file after '='", hint="use --set-file PATH=FILE")
+    given = Path(name)
+    full = given if given.is_absolute() else project_dir / given
+    lexical = Path(os.path.normpath(full))
+    root = project_dir.resolve()
+    if lexical.is_relative_to(project_dir) or lexical.is_relative_to(root):
+        target = escape_target(lexical, root)
+        if target is not None:
+            raise ProjectError(
+                f"{where}: {name} is in the project directory but resolves outside it (it links "
+                f"to {target})",
+                hint="a file of the project must stay inside the project; name a file outside "
+                "it directly if you mean to read it",
+            )
+    try:
+        data = full.read_bytes()
+    except FileNotFoundError:
+        raise ProjectError(f"{where}: file not found ({full})") from None
+    except OSError as e:
+        raise ProjectError(f"{where}: cannot read {full}: {e.strerror or e}") from None
+    if len(data) > MAX_SET_FILE_BYTES:
+        raise ProjectError(
+            f"{where}: {name} holds {len(data)} bytes, more than the {MAX_SET_FILE_BYTES} a "
+            "Kubernetes object can hold"
+        )
+    try:
+        return path_, data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ProjectError(
+            f"{where}: {name} is not UTF-8 text ({e.reason} at byte {e.start})",
+            hint="for binary data, put the file in the package's files/ and use "
+            "files.get_bytes() with b64encode",
+        ) from None
 
 
 def prepare_releases(
@@ -184,44 +247,46 @@ def prepare_releases(
     sets: Sequence[str],
     set_strings: Sequence[str],
     *,
+    set_files: Sequence[str] = (),
+    set_jsons: Sequence[str] = (),
     secrets_mode: SecretsMode = SecretsMode.REQUIRE,
     environ: Mapping[str, str] | None = None,
 ) -> tuple[Project, Environment, list[ReleaseInput]]:
     """Load the project and the environment and merge each selected release's values, lowest
     precedence first: package defaults, environment layers (ReleaseSpec.layers), the environment's
-    `secrets:` (read from `environ`, default os.environ), `-f` files in order, `--set` in order,
-    `--set-string` in order; a `RELEASE:` prefix limits a -f, --set or --set-string to that
-    release. A missing optional secret leaves its value unset; a missing required one raises
+    `secrets:` (read from `environ`, default os.environ), `-f` files in order, then `--set-json`,
+    `--set`, `--set-string`, `--set-file`, each in order; a `RELEASE:` prefix limits a -f or a
+    --set... flag to that release. A missing optional secret leaves its value unset; a missing required one raises
     KdeployError (naming file, path and source, never a value) in REQUIRE mode, and gets a
     placeholder in PLACEHOLDER mode. Raises KdeployError (ProjectError for files) for anything
     wrong in the project or the command-line values."""
     project = load_project(project_dir)
     environment = load_environment(project, pick_environment(project, env))
     selected = select_releases(environment, releases)
-    extra = command_line_values(project.root, environment, value_files, sets, set_strings)
+    extra = command_line_values(
+        project.root, environment, value_files, sets, set_strings, set_files, set_jsons
+    )
     environ = os.environ if environ is None else environ
     inputs = []
     for spec in selected:
         package = load_package(project, spec.package)
-        values = merge_layers([package.defaults, *(layer.values for layer in spec.layers)])
         found = resolve_secrets(spec.secrets, environ)
-        for path, secret in found.assignments:
-            values = set_path(values, list(path), secret)
-        for missing in found.missing:
-            if missing.source.required and secrets_mode is SecretsMode.PLACEHOLDER:
-                values = set_path(
-                    values, list(missing.source.segments), missing.source.placeholder()
-                )
-        values = merge_layers([values, *extra.layers_for(spec.name)])
-        values = extra.apply_sets(spec.name, values)
+        secrets = list(found.assignments)
+        if secrets_mode is SecretsMode.PLACEHOLDER:
+            secrets.extend(
+                (m.source.segments, m.source.placeholder())
+                for m in found.missing
+                if m.source.required
+            )
         inputs.append(
             ReleaseInput(
                 spec=spec,
                 package=package,
-                values=values,
+                values=_release_values(package.defaults, spec, secrets, extra),
                 secret_strings=found.strings,
                 missing_secrets=found.missing,
                 layers=(*spec.layers, *extra.value_layers(spec.name)),
+                user_values=_release_values({}, spec, secrets, extra),
             )
         )
     if secrets_mode is SecretsMode.REQUIRE:
@@ -232,6 +297,21 @@ def prepare_releases(
     return project, environment, inputs
 
 
+def _release_values(
+    base: Values,
+    spec: ReleaseSpec,
+    secrets: Sequence[tuple[Sequence[PathSegment], Any]],
+    extra: CommandLineValues,
+) -> Values:
+    """`base` with the release's layers over it, in precedence order: the environment's layers,
+    its `secrets:` values, then -f files and the --set... flags that apply to the release."""
+    values = merge_layers([base, *(layer.values for layer in spec.layers)])
+    for path, secret in secrets:
+        values = set_path(values, list(path), secret)
+    values = merge_layers([values, *extra.layers_for(spec.name)])
+    return extra.apply_sets(spec.name, values)
+
+
 def render_environment(
     project_dir: Path,
     env: str | None,
@@ -240,6 +320,8 @@ def render_environment(
     sets: Sequence[str],
     set_strings: Sequence[str],
     *,
+    set_files: Sequence[str] = (),
+    set_jsons: Sequence[str] = (),
     validate_values: bool = True,
     secrets_mode: SecretsMode = SecretsMode.REQUIRE,
     capabilities: Capabilities | None = None,
@@ -253,7 +335,15 @@ def render_environment(
     `kube` (default: offline ones, kdeploy.capabilities). Raises KdeployError subclasses:
     ProjectError, ValidationError, RenderError; their messages never hold a secret's value."""
     project, environment, inputs = prepare_releases(
-        project_dir, env, releases, value_files, sets, set_strings, secrets_mode=secrets_mode
+        project_dir,
+        env,
+        releases,
+        value_files,
+        sets,
+        set_strings,
+        set_files=set_files,
+        set_jsons=set_jsons,
+        secrets_mode=secrets_mode,
     )
     secrets = frozenset(s for item in inputs for s in item.secret_strings)
     try:
@@ -347,6 +437,7 @@ def _render_inputs(
                 secret_strings=item.secret_strings,
                 unavailable_secrets=tuple(m.describe() for m in item.missing_secrets),
                 value_layers=item.layers,
+                user_values=item.user_values,
             )
         )
     rendered = _with_unused_values(project, environment, rendered, reads, templates)

@@ -132,6 +132,7 @@ def rollback(
             namespace=namespace,
             manifests=tuple(source.manifests),
             values=source.values,
+            user_values=source.user_values,
             package=source.package,
             package_version=source.package_version,
             app_version=source.app_version,

@@ -204,6 +204,9 @@ def rendered_targets(
     description: str,
     kubeconfig: str | None,
     context: str | None,
+    *,
+    set_files: Sequence[str] = (),
+    set_jsons: Sequence[str] = (),
 ) -> list[Target]:
     """Render the selected releases of `env` (all, in file order, when none are named) into
     deploy targets, with the secret strings to keep out of output and history. Templates see
@@ -220,6 +223,8 @@ def rendered_targets(
         sets,
         set_strings,
         capabilities=cluster_capabilities(ctx, env, kubeconfig, context),
+        set_files=set_files,
+        set_jsons=set_jsons,
     )
     warn_unused_values(rendered)
     targets = []
@@ -232,6 +237,7 @@ def rendered_targets(
                 namespace=rel.spec.namespace,
                 manifests=manifests,
                 values=rel.values,
+                user_values=rel.user_values,
                 package=rel.package.name,
                 package_version=rel.package.version,
                 app_version=rel.package.app_version or "",

@@ -26,6 +26,11 @@ VALUES_FILE_HELP = (
 )
 SET_HELP = "Set a value (YAML scalar); RELEASE:PATH=VALUE for one release only."
 SET_STRING_HELP = "Set a string value; RELEASE:PATH=VALUE for one release only."
+SET_FILE_HELP = (
+    "Set a value to the text of FILE (relative to the project; a file in the project must not "
+    "link outside it); RELEASE:PATH=FILE for one release only."
+)
+SET_JSON_HELP = "Set a value from JSON (any type); RELEASE:PATH=JSON for one release only."
 
 
 class ValuesFile(click.Path):
@@ -110,8 +115,9 @@ def values_options(
     set_help: str = SET_HELP,
     set_string_help: str = SET_STRING_HELP,
 ) -> Decorator:
-    """-f/--values FILE, --set PATH=VALUE and --set-string PATH=VALUE (the `value_files`, `sets`
-    and `set_strings` parameters)."""
+    """-f/--values FILE, --set PATH=VALUE, --set-string PATH=VALUE, --set-file PATH=FILE and
+    --set-json PATH=JSON (the `value_files`, `sets`, `set_strings`, `set_files` and `set_jsons`
+    parameters)."""
     decorators = [
         click.option(
             "-f",
@@ -129,6 +135,12 @@ def values_options(
             multiple=True,
             metavar="PATH=VALUE",
             help=set_string_help,
+        ),
+        click.option(
+            "--set-file", "set_files", multiple=True, metavar="PATH=FILE", help=SET_FILE_HELP
+        ),
+        click.option(
+            "--set-json", "set_jsons", multiple=True, metavar="PATH=JSON", help=SET_JSON_HELP
         ),
     ]
 
@@ -261,6 +273,8 @@ NO_ENVVAR = frozenset(
     {
         "--set",
         "--set-string",
+        "--set-file",
+        "--set-json",
         "--show-secrets",
         "--adopt",
         "--delete-namespaces",

@@ -109,6 +109,8 @@ def command(
     sets: tuple[str, ...],
     set_strings: tuple[str, ...],
     full_diff: bool,
+    set_files: tuple[str, ...],
+    set_jsons: tuple[str, ...],
     kubeconfig: str | None,
     context: str | None,
 ) -> int:
@@ -129,7 +131,17 @@ def command(
     )
 
     targets = rendered_targets(
-        ctx, env, releases, value_files, sets, set_strings, "apply", kubeconfig, context
+        ctx,
+        env,
+        releases,
+        value_files,
+        sets,
+        set_strings,
+        "apply",
+        kubeconfig,
+        context,
+        set_files=set_files,
+        set_jsons=set_jsons,
     )
     environment, cluster = load_env_cluster(ctx, env)
     deps = build_deps(

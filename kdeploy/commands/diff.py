@@ -71,6 +71,8 @@ def command(
     sets: tuple[str, ...],
     set_strings: tuple[str, ...],
     full_diff: bool,
+    set_files: tuple[str, ...],
+    set_jsons: tuple[str, ...],
     kubeconfig: str | None,
     context: str | None,
 ) -> int:
@@ -92,7 +94,17 @@ def command(
 
         mr = merge_request_from_env(os.environ)  # before any cluster work: fail fast
     targets = rendered_targets(
-        ctx, env, releases, value_files, sets, set_strings, "diff", kubeconfig, context
+        ctx,
+        env,
+        releases,
+        value_files,
+        sets,
+        set_strings,
+        "diff",
+        kubeconfig,
+        context,
+        set_files=set_files,
+        set_jsons=set_jsons,
     )
     environment, cluster = load_env_cluster(ctx, env)
     deps = build_deps(ctx, cluster, kubeconfig, context, full_diff=full_diff)

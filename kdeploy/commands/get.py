@@ -30,6 +30,13 @@ from kdeploy.commands._release import open_history, resolve_release
     show_default=True,
     help="Output format.",
 )
+@click.option(
+    "--all",
+    "all_values",
+    is_flag=True,
+    help="values: show the merged values the templates saw (package defaults included), not "
+    "only what the environment and the command line set.",
+)
 @click.pass_context
 def command(
     ctx: click.Context,
@@ -41,11 +48,14 @@ def command(
     context: str | None,
     revision: int | None,
     output: str,
+    all_values: bool,
 ) -> None:
-    """Print the manifests or the merged values recorded by a revision of RELEASE.
+    """Print the manifests or the values recorded by a revision of RELEASE.
 
-    Secret values are shown as <redacted:sha256:…>; the companion Secret is never read, so this
-    needs only permission to read ConfigMaps. Which revision is shown goes to stderr.
+    `values` shows what the environment (values, valuesFiles, secrets:) and the command line
+    (-f, --set...) set; --all the merged values, package defaults included. Secret values are
+    shown as <redacted:sha256:…>; the companion Secret is never read, so this needs only
+    permission to read ConfigMaps. Which revision is shown goes to stderr.
     """
     from kdeploy.history.store import no_history_error
     from kdeploy.yamlio import dump_all_fast, dump_fast
@@ -63,10 +73,21 @@ def command(
         f"# release {rev.release}, namespace {rev.namespace}, revision {rev.number} ({rev.status})",
         err=True,
     )
-    data: object = rev.manifests if what == "manifest" else rev.values
+    values = rev.values
+    if what == "values" and all_values:
+        click.echo("# merged values (package defaults included)", err=True)
+    elif what == "values" and rev.user_values is None:
+        click.echo(
+            f"# revision {rev.number} did not record the values set apart from the package "
+            "defaults: showing the merged values",
+            err=True,
+        )
+    elif what == "values" and rev.user_values is not None:
+        values = rev.user_values
+    data: object = rev.manifests if what == "manifest" else values
     if output == "json":
         click.echo(json.dumps(data, indent=2))
     elif what == "manifest":
         click.echo(dump_all_fast(rev.manifests), nl=False)
     else:
-        click.echo(dump_fast(rev.values), nl=False)
+        click.echo(dump_fast(values), nl=False)

@@ -53,6 +53,8 @@ def command(
     value_files: tuple[str, ...],
     sets: tuple[str, ...],
     set_strings: tuple[str, ...],
+    set_files: tuple[str, ...],
+    set_jsons: tuple[str, ...],
     kube_version: str | None,
     api_versions: tuple[str, ...],
     output: str,
@@ -77,6 +79,8 @@ def command(
             set_strings,
             kube_version,
             api_versions,
+            set_files=set_files,
+            set_jsons=set_jsons,
         )
     except KdeployError as e:
         if junit_file:

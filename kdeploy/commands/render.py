@@ -60,6 +60,8 @@ def command(
     value_files: tuple[str, ...],
     sets: tuple[str, ...],
     set_strings: tuple[str, ...],
+    set_files: tuple[str, ...],
+    set_jsons: tuple[str, ...],
     out_dir: str | None,
     kube_version: str | None,
     api_versions: tuple[str, ...],
@@ -82,6 +84,8 @@ def command(
         [Path(f) for f in value_files],
         sets,
         set_strings,
+        set_files=set_files,
+        set_jsons=set_jsons,
         # offline, e.g. in a job without the protected variables: placeholders stand in
         secrets_mode=SecretsMode.PLACEHOLDER if redact_secrets else SecretsMode.REQUIRE,
         capabilities=offline(kube_version, api_versions),

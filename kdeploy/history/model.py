@@ -38,6 +38,9 @@ class Revision:
     status: Status
     manifests: list[dict[str, Any]] = field(default_factory=list)
     values: dict[str, Any] = field(default_factory=dict)
+    # what the environment and the command line set, without package defaults (`get values`);
+    # None when the revision did not record it (made before kdeploy kept it, or imported)
+    user_values: dict[str, Any] | None = None
     package: str = ""
     package_version: str = ""
     # package.yaml `appVersion`: the version of the application deployed ("" when not given)
@@ -184,14 +187,30 @@ def decode_json_gz(blob: bytes, what: str) -> Any:
         raise HistoryError(f"{what} is corrupt: {e}") from e
 
 
-def encode_payload(manifests: list[dict[str, Any]], values: dict[str, Any]) -> bytes:
-    """The stored payload: gzip JSON of the (already redacted) manifests and values."""
-    return encode_json_gz({"format": PAYLOAD_FORMAT, "manifests": manifests, "values": values})
+def encode_payload(
+    manifests: list[dict[str, Any]],
+    values: dict[str, Any],
+    user_values: dict[str, Any] | None = None,
+) -> bytes:
+    """The stored payload: gzip JSON of the (already redacted) manifests and values, and the
+    user-set values when known."""
+    data: dict[str, Any] = {"format": PAYLOAD_FORMAT, "manifests": manifests, "values": values}
+    if user_values is not None:
+        data["userValues"] = user_values
+    return encode_json_gz(data)
 
 
-def decode_payload(blob: bytes, what: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """(manifests, values) of a stored payload. Raises HistoryError when it is corrupt."""
+def decode_payload(
+    blob: bytes, what: str
+) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any] | None]:
+    """(manifests, values, user-set values or None) of a stored payload. Raises HistoryError when
+    it is corrupt."""
     data = decode_json_gz(blob, what)
     if not isinstance(data, dict) or not isinstance(data.get("manifests"), list):
         raise HistoryError(f"{what} is corrupt: no manifests list")
-    return list(data["manifests"]), dict(data.get("values") or {})
+    user = data.get("userValues")
+    return (
+        list(data["manifests"]),
+        dict(data.get("values") or {}),
+        dict(user) if isinstance(user, dict) else None,
+    )

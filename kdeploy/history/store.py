@@ -213,6 +213,7 @@ class HistoryStore:
         secret_strings: set[str],
         restores: Revision | None = None,
         app_version: str = "",
+        user_values: dict[str, Any] | None = None,
     ) -> Revision:
         """Record revision N+1 as `pending` (call it before changing anything in the cluster).
 
@@ -234,6 +235,7 @@ class HistoryStore:
             status="pending",
             manifests=[dict(m) for m in manifests],
             values=values,
+            user_values=user_values,
             package=package,
             package_version=package_version,
             app_version=app_version,
@@ -265,12 +267,14 @@ class HistoryStore:
         stored_manifests, secret_objects = split_secret_manifests(manifests, secrets)
         secret_payload = {"objects": secret_objects["objects"], "strings": sorted(secrets)}
         has_secrets = bool(secret_objects["objects"] or secrets)
-        payload = encode_payload(stored_manifests, redactor.obj(rev.values))
+        user_values = None if rev.user_values is None else redactor.obj(rev.user_values)
+        payload = encode_payload(stored_manifests, redactor.obj(rev.values), user_values)
         secret_blob = encode_json_gz(secret_payload) if has_secrets else None
         rev = dataclasses.replace(
             rev,
             manifests=manifests,
             values=redactor.obj(rev.values),
+            user_values=user_values,
             who=redactor.text(rev.who),
             description=redactor.text(rev.description),
             result=redactor.text(rev.result)[:MAX_RESULT_CHARS],
@@ -494,7 +498,9 @@ def _full_revision(rev: Revision, record: Record, with_secrets: bool) -> Revisio
             f"the companion Secret {name} of {where} does not match the checksum in the "
             "revision's metadata; it was changed outside kdeploy"
         )
-    manifests, values = decode_payload(record.payload, f"the payload of {where} ({name})")
+    manifests, values, user_values = decode_payload(
+        record.payload, f"the payload of {where} ({name})"
+    )
     restored = False
     strings: frozenset[str] = frozenset()
     if with_secrets and rev.has_secrets:
@@ -517,6 +523,7 @@ def _full_revision(rev: Revision, record: Record, with_secrets: bool) -> Revisio
         rev,
         manifests=manifests,
         values=values,
+        user_values=user_values,
         payload_loaded=True,
         secrets_restored=restored,
         secret_strings=strings,
