@@ -148,6 +148,7 @@ def to_revision(
         values=revision.values,
         package=revision.chart,
         package_version=revision.chart_version,
+        app_version=revision.app_version,
         environment=environment,
         who=who,
         started_at=revision.deployed_at,
@@ -212,7 +213,10 @@ def hook_report(revision: HelmRevision) -> list[str]:
     for hook in revision.hooks:
         events = ",".join(hook.events) or "no events"
         if any(e.startswith("test") for e in hook.events):
-            why = "a test hook: kdeploy has no test hooks"
+            why = (
+                "a test hook, not imported: port it as a kdeploy test hook (annotation "
+                "kdeploy.dev/hook: test, run by `kdeploy test`, see docs/hooks.md)"
+            )
         else:
             why = (
                 "not imported: port it as a kdeploy hook (annotation kdeploy.dev/hook, see "

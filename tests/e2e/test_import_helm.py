@@ -78,7 +78,7 @@ def test_import_moves_three_helm_revisions_and_rollback_restores_the_first(
     done = kd(emulator, "import", "helm", "web", "-n", ns, "--yes")
     assert done.code == 0, done.stderr
     assert "skipped Helm hook ConfigMap web-hook (post-install,post-upgrade)" in done.stderr
-    assert "skipped Helm hook Pod web-test (test): a test hook" in done.stderr
+    assert "skipped Helm hook Pod web-test (test): a test hook, not imported" in done.stderr
 
     revisions = history(emulator, ns)
     assert [(r["revision"], r["status"], r["description"]) for r in revisions] == [
@@ -86,7 +86,9 @@ def test_import_moves_three_helm_revisions_and_rollback_restores_the_first(
         (2, "superseded", "imported from Helm revision 2"),
         (3, "deployed", "imported from Helm revision 3"),
     ]
-    assert {(r["package"], r["packageVersion"]) for r in revisions} == {("shop", "1.2.0")}
+    assert {(r["package"], r["packageVersion"], r["appVersion"]) for r in revisions} == {
+        ("shop", "1.2.0", "2.0.1")
+    }
     assert "app version 2.0.1" in revisions[0]["result"]
     assert all(r["startedAt"].endswith("Z") for r in revisions)
 

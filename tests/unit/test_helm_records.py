@@ -181,7 +181,7 @@ def test_to_revision_keeps_number_status_time_and_chart() -> None:
         "2026-12-03T09:19:16Z",
         "2026-12-03T09:19:16Z",
     )
-    assert (out.package, out.package_version) == ("shop", "1.2.0")
+    assert (out.package, out.package_version, out.app_version) == ("shop", "1.2.0", "2.0.1")
     assert out.description == "imported from Helm revision 2"
     assert out.result == (
         "Helm superseded: Upgrade complete (chart shop-1.2.0, app version 2.0.1; "
@@ -282,7 +282,5 @@ def test_hooks_are_reported_as_skipped() -> None:
     lines = hook_report(rev)
     assert lines[0].startswith("  skipped Helm hook Job web-migrate (pre-upgrade): not imported")
     assert "kdeploy.dev/hook" in lines[0]
-    assert (
-        lines[1]
-        == "  skipped Helm hook Pod web-test (test): a test hook: kdeploy has no test hooks"
-    )
+    assert lines[1].startswith("  skipped Helm hook Pod web-test (test): a test hook, not imported")
+    assert "kdeploy.dev/hook: test" in lines[1] and "`kdeploy test`" in lines[1]
