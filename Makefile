@@ -53,7 +53,8 @@ pytest: $(VENV)/.installed-dev tools
 # Without a Go toolchain it is skipped with one line, unless KDEPLOY_REQUIRE_REAL_CLUSTER=1 (CI):
 # then a skipped or failed tier fails.
 REAL_TIER := tests/e2e tests/reliability tests/emulator/test_kubectl_conformance.py \
-	tests/emulator/test_helm_conformance.py tests/emulator/test_api_fidelity.py
+	tests/emulator/test_helm_conformance.py tests/emulator/test_api_fidelity.py \
+	tests/emulator/test_api_admission.py
 
 control-plane:
 	bash tests/controlplane/build.sh >/dev/null

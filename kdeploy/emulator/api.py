@@ -16,8 +16,9 @@ from typing import Any
 
 import yaml
 
+from kdeploy.emulator import admission, gc
 from kdeploy.emulator import apierrors as E
-from kdeploy.emulator import gc
+from kdeploy.emulator.defaults import service_ip_families, structural_defaults
 from kdeploy.emulator.registry import Registry, ResourceType
 from kdeploy.emulator.selectors import (
     SelectorError,
@@ -64,6 +65,8 @@ _CREATE_ON_UPDATE = {
     ("rbac.authorization.k8s.io", "ClusterRole"),
     ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
 }
+# Kinds whose DELETE orphans dependents unless a propagation policy says otherwise.
+_ORPHAN_BY_DEFAULT = {("", "ReplicationController"), ("batch", "Job")}
 # Metadata the server owns: never taken from a request body on update.
 _SYSTEM_META = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds")
 
@@ -572,24 +575,43 @@ class Api:
             )
 
     def _finish(self, rt: ResourceType, obj: Obj, old: Obj | None) -> Obj:
-        """Server-side effects of every write: Secret stringData, defaults, allocations."""
+        """What the real server does to a write before it records managedFields: Secret
+        stringData folding and the defaults of the kind (those belong to the writer)."""
         if rt.kind == "Secret" and rt.group == "":
             fold_string_data(obj)
         obj = _apply_defaults(obj)
-        if rt.group == "" and rt.kind == "Namespace":
-            meta = obj["metadata"]
-            meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta.get("name", "")
-            obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])
-            obj.setdefault("status", {}).setdefault("phase", "Active")
-        elif rt.group == "" and rt.kind == "Service":
+        if rt.crd and isinstance(rt.schema, dict):
+            structural_defaults(obj, rt.schema)
+        if rt.group == "apps" and rt.kind == "DaemonSet":
+            _template_generation(obj, old)
+        return obj
+
+    def _admit(self, rt: ResourceType, obj: Obj, old: Obj | None) -> None:
+        """What the real server does after it recorded managedFields (admission plugins, the
+        registry strategy, allocations): owned by no field manager (admission.py)."""
+        if rt.group != "":
+            if rt.group == "batch" and rt.kind == "Job" and old is None:
+                admission.select_job_pods(obj)
+            return
+        if rt.kind == "Namespace" and old is None:
+            admission.prepare_namespace(obj)
+        elif rt.kind == "Service":
             self._allocate_service(obj, old)
-        elif rt.group == "" and rt.kind == "Pod" and old is None:
+        elif rt.kind == "Pod" and old is None:
+            sa = self.store.get(
+                "",
+                "ServiceAccount",
+                obj["metadata"].get("namespace", ""),
+                str((obj.get("spec") or {}).get("serviceAccountName") or "default"),
+            )
+            admission.admit_pod(obj, (sa or {}).get("automountServiceAccountToken") is not False)
             # The pod strategy's PrepareForCreate: whatever status was sent, a new pod is
             # Pending with its QoS class.
             from kdeploy.emulator.defaults import pod_qos_class
 
             obj["status"] = {"phase": "Pending", "qosClass": pod_qos_class(obj)}
-        return obj
+        elif rt.kind == "PersistentVolumeClaim" and old is None:
+            admission.admit_pvc(obj)
 
     def _allocate_service(self, obj: Obj, old: Obj | None) -> None:
         spec = obj.setdefault("spec", {})
@@ -604,8 +626,7 @@ class Api:
             spec["clusterIP"] = self._free_ip()
         if not spec.get("clusterIPs"):
             spec["clusterIPs"] = [spec["clusterIP"]]
-        spec.setdefault("ipFamilies", ["IPv4"])
-        spec.setdefault("ipFamilyPolicy", "SingleStack")
+        service_ip_families(spec)
         if stype in ("NodePort", "LoadBalancer"):
             old_ports = {
                 (p.get("port"), p.get("protocol", "TCP")): p.get("nodePort")
@@ -682,8 +703,6 @@ class Api:
             self._check_namespace(rt, meta.get("namespace", ""), str(meta.get("name", "")), True)
             self.store.prepare_new(obj)
             obj = self._finish(rt, obj, None)
-            if rt.group == "batch" and rt.kind == "Job":
-                _select_job_pods(obj)
             name = obj["metadata"]["name"]
             if self.store.get(rt.group, rt.kind, obj["metadata"].get("namespace", ""), name):
                 if generated:
@@ -701,13 +720,16 @@ class Api:
                 raise E.already_exists(rt, name)
             if not managed:
                 obj = _track_update(None, obj, manager, rt, self.store.now(), "")
+            self._admit(rt, obj, None)
             self._validate(rt, obj)
             if dry_run:
-                obj["metadata"]["resourceVersion"] = ""
+                obj["metadata"].pop("resourceVersion", None)
                 return as_version(obj, rt)
             stored = self.store.insert(obj)
             if rt.group == "" and rt.kind == "Namespace":
                 self._publish_namespace_defaults(stored["metadata"]["name"])
+            if rt.group == "apiextensions.k8s.io" and rt.kind == "CustomResourceDefinition":
+                return _not_yet_established(as_version(stored, rt))
             return as_version(stored, rt)
 
     def _publish_namespace_defaults(self, namespace: str) -> None:
@@ -839,15 +861,16 @@ class Api:
         new = self._finish(rt, new, old)
         if not managed:
             new = _track_update(old, new, manager, rt, self.store.now(), subresource)
+        self._admit(rt, new, old)
         self._validate(rt, new, old if subresource != "status" else None)
         new["metadata"]["resourceVersion"] = ometa.get("resourceVersion")
         if _strip_times(new) == _strip_times(old):
             return as_version(old, rt)
         if dry_run:
             if "generation" in ometa:
-                from kdeploy.emulator.store import spec_part
+                from kdeploy.emulator.store import bumps_generation
 
-                bump = 1 if spec_part(new) != spec_part(old) else 0
+                bump = 1 if bumps_generation(old, new) else 0
                 new["metadata"]["generation"] = ometa["generation"] + bump
             return as_version(new, rt)
         result = self.store.replace(new)
@@ -1123,10 +1146,10 @@ class Api:
             policy = options.get("propagationPolicy")
             if policy is None and options.get("orphanDependents") is True:
                 policy = "Orphan"
-            if policy is None and rt.group == "" and rt.kind == "ReplicationController":
-                # core/v1 ReplicationControllers orphan their pods unless told otherwise (the
-                # registry's DefaultGarbageCollectionPolicy), so the answer is the object held
-                # by the `orphan` finalizer.
+            if policy is None and (rt.group, rt.kind) in _ORPHAN_BY_DEFAULT:
+                # core/v1 ReplicationControllers and batch/v1 Jobs orphan their pods unless
+                # told otherwise (the registries' DefaultGarbageCollectionPolicy), so the answer
+                # is the object held by the `orphan` finalizer.
                 policy = "Orphan"
             if policy not in (None, "Orphan", "Foreground", "Background"):
                 raise E.invalid(
@@ -1150,6 +1173,8 @@ class Api:
             if rt.returns_deleted:
                 # The registry stores of pods, services, service accounts, namespaces, PVCs and
                 # resource quotas answer with the deleted object (ReturnDeletedObject).
+                if rt.group == "" and rt.kind == "Pod":
+                    old = _marked_pod(old, options, self.store.now())
                 return as_version(old, rt)
             details: Obj = {"name": name}
             if rt.group:
@@ -1187,23 +1212,23 @@ class Api:
             return old
         new = clone(old)
         new["metadata"]["deletionTimestamp"] = self.store.now()
-        new["metadata"]["deletionGracePeriodSeconds"] = 0
+        if not is_ns:
+            # The namespace registry marks a namespace without a grace period.
+            new["metadata"]["deletionGracePeriodSeconds"] = 0
         if finalizers:
             new["metadata"]["finalizers"] = finalizers
-        if "generation" in new["metadata"]:
+        if dry_run and "generation" in new["metadata"]:
             new["metadata"]["generation"] += 1
         if is_ns:
             new.setdefault("status", {})["phase"] = "Terminating"
         if dry_run:
             return new
         stored = self.store.replace(new)
+        answer = clone(stored)
         gc.collect(self.store, self.delete_object)
-        return (
-            self.store.get(
-                group_of(old["apiVersion"]), old["kind"], meta.get("namespace", ""), meta["name"]
-            )
-            or stored
-        )
+        # The answer is the object as marked: the garbage collector and the controllers that
+        # release their finalizers act after it on a real cluster.
+        return answer
 
     def delete_collection(
         self,
@@ -1238,24 +1263,60 @@ class Api:
         }
 
 
-def _select_job_pods(job: Obj) -> None:
-    """Give a new Job the selector and pod-template labels the real server generates from its
-    uid (unless it asks for a manual selector)."""
-    spec = job.setdefault("spec", {})
-    if spec.get("manualSelector"):
-        return
-    uid, name = job["metadata"]["uid"], job["metadata"]["name"]
-    spec["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
-    meta = spec.setdefault("template", {}).setdefault("metadata", {})
-    labels = meta.setdefault("labels", {})
-    labels.update(
-        {
-            "batch.kubernetes.io/controller-uid": uid,
-            "batch.kubernetes.io/job-name": name,
-            "controller-uid": uid,
-            "job-name": name,
-        }
-    )
+def _marked_pod(pod: Obj, options: Obj, now: str) -> Obj:
+    """A deleted pod as its DELETE answers it: deletion is graceful (the registry's BeforeDelete).
+    A pod bound to a node gets its grace period (the request's, else the pod's
+    terminationGracePeriodSeconds) and one more generation while its kubelet stops it; one
+    that never ran gets 0. The emulator's kubelet stops pods at once, so it is already gone."""
+    out = clone(pod)
+    meta = out["metadata"]
+    if meta.get("deletionTimestamp"):
+        return out
+    spec = out.get("spec") or {}
+    phase = (out.get("status") or {}).get("phase")
+    grace = 0
+    if spec.get("nodeName") and phase not in ("Succeeded", "Failed"):
+        requested = options.get("gracePeriodSeconds")
+        grace = int(
+            requested if requested is not None else spec.get("terminationGracePeriodSeconds", 30)
+        )
+    if grace and "generation" in meta:
+        meta["generation"] += 1
+    meta["deletionTimestamp"] = now
+    meta["deletionGracePeriodSeconds"] = grace
+    return out
+
+
+def _not_yet_established(crd: Obj) -> Obj:
+    """A new CRD as its create answers it: the names controller accepts its names and marks it
+    Established in a later write (the emulator stores both at once, so a client that reads it
+    again sees it established)."""
+    out = clone(crd)
+    status = out.get("status") or {}
+    out["status"] = {
+        "acceptedNames": {"kind": "", "plural": ""},
+        "storedVersions": list(status.get("storedVersions") or []),
+    }
+    return out
+
+
+_TEMPLATE_GENERATION = "deprecated.daemonset.template.generation"
+
+
+def _template_generation(ds: Obj, old: Obj | None) -> None:
+    """A DaemonSet's template generation, which apps/v1 carries in an annotation: 1 on create,
+    one more whenever the pod template changes (the DaemonSet strategy)."""
+    annotations = ds["metadata"].setdefault("annotations", {})
+    old_value = ((old or {}).get("metadata") or {}).get("annotations", {}).get(_TEMPLATE_GENERATION)
+    value = annotations.get(_TEMPLATE_GENERATION) or old_value or "1"
+    if old is not None and (old.get("spec") or {}).get("template") != (ds.get("spec") or {}).get(
+        "template"
+    ):
+        try:
+            value = str(int(old_value or "0") + 1)
+        except ValueError:
+            value = "1"
+    annotations[_TEMPLATE_GENERATION] = str(value)
 
 
 def _owns_replicas(obj: Obj) -> bool:

@@ -353,24 +353,6 @@ def _pod(obj: Obj) -> None:
         return
     _pod_spec(spec)
     spec.setdefault("enableServiceLinks", True)
-    # Admission (ServiceAccount, Priority, DefaultTolerationSeconds) on every real cluster.
-    _default(spec, "serviceAccountName", "default")
-    _default(spec, "serviceAccount", spec["serviceAccountName"])
-    spec.setdefault("priority", 0)
-    spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
-    tolerations = spec.setdefault("tolerations", [])
-    if isinstance(tolerations, list):
-        present = {t.get("key") for t in tolerations if isinstance(t, dict)}
-        for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"):
-            if key not in present:
-                tolerations.append(
-                    {
-                        "key": key,
-                        "operator": "Exists",
-                        "effect": "NoExecute",
-                        "tolerationSeconds": 300,
-                    }
-                )
     for key in ("containers", "initContainers"):
         for c in spec.get(key) or ():
             resources = c.get("resources") if isinstance(c, dict) else None
@@ -478,6 +460,10 @@ def _stateful_set(obj: Obj) -> None:
         and rolling.get("partition") is None
     ):
         rolling["partition"] = 0
+    rolling_update = strategy["type"] == "RollingUpdate" and isinstance(rolling, dict)
+    if rolling_update and isinstance(rolling, dict) and rolling.get("maxUnavailable") is None:
+        # MaxUnavailableStatefulSet (beta, on by default since 1.35).
+        rolling["maxUnavailable"] = 1
     retention = spec.get("persistentVolumeClaimRetentionPolicy")
     if not isinstance(retention, dict):
         retention = spec["persistentVolumeClaimRetentionPolicy"] = {}
@@ -560,8 +546,15 @@ def _cron_job(obj: Obj) -> None:
     if spec.get("failedJobsHistoryLimit") is None:
         spec["failedJobsHistoryLimit"] = 1
     job_template = spec.get("jobTemplate")
-    if isinstance(job_template, dict) and isinstance(job_template.get("spec"), dict):
-        _pod_template(job_template["spec"].get("template"))
+    if isinstance(job_template, dict):
+        # Non-pointer ObjectMeta structs: Go writes them even when empty.
+        job_template.setdefault("metadata", {})
+        job_spec = job_template.get("spec")
+        if isinstance(job_spec, dict) and isinstance(job_spec.get("template"), dict):
+            job_spec["template"].setdefault("metadata", {})
+            _pod_template(job_spec["template"])
+    if not isinstance(obj.get("status"), dict):
+        obj["status"] = {}
 
 
 def _service(obj: Obj) -> None:
@@ -589,21 +582,49 @@ def _service(obj: Obj) -> None:
         _default(spec, "externalTrafficPolicy", "Cluster")
     if svc_type != "ExternalName":
         _default(spec, "internalTrafficPolicy", "Cluster")
-        headless = spec.get("clusterIP") == "None"
-        if spec.get("ipFamilyPolicy") is None:
-            selectorless = not spec.get("selector")
-            spec["ipFamilyPolicy"] = (
-                "RequireDualStack" if headless and selectorless else "SingleStack"
-            )
-        if not spec.get("ipFamilies"):
-            dual = spec["ipFamilyPolicy"] != "SingleStack" and headless and not spec.get("selector")
-            spec["ipFamilies"] = ["IPv4", "IPv6"] if dual else ["IPv4"]
     if svc_type == "LoadBalancer" and spec.get("allocateLoadBalancerNodePorts") is None:
         spec["allocateLoadBalancerNodePorts"] = True
     status = obj.get("status")
     if not isinstance(status, dict):
         status = obj["status"] = {}
     status.setdefault("loadBalancer", {})
+
+
+def service_ip_families(spec: Obj) -> None:
+    """The IP family fields the Service registry fills when it allocates (not defaults: no
+    field manager owns them)."""
+    headless = spec.get("clusterIP") == "None"
+    if spec.get("ipFamilyPolicy") is None:
+        selectorless = not spec.get("selector")
+        spec["ipFamilyPolicy"] = "RequireDualStack" if headless and selectorless else "SingleStack"
+    if not spec.get("ipFamilies"):
+        dual = spec["ipFamilyPolicy"] != "SingleStack" and headless and not spec.get("selector")
+        spec["ipFamilies"] = ["IPv4", "IPv6"] if dual else ["IPv4"]
+
+
+def structural_defaults(value: Any, schema: Any) -> None:
+    """The `default`s of a CRD's structural schema, filled into a custom resource where a
+    property is absent (apiextensions-apiserver structural defaulting), recursively."""
+    if not isinstance(schema, dict):
+        return
+    if isinstance(value, dict):
+        props = schema.get("properties")
+        if isinstance(props, dict):
+            for key, sub in props.items():
+                if not isinstance(sub, dict):
+                    continue
+                if key not in value and "default" in sub:
+                    value[key] = copy.deepcopy(sub["default"])
+                if key in value:
+                    structural_defaults(value[key], sub)
+        addl = schema.get("additionalProperties")
+        if isinstance(addl, dict):
+            for key in value:
+                if not isinstance(props, dict) or key not in props:
+                    structural_defaults(value[key], addl)
+    elif isinstance(value, list):
+        for item in value:
+            structural_defaults(item, schema.get("items"))
 
 
 def _secret(obj: Obj) -> None:
@@ -618,9 +639,6 @@ def _namespace(obj: Obj) -> None:
         if not isinstance(labels, dict):
             labels = metadata["labels"] = {}
         labels["kubernetes.io/metadata.name"] = name
-    spec = obj.setdefault("spec", {})
-    if isinstance(spec, dict) and spec.get("finalizers") is None:
-        spec["finalizers"] = ["kubernetes"]
     status = obj.setdefault("status", {})
     if isinstance(status, dict):
         _default(status, "phase", "Active")

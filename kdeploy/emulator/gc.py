@@ -3,6 +3,8 @@
 - An object all of whose owners (ownerReferences by uid) are gone is deleted (background).
 - An owner being deleted with the `foregroundDeletion` finalizer waits until its dependents are
   gone (they are deleted first); with `orphan`, its dependents lose their reference to it.
+- A PersistentVolumeClaim being deleted loses its `kubernetes.io/pvc-protection` finalizer once
+  no pod uses it.
 - A Terminating namespace has all its content deleted; once empty, its `kubernetes` finalizer is
   removed and it disappears.
 """
@@ -86,9 +88,38 @@ def _pass(store: Store, delete: Callable[..., Obj | None]) -> bool:
             else:
                 _drop_finalizer(store, cur, "foregroundDeletion")
                 changed = True
+    changed |= _release_claims(store)
     for ns in store.objects("", "Namespace"):
         if ns["metadata"].get("deletionTimestamp"):
             changed |= _finalize_namespace(store, ns, objs, delete)
+    return changed
+
+
+_PVC_PROTECTION = "kubernetes.io/pvc-protection"
+
+
+def _release_claims(store: Store) -> bool:
+    """The PVC protection controller: a claim being deleted loses its protection finalizer once
+    no pod in its namespace mounts it."""
+    changed = False
+    for pvc in list(store.objects("", "PersistentVolumeClaim")):
+        meta = pvc["metadata"]
+        if not meta.get("deletionTimestamp") or _PVC_PROTECTION not in (
+            meta.get("finalizers") or []
+        ):
+            continue
+        ns, name = meta.get("namespace", ""), meta["name"]
+        used = any(
+            (v.get("persistentVolumeClaim") or {}).get("claimName") == name
+            for pod in store.objects("", "Pod")
+            if pod["metadata"].get("namespace") == ns
+            and (pod.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+            for v in (pod.get("spec") or {}).get("volumes") or []
+            if isinstance(v, dict)
+        )
+        if not used:
+            _drop_finalizer(store, pvc, _PVC_PROTECTION)
+            changed = True
     return changed
 
 

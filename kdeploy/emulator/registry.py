@@ -119,7 +119,17 @@ def builtin_types() -> list[ResourceType]:
             returns_deleted=True,
         ),
         _rt("", "v1", "ServiceAccount", "serviceaccounts", short=("sa",), returns_deleted=True),
-        _rt("", "v1", "Pod", "pods", short=("po",), all_cat=True, subs=st, returns_deleted=True),
+        _rt(
+            "",
+            "v1",
+            "Pod",
+            "pods",
+            short=("po",),
+            all_cat=True,
+            subs=st,
+            returns_deleted=True,
+            gen=True,
+        ),
         _rt("", "v1", "Event", "events", short=("ev",)),
         _rt(
             "",
@@ -189,7 +199,7 @@ def builtin_types() -> list[ResourceType]:
         _rt("batch", "v1", "Job", "jobs", all_cat=True, subs=st, gen=True),
         _rt("batch", "v1", "CronJob", "cronjobs", short=("cj",), all_cat=True, subs=st, gen=True),
         _rt("networking.k8s.io", "v1", "Ingress", "ingresses", short=("ing",), subs=st, gen=True),
-        _rt("networking.k8s.io", "v1", "IngressClass", "ingressclasses", False),
+        _rt("networking.k8s.io", "v1", "IngressClass", "ingressclasses", False, gen=True),
         _rt(
             "networking.k8s.io",
             "v1",

@@ -25,6 +25,7 @@ from kdeploy.emulator.schema import (
     GVK,
     LIST,
     SCALAR,
+    STRUCT,
     SchemaRegistry,
     TypeNode,
     type_for,
@@ -680,6 +681,10 @@ _ZERO_VALUE_SKELETONS: dict[str, Obj] = {
         "spec": {"jobTemplate": {"metadata": {}, "spec": {"template": _POD_TEMPLATE_SKELETON}}}
     },
     "Pod": {"spec": {"containers": None}},
+    "PersistentVolumeClaim": {"spec": {"resources": {}}},
+    "HorizontalPodAutoscaler": {"spec": {"scaleTargetRef": {}}},
+    "NetworkPolicy": {"spec": {"podSelector": {}}},
+    "CustomResourceDefinition": {"spec": {"names": {}}},
 }
 
 
@@ -690,8 +695,16 @@ def _skeleton_for(obj: Any, skeleton: Any) -> Any:
 
 
 def _created_from(obj: Obj, node: TypeNode) -> Obj:
-    """The `before` side of a create: Go's zero value of the kind, limited to what `obj` has."""
-    base: Obj = {k: {} for k, v in obj.items() if isinstance(v, dict) and node.has_field(k) and v}
+    """The `before` side of a create: Go's zero value of the kind, limited to what `obj` has.
+    Its structs are there (empty), its maps and pointers are not (nil): a create that fills
+    `data` owns the map itself too (`f:data: {.: {}}`). A custom resource starts empty."""
+    if node.crd:
+        return {}
+    base: Obj = {
+        k: {}
+        for k, v in obj.items()
+        if isinstance(v, dict) and node.has_field(k) and v and node.field(k).kind == STRUCT
+    }
     skeleton = _ZERO_VALUE_SKELETONS.get(str(obj.get("kind", "")))
     if skeleton:
         for key, value in _skeleton_for(obj, skeleton).items():

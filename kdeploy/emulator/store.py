@@ -60,6 +60,28 @@ def spec_part(obj: Obj) -> Obj:
     return {k: v for k, v in obj.items() if k not in _NON_SPEC}
 
 
+def bumps_generation(old: Obj, new: Obj, *, controller: bool = False) -> bool:
+    """True if writing `new` over `old` increments `metadata.generation` on a real server: a
+    change of the spec part; for a Deployment also of its annotations (they are copied to its
+    ReplicaSets), unless a `controller` writes them (the deployment controller records its
+    revision annotation through the status subresource); and the first mark of deletion (the
+    registry's BeforeDelete, markAsDeleting). A controller's write of a Pod never counts."""
+    pod = new.get("kind") == "Pod" and new.get("apiVersion") == "v1"
+    if spec_part(new) != spec_part(old):
+        # A pod's controller writes (its binding to a node, the kubelet's status) bypass the
+        # pod strategy that counts generations.
+        return not (pod and controller)
+    meta, ometa = new.get("metadata") or {}, old.get("metadata") or {}
+    if meta.get("deletionTimestamp") and not ometa.get("deletionTimestamp"):
+        return True
+    deployment = new.get("kind") == "Deployment" and new.get("apiVersion") == "apps/v1"
+    return (
+        deployment
+        and not controller
+        and (meta.get("annotations") or {}) != (ometa.get("annotations") or {})
+    )
+
+
 @dataclass(frozen=True)
 class WatchEvent:
     """One change: `type` is ADDED, MODIFIED or DELETED; `obj` the state after the change."""
@@ -206,7 +228,7 @@ class Store:
             self._emit("ADDED", obj)
         return obj
 
-    def replace(self, obj: Obj) -> Obj:
+    def replace(self, obj: Obj, *, controller: bool = False) -> Obj:
         """Store a new state of an existing object (takes ownership of the dict). Bumps
         generation when the spec part changed (kinds that have one), assigns a new
         resourceVersion and emits MODIFIED; a write equal to the stored state changes nothing.
@@ -224,10 +246,8 @@ class Store:
             meta["creationTimestamp"] = ometa.get("creationTimestamp")
             meta["resourceVersion"] = ometa.get("resourceVersion")
             if "generation" in ometa:
-                gen = ometa["generation"]
-                if spec_part(obj) != spec_part(old):
-                    gen += 1
-                meta["generation"] = gen
+                bump = bumps_generation(old, obj, controller=controller)
+                meta["generation"] = ometa["generation"] + (1 if bump else 0)
             if meta.get("deletionTimestamp") and not _held(obj):
                 self._remove(key, nk)
                 return obj
@@ -404,7 +424,7 @@ class Store:
 
     def system_update(self, obj: Obj) -> Obj:
         """StoreAPI: replace as a controller; raises KeyError if the object is gone."""
-        return clone(self.replace(clone(obj)))
+        return clone(self.replace(clone(obj), controller=True))
 
     def system_delete(self, group: str, kind: str, namespace: str, name: str) -> None:
         """StoreAPI: remove at once; no error if absent."""

@@ -286,7 +286,9 @@ def s_put_name_mismatch(k: Kind) -> Any:
 
 
 def s_delete(k: Kind) -> Any:
-    return (post(k, k.manifest()), delete(k), get(k)), NOT_FOUND
+    # Some deletions finish asynchronously on a real cluster (a pod's kubelet, the PVC
+    # protection controller, the garbage collector's `orphan` finalizer): wait, then read.
+    return (post(k, k.manifest()), delete(k), gone(k), get(k)), NOT_FOUND
 
 
 # registries with ReturnDeletedObject (pods, services, serviceaccounts, storageclasses) answer a
@@ -306,9 +308,11 @@ RETURNS_DELETED_OBJECT = (
     "CSIDriver",
     "CSINode",
     "VolumeAttributesClass",
-    # not ReturnDeletedObject, but core/v1 RCs orphan by default: the `orphan` finalizer holds
-    # the object, which is the answer (measured on kube-apiserver v1.37.2)
+    # not ReturnDeletedObject, but core/v1 RCs and batch/v1 Jobs orphan by default: the
+    # `orphan` finalizer holds the object, which is the answer (measured on kube-apiserver
+    # v1.37.2)
     "ReplicationController",
+    "Job",
 )
 
 

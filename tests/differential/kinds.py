@@ -17,6 +17,8 @@ ASYNC_DROP: tuple[tuple[str, ...], ...] = (
     ("spec", "volumeName"),
     ("metadata", "annotations", "pv.kubernetes.io/bind-completed"),
     ("metadata", "annotations", "pv.kubernetes.io/bound-by-controller"),
+    ("metadata", "annotations", "volume.kubernetes.io/storage-provisioner"),
+    ("metadata", "annotations", "volume.beta.kubernetes.io/storage-provisioner"),
 )
 ASYNC_MANAGERS = ("kube-controller-manager", "kube-scheduler", "kwok", "kdeploy-emulator")
 
@@ -37,6 +39,8 @@ class Kind:
     controlled: bool = False  # controllers write its status/metadata on a real cluster
     needs_service_account: bool = False
     known: str = ""  # a difference every case of this kind shows on the emulator
+    # what the cluster's own configuration decides, not the API server (left out everywhere)
+    cluster_drop: tuple[tuple[str, ...], ...] = ()
 
     @property
     def rbac(self) -> bool:
@@ -77,7 +81,7 @@ class Kind:
 
     @property
     def drop(self) -> tuple[tuple[str, ...], ...]:
-        return ASYNC_DROP if self.controlled else ()
+        return (ASYNC_DROP if self.controlled else ()) + self.cluster_drop
 
     @property
     def drop_managers(self) -> tuple[str, ...]:
@@ -131,6 +135,9 @@ KINDS: tuple[Kind, ...] = (
             }
         },
         controlled=True,
+        # the DefaultStorageClass admission plugin fills in the cluster's default class: the
+        # control plane of the tests has one (kwok-volume), the emulator serves none
+        cluster_drop=(("spec", "storageClassName"),),
     ),
     Kind(
         "Pod", "v1", "pods", fields={"spec": POD_SPEC}, controlled=True, needs_service_account=True

@@ -1,5 +1,6 @@
 """Making two servers' responses comparable: what differs by nature (uids, timestamps,
-resourceVersions, generated names, allocated IPs) is replaced by stable placeholders.
+resourceVersions, generated names, allocated IPs, the random suffix of a pod's
+`kube-api-access-` token volume) is replaced by stable placeholders.
 
 Placeholders keep identity within one case: the first uid seen is `<uid-1>` wherever it appears
 later (an ownerReference, a Status's details, a message), and the object resourceVersions are
@@ -22,6 +23,8 @@ _TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
 _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 _IP_FIELDS = frozenset({"clusterIP", "clusterIPs", "podIP", "podIPs", "hostIP", "hostIPs", "ip"})
 _RV_IN_TEXT = re.compile(r"(?i)(resource ?version[^0-9<]{0,40})\d+")
+# The ServiceAccount admission plugin names a pod's token volume with a random suffix.
+_API_ACCESS_VOLUME = re.compile(r"\bkube-api-access-[a-z0-9]{5}\b")
 _LIST_META_KEYS = frozenset({"resourceVersion", "continue", "remainingItemCount"})
 
 
@@ -113,6 +116,7 @@ class Normaliser:
         if key in _IP_FIELDS and _IPV4.match(value):
             return "<ip>"
         value = _UUID.sub(self._uid, value)
+        value = _API_ACCESS_VOLUME.sub("kube-api-access-<random>", value)
         value = _RV_IN_TEXT.sub(r"\1<rv>", value)
         for name, placeholder in self._names.items():
             value = value.replace(name, placeholder)

@@ -54,7 +54,7 @@ class Case:
     wire: bool = False  # also compare whether each body ends with a newline
 
 
-WAIT_LIMIT = 30.0
+WAIT_LIMIT = 90.0  # a loaded real cluster's namespace controller may take a minute
 
 
 def substitute(value: Any, variables: dict[str, str]) -> Any:

@@ -11,6 +11,8 @@ from kdeploy.emulator.defaults import (
     apply_defaults,
     canonical_quantity,
     generation_changed,
+    service_ip_families,
+    structural_defaults,
     tracks_generation,
 )
 
@@ -164,10 +166,17 @@ def test_service_defaults_leave_cluster_ip_to_the_server() -> None:
         "sessionAffinity": "None",
         "type": "ClusterIP",
         "internalTrafficPolicy": "Cluster",
-        "ipFamilyPolicy": "SingleStack",
-        "ipFamilies": ["IPv4"],
     }
     assert svc["status"] == {"loadBalancer": {}}
+
+
+def test_service_ip_families_come_with_the_allocation_not_the_defaults() -> None:
+    spec: dict[str, Any] = {"selector": {"app": "web"}}
+    service_ip_families(spec)
+    assert (spec["ipFamilyPolicy"], spec["ipFamilies"]) == ("SingleStack", ["IPv4"])
+    headless: dict[str, Any] = {"clusterIP": "None"}
+    service_ip_families(headless)
+    assert headless["ipFamilyPolicy"] == "RequireDualStack"
 
 
 def test_node_port_service_gets_external_traffic_policy() -> None:
@@ -206,7 +215,10 @@ def test_node_port_service_gets_external_traffic_policy() -> None:
                     }
                 },
                 "podManagementPolicy": "OrderedReady",
-                "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
+                "updateStrategy": {
+                    "type": "RollingUpdate",
+                    "rollingUpdate": {"partition": 0, "maxUnavailable": 1},
+                },
                 "persistentVolumeClaimRetentionPolicy": {
                     "whenDeleted": "Retain",
                     "whenScaled": "Retain",
@@ -412,7 +424,7 @@ def test_kind_defaults(obj: dict[str, Any], path: tuple[Any, ...], expected: Any
     assert apply_defaults(apply_defaults(obj)) == apply_defaults(obj)
 
 
-def test_pod_gets_admission_defaults_and_requests_from_limits() -> None:
+def test_pod_defaults_leave_admission_to_the_server() -> None:
     pod = apply_defaults(
         {
             "apiVersion": "v1",
@@ -425,13 +437,38 @@ def test_pod_gets_admission_defaults_and_requests_from_limits() -> None:
     )
     spec = pod["spec"]
     assert spec["enableServiceLinks"] is True
-    assert spec["serviceAccountName"] == "default"
     assert spec["containers"][0]["resources"]["requests"] == {"cpu": "1"}
-    assert {t["key"] for t in spec["tolerations"]} == {
-        "node.kubernetes.io/not-ready",
-        "node.kubernetes.io/unreachable",
-    }
+    # ServiceAccount, Priority and DefaultTolerationSeconds admission come after the
+    # managedFields are recorded (admission.py): no field manager owns what they add
+    for admitted in ("serviceAccountName", "priority", "tolerations", "volumes"):
+        assert admitted not in spec
     assert apply_defaults(pod) == pod
+
+
+def test_custom_resources_get_their_schema_defaults() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "spec": {
+                "type": "object",
+                "properties": {
+                    "size": {"type": "integer", "default": 1},
+                    "ports": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {"protocol": {"type": "string", "default": "TCP"}},
+                        },
+                    },
+                },
+            }
+        },
+    }
+    cr: dict[str, Any] = {"spec": {"ports": [{"port": 80}, {"protocol": "UDP"}]}}
+    structural_defaults(cr, schema)
+    assert cr == {
+        "spec": {"size": 1, "ports": [{"port": 80, "protocol": "TCP"}, {"protocol": "UDP"}]}
+    }
 
 
 def test_generation_changes_only_on_spec_for_builtin_kinds() -> None:
