@@ -114,11 +114,17 @@ def _json_patch(target: Obj, ops: Any) -> Obj:
     from kdeploy.emulator.patch import PatchError, json_patch
 
     if not isinstance(ops, list):
-        raise E.bad_request("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
+        raise E.bad_request(
+            "error decoding patch: json: cannot unmarshal object into Go value of type "
+            "[]handlers.jsonPatchOp"
+        )
     try:
         return json_patch(target, ops)
     except PatchError as e:
-        raise _patch_error(e) from e
+        if e.code == 413:
+            raise E.ApiError(413, "RequestEntityTooLarge", e.message, {}) from e
+        # The real server keeps the reason to itself (a generic 422, empty details).
+        raise E.rejected() from e
 
 
 def _strategic_patch(target: Obj, patch: Any, rt: ResourceType) -> Obj:
@@ -854,7 +860,7 @@ class Api:
                             "FieldValueForbidden",
                             "metadata.finalizers",
                             "Forbidden: no new finalizers can be added if the object is being deleted, "
-                            f"found new finalizers {json.dumps(sorted(added))}",
+                            f"found new finalizers {_go_strings(sorted(added))}",
                         )
                     ],
                 )
@@ -1002,7 +1008,8 @@ class Api:
             applied["metadata"].pop("namespace", None)
         if subresource != "status" and rt.has_status:
             applied.pop("status", None)
-        typed_error = _typed_patch_error(rt, ns, name, applied)
+        # the message names the object as the apply body does (no namespace if it has none)
+        typed_error = _typed_patch_error(rt, str(ameta.get("namespace") or ""), name, applied)
         if typed_error is not None:
             raise typed_error
         now = self.store.now()
@@ -1126,23 +1133,10 @@ class Api:
             if rt.group == "" and rt.kind == "Namespace" and name in _UNDELETABLE_NAMESPACES:
                 raise E.forbidden(rt, name, "this namespace may not be deleted")
             pre = options.get("preconditions") or {}
-            if pre.get("uid") and pre["uid"] != old["metadata"].get("uid"):
-                raise E.conflict(
-                    rt,
-                    name,
-                    f"Precondition failed: UID in precondition: {pre['uid']}, UID in object "
-                    f"meta: {old['metadata'].get('uid')}",
-                )
-            if pre.get("resourceVersion") and pre["resourceVersion"] != old["metadata"].get(
-                "resourceVersion"
-            ):
-                raise E.conflict(
-                    rt,
-                    name,
-                    "Precondition failed: ResourceVersion in precondition: "
-                    f"{pre['resourceVersion']}, ResourceVersion in object meta: "
-                    f"{old['metadata'].get('resourceVersion')}",
-                )
+            for what, key in (("UID", "uid"), ("ResourceVersion", "resourceVersion")):
+                found = str(old["metadata"].get(key) or "")
+                if pre.get(key) and pre[key] != found:
+                    raise E.precondition_failed(rt, name, what, str(pre[key]), found)
             policy = options.get("propagationPolicy")
             if policy is None and options.get("orphanDependents") is True:
                 policy = "Orphan"
@@ -1253,7 +1247,8 @@ class Api:
                 )
                 if stored is not None:
                     self.delete_object(stored, policy, dry_run=dry_run)
-                    out.append(obj)
+                    # like a list: built-in items without apiVersion and kind
+                    out.append(obj if rt.crd else _without_type_meta(obj))
             gc.collect(self.store, self.delete_object)
         return {
             "kind": rt.list_kind,
@@ -1263,11 +1258,22 @@ class Api:
         }
 
 
+def _without_type_meta(obj: Obj) -> Obj:
+    return {k: v for k, v in obj.items() if k not in ("apiVersion", "kind")}
+
+
+def _go_strings(values: list[str]) -> str:
+    """A string slice as Go's %#v prints it: `[]string{"a", "b"}`."""
+    return "[]string{" + ", ".join(json.dumps(v) for v in values) + "}"
+
+
 def _marked_pod(pod: Obj, options: Obj, now: str) -> Obj:
     """A deleted pod as its DELETE answers it: deletion is graceful (the registry's BeforeDelete).
-    A pod bound to a node gets its grace period (the request's, else the pod's
+    A pod that may be running gets its grace period (the request's, else the pod's
     terminationGracePeriodSeconds) and one more generation while its kubelet stops it; one
-    that never ran gets 0. The emulator's kubelet stops pods at once, so it is already gone."""
+    that has finished gets 0. The emulator's scheduler binds every pod at once (whether its
+    binding has landed yet does not decide the answer) and its kubelet stops pods at once, so
+    the pod is already gone."""
     out = clone(pod)
     meta = out["metadata"]
     if meta.get("deletionTimestamp"):
@@ -1275,7 +1281,7 @@ def _marked_pod(pod: Obj, options: Obj, now: str) -> Obj:
     spec = out.get("spec") or {}
     phase = (out.get("status") or {}).get("phase")
     grace = 0
-    if spec.get("nodeName") and phase not in ("Succeeded", "Failed"):
+    if phase not in ("Succeeded", "Failed"):
         requested = options.get("gracePeriodSeconds")
         grace = int(
             requested if requested is not None else spec.get("terminationGracePeriodSeconds", 30)

@@ -90,6 +90,30 @@ def conflict(rt: ResourceType, name: str, why: str | None = None) -> ApiError:
     )
 
 
+def precondition_failed(
+    rt: ResourceType, name: str, what: str, wanted: str, found: str
+) -> ApiError:
+    """409 Conflict for a DELETE whose `uid` or `resourceVersion` precondition does not hold
+    (the storage layer's wording, with the qualified kind)."""
+    why = "recreated" if what == "UID" else "modified"
+    details: Obj = {"name": name, **({"group": rt.group} if rt.group else {}), "kind": rt.kind}
+    return ApiError(
+        409,
+        "Conflict",
+        f'Operation cannot be fulfilled on {rt.group_kind} "{name}": the {what} in the '
+        f"precondition ({wanted}) does not match the {what} in record ({found}). The object "
+        f"might have been {why}",
+        details,
+    )
+
+
+def rejected() -> ApiError:
+    """422 with the generic text, as a JSON patch that does not apply is answered."""
+    return ApiError(
+        422, "Invalid", "the server rejected our request due to an error in our request", {}
+    )
+
+
 def apply_conflict(conflicts: list[tuple[str, str]], api_version: str) -> ApiError:
     """409 for server-side apply conflicts: (manager, field path) pairs, grouped by manager."""
     by_manager: dict[str, list[str]] = {}
@@ -126,7 +150,8 @@ def invalid(
     group_kind = rt.group_kind if rt is not None else kind
     parts = [f"{f}: {m}" if f else m for _, f, m in causes]
     body = parts[0] if len(parts) == 1 else "[" + ", ".join(parts) + "]"
-    details: Obj = {"name": name, "kind": rt.kind if rt else kind}
+    details: Obj = {"name": name} if name else {}  # Go's omitempty
+    details["kind"] = rt.kind if rt else kind
     if rt is not None and rt.group:
         details["group"] = rt.group
     details["causes"] = [{"reason": r, "message": m, "field": f} for r, f, m in causes]
@@ -163,7 +188,10 @@ def forbidden(rt: ResourceType, name: str, why: str, causes: list[Obj] | None = 
 def method_not_allowed(verb: str, kind: str) -> ApiError:
     """405 MethodNotAllowed."""
     return ApiError(
-        405, "MethodNotAllowed", f'{verb} is not supported on resources of kind "{kind}"', {}
+        405,
+        "MethodNotAllowed",
+        "the server does not allow this method on the requested resource",
+        {},
     )
 
 

@@ -187,7 +187,13 @@ def parse_field_selector(text: str | None, kind: str) -> Predicate:
             raise SelectorError(f"invalid selector: '{text}'; can't understand '{term.strip()}'")
         name, op, value = m.group(1), m.group(2), m.group(3)
         if name not in allowed:
-            raise SelectorError(f"field label not supported: {name}")
+            if kind in _FIELDS:
+                raise SelectorError(f"field label not supported: {name}")
+            # kinds with only the default field set answer from the generic registry
+            raise SelectorError(
+                f'"{name}" is not a known field selector: only "metadata.name", '
+                '"metadata.namespace"'
+            )
         checks.append((name, op != "!=", value))
 
     def match(obj: Obj) -> bool:

@@ -694,7 +694,7 @@ class Handler(BaseHTTPRequestHandler):
             limit = int(query.get("limit") or 0)
         except ValueError as e:
             raise E.bad_request(f"invalid limit: {query.get('limit')}") from e
-        items, rv, cont, remaining = self.server.api.list(
+        items, rv, cont, _remaining = self.server.api.list(
             rt,
             ns,
             label_selector=query.get("labelSelector"),
@@ -708,9 +708,10 @@ class Handler(BaseHTTPRequestHandler):
                 doc["metadata"]["continue"] = cont
             return self._send_json(200, doc, table.TABLE_CONTENT_TYPE)
         meta: Obj = {"resourceVersion": rv}
-        if cont:
-            meta["continue"] = cont
-            meta["remainingItemCount"] = remaining
+        # Lists served from the watch cache carry no remainingItemCount (kube-apiserver 1.37);
+        # a custom resource list (unstructured) always writes `continue`, empty on the last page.
+        if cont or rt.crd:
+            meta["continue"] = cont or ""
         if rt.crd:
             out_items = items
         else:
@@ -857,8 +858,14 @@ class Handler(BaseHTTPRequestHandler):
                             emit("MODIFIED", ev.obj)
                         elif now_match:
                             emit("ADDED", ev.obj)
-                        elif before:
-                            emit("DELETED", ev.obj)
+                        elif before and ev.prev is not None:
+                            # the cacher's answer: the previous content, at the new version
+                            gone = dict(ev.prev)
+                            gone["metadata"] = {
+                                **ev.prev["metadata"],
+                                "resourceVersion": ev.obj["metadata"]["resourceVersion"],
+                            }
+                            emit("DELETED", gone)
                     elif now_match:
                         emit(ev.type, ev.obj)
                 if deadline is not None and time.monotonic() >= deadline:

@@ -124,7 +124,7 @@ def validate_metadata(meta: Obj) -> list[Cause]:
             (
                 "FieldValueTooLong",
                 "metadata.annotations",
-                f"Too long: must have at most {MAX_ANNOTATIONS_BYTES} bytes",
+                f"Too long: may not be more than {MAX_ANNOTATIONS_BYTES} bytes",
             )
         )
     return out
@@ -160,7 +160,11 @@ def validate_data(obj: Obj) -> list[Cause]:
         )
         if size > MAX_DATA_BYTES:
             out.append(
-                ("FieldValueTooLong", "[]", f"Too long: must have at most {MAX_DATA_BYTES} bytes")
+                (
+                    "FieldValueTooLong",
+                    "[]",
+                    f"Too long: may not be more than {MAX_DATA_BYTES} bytes",
+                )
             )
     elif kind == "Secret":
         data = obj.get("data") or {}
@@ -179,7 +183,11 @@ def validate_data(obj: Obj) -> list[Cause]:
             size += _decoded_len(v or "")
         if size > MAX_DATA_BYTES:
             out.append(
-                ("FieldValueTooLong", "data", f"Too long: must have at most {MAX_DATA_BYTES} bytes")
+                (
+                    "FieldValueTooLong",
+                    "data",
+                    f"Too long: may not be more than {MAX_DATA_BYTES} bytes",
+                )
             )
     return out
 

@@ -117,7 +117,10 @@ def test_foreground_deletion_removes_dependents_first(
     core.delete_namespaced_config_map("o3", namespace, propagation_policy="Foreground")
     pending = core.read_namespaced_config_map("o3", namespace)
     assert "foregroundDeletion" in pending.metadata.finalizers
-    assert core.read_namespaced_config_map("blocker", namespace).metadata.deletion_timestamp
+    # the garbage collector deletes the dependent first (on a real cluster, moments later)
+    assert eventually(
+        lambda: core.read_namespaced_config_map("blocker", namespace).metadata.deletion_timestamp
+    )
     core.patch_namespaced_config_map("blocker", namespace, {"metadata": {"finalizers": None}})
     assert eventually(lambda: not exists(core, "config_map", "o3", namespace))
 

@@ -290,8 +290,9 @@ def test_server_side_apply_of_undeclared_field_fails(
     with pytest.raises(ApiException) as err:
         deploys.server_side_apply(body=body, namespace=namespace, field_manager="t")
     assert err.value.status == 500
+    # the object is named as the apply body names it: without a namespace here
     assert message(err.value) == (
-        f"failed to create typed patch object ({namespace}/typo; apps/v1, Kind=Deployment): "
+        "failed to create typed patch object (/typo; apps/v1, Kind=Deployment): "
         ".spec.replica: field not declared in schema"
     )
 
