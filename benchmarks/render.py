@@ -1,13 +1,16 @@
 """Render benchmark: `kdeploy render` against `helm template` on the same generated apps.
 
-Generates N apps of a `helm create`-style web app (ServiceAccount, Service, Deployment, Ingress, HPA
-and a test Pod: 6 objects per app) twice: as one kdeploy package with N releases in an environment,
-and as a Helm umbrella chart with N subcharts (plus the N single charts for one-`helm template`-per-app
-runs). Measures wall time (median of several runs) and peak memory of each, and `kdeploy --help` cold
+Two workloads. *realistic* (benchmarks/render_realistic.py): production-sized apps of 6 objects
+(ConfigMap with multi-line files, a two-container Deployment with many env vars, probes and volumes,
+Service, Ingress with several hosts and TLS, HPA, PDB), at 1, 50, 200 and 1,000 apps, against one
+umbrella `helm template`. *helm-create*: N apps of a `helm create`-style web app (ServiceAccount,
+Service, Deployment, Ingress, HPA and a test Pod: 6 objects per app). Each workload is generated
+twice: as one kdeploy package with N releases in an environment, and as a Helm umbrella chart with N
+subcharts (plus, for helm-create, the N single charts for one-`helm template`-per-app runs). Measures wall time (median of several runs) and peak memory of each, and `kdeploy --help` cold
 start, then writes the figures to docs/performance.md between this benchmark's markers.
 
 Run with `make bench` (fetches helm into .tools/ first) or
-`KDEPLOY_HELM=/path/to/helm .venv/bin/python benchmarks/render.py [--apps 1,10,50,200] [--runs 5]`.
+`KDEPLOY_HELM=/path/to/helm .venv/bin/python benchmarks/render.py [--workload realistic] [--apps 1,200] [--runs 5]`.
 """
 
 from __future__ import annotations
@@ -28,11 +31,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import PERF_DOC, machine, write_section  # noqa: E402
+from benchmarks import render_realistic  # noqa: E402
+from benchmarks.common import PERF_DOC, load_note, machine, write_section  # noqa: E402
 
 BEGIN = "<!-- BEGIN render-benchmark -->"
 END = "<!-- END render-benchmark -->"
 KDEPLOY = [sys.executable, "-m", "kdeploy.cli"]
+DEFAULT_APPS = {"realistic": "1,50,200,1000", "helm-create": "1,10,50,200"}
 
 PACKAGE_YAML = """\
 name: app
@@ -434,27 +439,24 @@ def cold_start(runs: int) -> float:
     return statistics.median(walls[1:])
 
 
-def report(rows: list[dict[str, float]], startup: float, helm: str, runs: int) -> str:
-    lines = [
-        BEGIN,
-        "## Render: `kdeploy render` vs `helm template`",
-        "",
-        f"Measured {time.strftime('%Y-%m-%d')} on {machine()}; {helm_version(helm)}; "
-        f"median of {runs} runs after one warm-up; peak memory is the process's max RSS. "
-        "Each app is a `helm create`-style web app with ingress and autoscaling enabled "
-        "(ServiceAccount, Service, Deployment, Ingress, HPA, test Pod: 6 objects). "
-        "Reproduce with `make bench`.",
-        "",
-        "| apps | objects | kdeploy render | helm template (umbrella) | ratio kdeploy/umbrella | "
-        "helm template per app (sum) | speed-up vs per app | kdeploy peak MiB | helm umbrella peak MiB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
+def _table(rows: list[dict[str, float]], per_app: bool) -> list[str]:
+    head = "| apps | objects | kdeploy render | helm template (umbrella) | ratio kdeploy/umbrella |"
+    rule = "|---:|---:|---:|---:|---:|"
+    if per_app:
+        head += " helm template per app (sum) | speed-up vs per app |"
+        rule += "---:|---:|"
+    head += " kdeploy peak MiB | helm umbrella peak MiB |"
+    rule += "---:|---:|"
+    lines = [head, rule]
     for r in rows:
-        lines.append(
+        line = (
             f"| {r['apps']:.0f} | {r['objects']:.0f} | {r['kdeploy']:.3f} s | {r['helm']:.3f} s | "
-            f"{r['kdeploy'] / r['helm']:.2f}x | {r['per_app']:.2f} s | {r['per_app'] / r['kdeploy']:.1f}x | "
-            f"{r['kdeploy_mib']:.0f} | {r['helm_mib']:.0f} |"
+            f"{r['kdeploy'] / r['helm']:.2f}x |"
         )
+        if per_app:
+            line += f" {r['per_app']:.2f} s | {r['per_app'] / r['kdeploy']:.1f}x |"
+        line += f" {r['kdeploy_mib']:.0f} | {r['helm_mib']:.0f} |"
+        lines.append(line)
     if len(rows) >= 2:
         lo, hi = rows[0], rows[-1]
         k_cost = (hi["kdeploy"] - lo["kdeploy"]) / max(hi["objects"] - lo["objects"], 1) * 1000
@@ -464,13 +466,56 @@ def report(rows: list[dict[str, float]], startup: float, helm: str, runs: int) -
             f"Steady cost per object (slope between {lo['apps']:.0f} and {hi['apps']:.0f} apps): "
             f"kdeploy {k_cost:.2f} ms, helm {h_cost:.2f} ms (ratio {k_cost / h_cost:.2f}x).",
         ]
+    return lines
+
+
+def report(
+    tables: dict[str, list[dict[str, float]]],
+    startup: float,
+    helm: str,
+    runs: int,
+    load: tuple[float, float],
+) -> str:
+    lines = [
+        BEGIN,
+        "## Render: `kdeploy render` vs `helm template`",
+        "",
+        f"Measured {time.strftime('%Y-%m-%d')} on {machine()}; {load_note(*load)}; "
+        f"{helm_version(helm)}; median of {runs} runs after one warm-up; peak memory is the "
+        "process's max RSS. Both tools ran in the same run, one after the other for each size. "
+        "Reproduce with `make bench`.",
+    ]
+    if "realistic" in tables:
+        lines += [
+            "",
+            "### Realistic apps",
+            "",
+            "Each app is a production-sized web app (benchmarks/render_realistic.py): a ConfigMap "
+            "with three multi-line files, a Deployment with two containers (24 env vars, three "
+            "probes, resources, security contexts, five volumes, affinity, topology spread), a "
+            "Service, an Ingress with four hosts and TLS, an HPA with two metrics and scaling "
+            "behaviour, a PodDisruptionBudget: 6 objects, about 2.2 KB of YAML each. kdeploy "
+            "renders one package for N releases of an environment; helm one umbrella chart with N "
+            "subcharts, from the same values.yaml and templates that do the same work.",
+            "",
+            *_table(tables["realistic"], per_app=False),
+        ]
+    if "helm-create" in tables:
+        lines += [
+            "",
+            "### `helm create`-style apps",
+            "",
+            "Each app is a `helm create`-style web app with ingress and autoscaling enabled "
+            "(ServiceAccount, Service, Deployment, Ingress, HPA, test Pod: 6 small objects).",
+            "",
+            *_table(tables["helm-create"], per_app=True),
+        ]
     lines += [
         "",
         f"`kdeploy --help` cold start: {startup * 1000:.0f} ms (median of {runs}).",
         "",
-        "Targets: at 200 apps within 1.5x of one umbrella `helm template` (stretch: parity), at least "
-        "10x faster than one `helm template` per app, steady cost per object within 1.5x of helm's, "
-        "peak memory under 100 MB.",
+        "Targets (issue 10): on realistic apps at most 1.0x one umbrella `helm template` at 200 "
+        "and 1,000 apps and at most 2x for a single app, peak memory below helm's.",
         END,
     ]
     return "\n".join(lines)
@@ -481,11 +526,58 @@ def write_doc(section: str) -> None:
     write_section(section, BEGIN, END)
 
 
+def measure(workload: str, apps: int, helm: str, runs: int, per_app_runs: int) -> dict[str, float]:
+    """One size of one workload: both tools, medians of `runs`, from the same generated apps."""
+    with tempfile.TemporaryDirectory(prefix="kdeploy-bench-") as tmp:
+        root = Path(tmp)
+        proj = root / "project"
+        proj.mkdir()
+        realistic = workload == "realistic"
+        if realistic:
+            render_realistic.write_kdeploy_project(proj, apps)
+            umbrella, singles = render_realistic.write_helm_charts(root, helm, apps)
+        else:
+            write_kdeploy_project(proj, apps)
+            umbrella, singles = write_helm_charts(root, helm, apps)
+        env = helm_env(root)
+        kd = median_of(runs, [*KDEPLOY, "render", "-e", "prod"], proj)
+        hm = median_of(runs, [helm, "template", "rel", str(umbrella)], root, env)
+        if realistic and (kd.objects != 6 * apps or hm.objects != 6 * apps):
+            raise SystemExit(
+                f"expected {6 * apps} objects, kdeploy {kd.objects}, helm {hm.objects}"
+            )
+        per_app = 0.0 if realistic else time_per_app_helm(helm, singles, env, per_app_runs)
+    print(
+        f"{workload} {apps:5d} apps: kdeploy {kd.wall:.3f}s ({kd.objects} objects, "
+        f"{kd.peak_mib:.0f} MiB) helm umbrella {hm.wall:.3f}s ({hm.objects} objects, "
+        f"{hm.peak_mib:.0f} MiB)" + ("" if realistic else f" helm per app {per_app:.2f}s"),
+        flush=True,
+    )
+    return {
+        "apps": apps,
+        "objects": kd.objects,
+        "helm_objects": hm.objects,
+        "kdeploy": kd.wall,
+        "helm": hm.wall,
+        "per_app": per_app,
+        "kdeploy_mib": kd.peak_mib,
+        "helm_mib": hm.peak_mib,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--apps", default="1,10,50,200", help="comma-separated app counts")
+    parser.add_argument(
+        "--workload",
+        choices=["realistic", "helm-create", "both"],
+        default="both",
+        help="which apps to render (default: both tables)",
+    )
+    parser.add_argument(
+        "--apps", default=None, help="comma-separated app counts (default per workload)"
+    )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument(
         "--per-app-runs", type=int, default=1, help="runs of the one-helm-per-app loop"
@@ -497,36 +589,17 @@ def main() -> None:
     helm = os.environ.get("KDEPLOY_HELM") or shutil.which("helm")
     if not helm or not Path(helm).exists():
         raise SystemExit("helm not found: run `make tools` or set KDEPLOY_HELM")
-    rows = []
-    for apps in [int(a) for a in args.apps.split(",")]:
-        with tempfile.TemporaryDirectory(prefix="kdeploy-bench-") as tmp:
-            root = Path(tmp)
-            proj = root / "project"
-            proj.mkdir()
-            write_kdeploy_project(proj, apps)
-            umbrella, singles = write_helm_charts(root, helm, apps)
-            env = helm_env(root)
-            kd = median_of(args.runs, [*KDEPLOY, "render", "-e", "prod"], proj)
-            hm = median_of(args.runs, [helm, "template", "rel", str(umbrella)], root, env)
-            per_app = time_per_app_helm(helm, singles, env, args.per_app_runs)
-            row = {
-                "apps": apps,
-                "objects": kd.objects,
-                "helm_objects": hm.objects,
-                "kdeploy": kd.wall,
-                "helm": hm.wall,
-                "per_app": per_app,
-                "kdeploy_mib": kd.peak_mib,
-                "helm_mib": hm.peak_mib,
-            }
-            rows.append(row)
-            print(
-                f"{apps:4d} apps: kdeploy {kd.wall:.3f}s ({kd.objects} objects, {kd.peak_mib:.0f} MiB) "
-                f"helm umbrella {hm.wall:.3f}s ({hm.objects} objects, {hm.peak_mib:.0f} MiB) "
-                f"helm per app {per_app:.2f}s",
-                flush=True,
-            )
-    section = report(rows, cold_start(args.runs), helm, args.runs)
+    workloads = ["realistic", "helm-create"] if args.workload == "both" else [args.workload]
+    load_before = os.getloadavg()[0]
+    tables: dict[str, list[dict[str, float]]] = {}
+    for workload in workloads:
+        sizes = args.apps or DEFAULT_APPS[workload]
+        tables[workload] = [
+            measure(workload, int(a), helm, args.runs, args.per_app_runs) for a in sizes.split(",")
+        ]
+    section = report(
+        tables, cold_start(args.runs), helm, args.runs, (load_before, os.getloadavg()[0])
+    )
     print(section)
     if not args.no_write:
         write_doc(section)
