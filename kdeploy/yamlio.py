@@ -26,6 +26,7 @@ from typing import Any
 import yaml
 
 from kdeploy.errors import ProjectError
+from kdeploy.yamlblock import BlockEmitter, NotBlockTree
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -41,34 +42,28 @@ _CDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 _Resolver: Any = yaml.resolver.Resolver
-# Longer scalars (certificates, config files) are rarely repeated and would bloat the cache.
-_CACHED_SCALAR_MAX = 200
 
 
 @functools.lru_cache(maxsize=8192)
-def _resolve_scalar(value: str, implicit: tuple[bool, bool]) -> str:
-    """The implicit tag of a scalar. A pure function of its text, so cached: manifests repeat the
-    same keys and values (labels, kinds, field names) and libyaml asks for every one of them, on
-    parse and again on dump."""
-    tag: str = _Resolver().resolve(yaml.ScalarNode, value, implicit)
-    return tag
+def _resolve(kind: Any, value: Any, implicit: Any) -> Any:
+    """The implicit tag of a node. A pure function of its kind and text, so cached: manifests repeat
+    the same keys and values (labels, kinds, field names) and libyaml asks for every one of them, on
+    parse and again on dump. Installed as a static method so that libyaml's calls go straight to
+    the C cache, without a Python frame per scalar (the loader passes only text and None)."""
+    return _Resolver().resolve(kind, value, implicit)
 
 
-def _resolve(self: Any, kind: Any, value: Any, implicit: Any) -> Any:
-    if (
-        kind is yaml.ScalarNode
-        and type(value) is str
-        and type(implicit) is tuple
-        and len(value) <= _CACHED_SCALAR_MAX
-    ):
-        return _resolve_scalar(value, implicit)
+def _resolve_any(self: Any, kind: Any, value: Any, implicit: Any) -> Any:
+    # The emitter also asks about collections, passing their (unhashable) items.
+    if type(value) is str:
+        return _resolve(kind, value, implicit)
     return _Resolver.resolve(self, kind, value, implicit)
 
 
 class _FastLoader(_CLoader):  # type: ignore[misc]
     """libyaml parser; timestamps kept as strings; duplicate mapping keys are an error."""
 
-    resolve = _resolve
+    resolve = staticmethod(_resolve)
 
     yaml_constructors = {
         **_CLoader.yaml_constructors,
@@ -164,7 +159,7 @@ class _FastDumper(_CDumper):  # type: ignore[misc]
     """libyaml emitter; literal blocks for multi-line strings; never anchors and aliases."""
 
     yaml_representers = {**_CDumper.yaml_representers, str: _represent_str}
-    resolve = _resolve
+    resolve = _resolve_any
 
     def ignore_aliases(self, data: Any) -> bool:
         return True
@@ -205,8 +200,22 @@ def load_all_fast(text: str) -> list[Any]:
     return list(yaml.load_all(text, Loader=_FastLoader))
 
 
+@functools.lru_cache(maxsize=1)
+def _block_emitter() -> BlockEmitter:
+    return BlockEmitter(_dump_libyaml)
+
+
 def dump_fast(obj: Any) -> str:
-    """`obj` as one block-style YAML document, keys in insertion order, ending in a newline."""
+    """`obj` as one block-style YAML document, keys in insertion order, ending in a newline.
+    Exactly libyaml's text: trees of plain data are laid out by BlockEmitter with the scalars as
+    libyaml writes them, anything else is dumped by libyaml itself."""
+    try:
+        return _block_emitter().dump(obj)
+    except NotBlockTree:
+        return _dump_libyaml(obj)
+
+
+def _dump_libyaml(obj: Any) -> str:
     text: str = yaml.dump(
         obj,
         Dumper=_FastDumper,

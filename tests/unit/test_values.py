@@ -253,3 +253,14 @@ def test_the_merge_example_in_the_docs() -> None:
 )
 def test_split_release_scope(expr: str, expected: tuple[str | None, str]) -> None:
     assert split_release_scope(expr) == expected
+
+
+def test_copy_tree_copies_every_mapping_and_list() -> None:
+    from kdeploy.values import copy_tree
+
+    original = {"a": {"b": [1, {"c": "d"}]}, "e": None, "f": (1, 2)}
+    copied = copy_tree(original)
+    assert copied == original
+    copied["a"]["b"][1]["c"] = "changed"
+    copied["a"]["b"].append(3)
+    assert original == {"a": {"b": [1, {"c": "d"}]}, "e": None, "f": (1, 2)}

@@ -234,3 +234,68 @@ def test_aliases_are_counted_each_time_they_are_used() -> None:
     assert MAX_EXPANDED_NODES < 10**7
     with pytest.raises(ProjectError, match=r"bomb.yaml:\d+:\d+: aliases expand to more than"):
         load_user_text("\n".join(levels) + "\n", "bomb.yaml")
+
+
+# -- the block layout writes exactly what libyaml writes -------------------------------------------
+
+_awkward_text = st.one_of(
+    _text,
+    st.sampled_from(
+        [
+            "a\n",
+            "a\n\n",
+            "\na",
+            " a\nb",
+            "a \nb",
+            "a\n b\n",
+            "line\n\n  indented\n",
+            "\t tab",
+            "- a",
+            "? x",
+            "a: b",
+            "#c",
+            "0400",
+            "<<",
+            "x" * 130,
+            "ünïcødé\nzwei",
+        ]
+    ),
+)
+_keys = st.one_of(_awkward_text, st.integers(), st.booleans(), st.none())
+_awkward_trees = st.recursive(
+    st.one_of(_awkward_text, st.integers(), st.booleans(), st.none(), st.floats()),
+    lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(_keys, inner, max_size=5)),
+    max_leaves=40,
+)
+
+
+def _libyaml_dump(tree: object) -> str:
+    text: str = yaml.dump(
+        tree,
+        Dumper=_ReferenceDumper,
+        default_flow_style=False,
+        sort_keys=False,
+        allow_unicode=True,
+        width=1 << 20,
+    )
+    return text
+
+
+@given(_awkward_trees)
+def test_block_layout_writes_what_libyaml_writes(tree: object) -> None:
+    assert dump_fast(tree) == _libyaml_dump(tree)
+
+
+@pytest.mark.parametrize(
+    "tree",
+    [
+        {"keep": "trailing lines\n\n", "next": 1},  # `|+`: libyaml ends the document with `...`
+        {"multi\nline key": 1},  # a complex key (`? `)
+        {"x" * 200: 1},  # too long for a simple key
+        {"tuple": (1, 2)},  # not plain data
+        {1.5: "float key"},
+        {"nested": [{"a": [[], {}, [[1]], "b\nc\n"]}], "empty": {}, "none": None, "n": -0.0},
+    ],
+)
+def test_block_layout_falls_back_or_matches_on_awkward_data(tree: object) -> None:
+    assert dump_fast(tree) == _libyaml_dump(tree)
