@@ -42,6 +42,7 @@ _CDumper: Any = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
 _Resolver: Any = yaml.resolver.Resolver
+_ScalarNode = yaml.ScalarNode
 
 
 @functools.lru_cache(maxsize=8192)
@@ -121,8 +122,12 @@ class _FastLoader(_CLoader):  # type: ignore[misc]
             and not any(k.tag == _MERGE_TAG for k, _ in node.value)
         ):
             result = {}
+            # Most keys and values are plain strings: taken inline, without a call per node.
             for key_node, value_node in node.value:
-                item_key = self._build(key_node, built)
+                if type(key_node) is _ScalarNode and key_node.tag == _STR_TAG:
+                    item_key = key_node.value
+                else:
+                    item_key = self._build(key_node, built)
                 try:
                     duplicate = item_key in result
                 except TypeError:
@@ -139,9 +144,17 @@ class _FastLoader(_CLoader):  # type: ignore[misc]
                         f'found duplicate key "{key_node.value}"',
                         key_node.start_mark,
                     )
-                result[item_key] = self._build(value_node, built)
+                if type(value_node) is _ScalarNode and value_node.tag == _STR_TAG:
+                    result[item_key] = value_node.value
+                else:
+                    result[item_key] = self._build(value_node, built)
         elif type(node) is yaml.SequenceNode and node.tag == _SEQ_TAG:
-            result = [self._build(item, built) for item in node.value]
+            result = [
+                item.value
+                if type(item) is _ScalarNode and item.tag == _STR_TAG
+                else self._build(item, built)
+                for item in node.value
+            ]
         else:
             result = self.construct_object(node, deep=True)
         built[key] = result
