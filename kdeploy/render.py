@@ -390,6 +390,8 @@ class PackageTemplates:
             autoescape=False,
             finalize=_finalize,
             bytecode_cache=bytecode_cache,
+            # templates do not change during a run: no stat() of each file on every render
+            auto_reload=False,
         )
         env.filters.update(FILTERS)
         self.env = env

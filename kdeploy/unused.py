@@ -9,7 +9,6 @@ for it). Docs: docs/lint-rules.md#values-unused.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -129,6 +128,8 @@ def nearest(path: ValuePath, known: Iterable[ValuePath]) -> ValuePath | None:
             for sibling in (k[depth],)
             if isinstance(sibling, str)
         }
+        import difflib  # only when a value is unused: render pays for it then
+
         close = difflib.get_close_matches(key, sorted(siblings), n=1, cutoff=0.6)
         return (*path[:depth], close[0], *path[depth + 1 :]) if close else None
     return None

@@ -85,11 +85,13 @@ class BlockEmitter:
 
     def _write_scalar(self, value: Any, indent: int, out: list[str]) -> None:
         first, body = self._scalar(value)
+        if not body:
+            out.append(first + "\n")
+            return
         out.append(first)
-        if body:
-            pad = " " * (indent + 2)
-            for line in body:
-                out.append("\n" + pad + line if line else "\n")
+        pad = " " * (indent + 2)
+        for line in body:
+            out.append("\n" + pad + line if line else "\n")
         out.append("\n")
 
     def _mapping(
@@ -116,7 +118,15 @@ class BlockEmitter:
                     self._sequence(value, indent, out, first_inline=False)
                 else:
                     out.append(": []\n")
-            elif kind in _SCALARS:
+            elif kind is str or kind is int or kind is bool or kind is _NONE_TYPE:
+                # the common case inline: a cached piece on one line
+                first, body = self._value(value)
+                if body:
+                    out.append(": ")
+                    self._write_scalar(value, indent, out)
+                else:
+                    out.append(": " + first + "\n")
+            elif kind is float:
                 out.append(": ")
                 self._write_scalar(value, indent, out)
             else:
