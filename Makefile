@@ -82,6 +82,7 @@ bench: $(VENV)/.installed-dev tools
 	KDEPLOY_HELM="$(CURDIR)/$(TOOLS)/helm/helm" $(BIN)/python benchmarks/render.py
 	$(BIN)/python benchmarks/emulator.py
 	KDEPLOY_HELM="$(CURDIR)/$(TOOLS)/helm/helm" $(BIN)/python benchmarks/live.py
+	KDEPLOY_HELM="$(CURDIR)/$(TOOLS)/helm/helm" $(BIN)/python benchmarks/startup.py
 	$(BIN)/python benchmarks/apply.py
 	$(BIN)/python benchmarks/lock_contention.py
 
