@@ -280,17 +280,20 @@ PROD_OVERRIDES = {"image": {"tag": "1.27.3"}, "autoscaling": {"maxReplicas": 20}
 
 @dataclass
 class Sample:
-    """Median wall time (s) and peak RSS (MiB) of repeated runs of one command."""
+    """Median wall time (s), CPU time (user + system, s) and peak RSS (MiB) of repeated runs of
+    one command."""
 
     wall: float
     peak_mib: float
     objects: int
+    cpu: float = 0.0
 
 
 def run_measured(
     cmd: Sequence[str], cwd: Path, env: dict[str, str] | None = None
-) -> tuple[float, float, str]:
-    """Run a command once; return (wall seconds, peak RSS MiB of that process, stdout)."""
+) -> tuple[float, float, str, float]:
+    """Run a command once; return (wall seconds, peak RSS MiB of that process, stdout, CPU
+    seconds)."""
     start = time.perf_counter()
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=out, stderr=subprocess.PIPE, env=env)
@@ -302,7 +305,7 @@ def run_measured(
             raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{err}")
         out.seek(0)
         text = out.read().decode()
-    return wall, usage.ru_maxrss / 1024, text
+    return wall, usage.ru_maxrss / 1024, text, usage.ru_utime + usage.ru_stime
 
 
 def count_objects(text: str) -> int:
@@ -315,13 +318,16 @@ def median_of(
 ) -> Sample:
     """Run `cmd` `runs` times (after one warm-up) and return the medians."""
     run_measured(cmd, cwd, env)
-    walls, peaks, objects = [], [], 0
+    walls, peaks, cpus, objects = [], [], [], 0
     for _ in range(runs):
-        wall, peak, text = run_measured(cmd, cwd, env)
+        wall, peak, text, cpu = run_measured(cmd, cwd, env)
         walls.append(wall)
         peaks.append(peak)
+        cpus.append(cpu)
         objects = count_objects(text)
-    return Sample(statistics.median(walls), statistics.median(peaks), objects)
+    return Sample(
+        statistics.median(walls), statistics.median(peaks), objects, statistics.median(cpus)
+    )
 
 
 def write_kdeploy_project(root: Path, apps: int) -> None:
@@ -445,8 +451,8 @@ def _table(rows: list[dict[str, float]], per_app: bool) -> list[str]:
     if per_app:
         head += " helm template per app (sum) | speed-up vs per app |"
         rule += "---:|---:|"
-    head += " kdeploy peak MiB | helm umbrella peak MiB |"
-    rule += "---:|---:|"
+    head += " kdeploy CPU | helm CPU | ratio (CPU) | kdeploy peak MiB | helm umbrella peak MiB |"
+    rule += "---:|---:|---:|---:|---:|"
     lines = [head, rule]
     for r in rows:
         line = (
@@ -455,7 +461,10 @@ def _table(rows: list[dict[str, float]], per_app: bool) -> list[str]:
         )
         if per_app:
             line += f" {r['per_app']:.2f} s | {r['per_app'] / r['kdeploy']:.1f}x |"
-        line += f" {r['kdeploy_mib']:.0f} | {r['helm_mib']:.0f} |"
+        line += (
+            f" {r['kdeploy_cpu']:.3f} s | {r['helm_cpu']:.3f} s | "
+            f"{r['kdeploy_cpu'] / r['helm_cpu']:.2f}x | {r['kdeploy_mib']:.0f} | {r['helm_mib']:.0f} |"
+        )
         lines.append(line)
     if len(rows) >= 2:
         lo, hi = rows[0], rows[-1]
@@ -482,7 +491,7 @@ def report(
         "",
         f"Measured {time.strftime('%Y-%m-%d')} on {machine()}; {load_note(*load)}; "
         f"{helm_version(helm)}; median of {runs} runs after one warm-up; peak memory is the "
-        "process's max RSS. Both tools ran in the same run, one after the other for each size. "
+        "process's max RSS, CPU is its user + system time (less inflated than wall time when other work shares the cores; helm's Go runtime uses both cores, kdeploy one). Both tools ran in the same run, one after the other for each size. "
         "Reproduce with `make bench`.",
     ]
     if "realistic" in tables:
@@ -549,8 +558,9 @@ def measure(workload: str, apps: int, helm: str, runs: int, per_app_runs: int) -
         per_app = 0.0 if realistic else time_per_app_helm(helm, singles, env, per_app_runs)
     print(
         f"{workload} {apps:5d} apps: kdeploy {kd.wall:.3f}s ({kd.objects} objects, "
-        f"{kd.peak_mib:.0f} MiB) helm umbrella {hm.wall:.3f}s ({hm.objects} objects, "
-        f"{hm.peak_mib:.0f} MiB)" + ("" if realistic else f" helm per app {per_app:.2f}s"),
+        f"{kd.peak_mib:.0f} MiB, {kd.cpu:.3f}s CPU) helm umbrella {hm.wall:.3f}s ({hm.objects} objects, "
+        f"{hm.peak_mib:.0f} MiB, {hm.cpu:.3f}s CPU)"
+        + ("" if realistic else f" helm per app {per_app:.2f}s"),
         flush=True,
     )
     return {
@@ -562,6 +572,8 @@ def measure(workload: str, apps: int, helm: str, runs: int, per_app_runs: int) -
         "per_app": per_app,
         "kdeploy_mib": kd.peak_mib,
         "helm_mib": hm.peak_mib,
+        "kdeploy_cpu": kd.cpu,
+        "helm_cpu": hm.cpu,
     }
 
 
