@@ -135,8 +135,9 @@ def owned_manifests(
 def to_revision(
     revision: HelmRevision, manifests: list[Manifest], environment: str, who: str
 ) -> Revision:
-    """The kdeploy revision recording a Helm revision: same number, status and time, the chart
-    as package, description `imported from Helm revision N`, and what Helm said as result."""
+    """The kdeploy revision recording a Helm revision: same number, status and time, the merged
+    values and those the user set (`helm get values`), the chart as package, description
+    `imported from Helm revision N`, and what Helm said as result."""
     app = f", app version {revision.app_version}" if revision.app_version else ""
     said = f": {revision.description}" if revision.description else ""
     return Revision(
@@ -146,6 +147,7 @@ def to_revision(
         status=kdeploy_status(revision),
         manifests=manifests,
         values=revision.values,
+        user_values=revision.user_values,
         package=revision.chart,
         package_version=revision.chart_version,
         app_version=revision.app_version,

@@ -110,11 +110,17 @@ def test_import_moves_three_helm_revisions_and_rollback_restores_the_first(
         assert not [a for a in annotations if a.startswith("meta.helm.sh/")], name
         assert managers == ["kdeploy"], name
 
-    # the values of revision 1 are Helm's (chart defaults), with the password redacted
-    values = kd(emulator, "get", "values", "web", "-n", ns, "--revision", "1")
+    # revision 1's values are Helm's (the chart defaults: nothing was set), the password redacted
+    values = kd(emulator, "get", "values", "web", "-n", ns, "--revision", "1", "--all")
     assert values.code == 0, values.stderr
     assert "greeting: one" in values.stdout
     assert "first-Pass-1" not in values.stdout and "<redacted:" in values.stdout
+    # without --all, what was set (`helm get values`): revision 3's --set flags
+    values = kd(emulator, "get", "values", "web", "-n", ns, "--revision", "3", "-o", "json")
+    assert values.code == 0, values.stderr
+    set_values = json.loads(values.stdout)
+    assert set_values.pop("password").startswith("<redacted:")
+    assert set_values == {"greeting": "three", "replicas": 3, "extra": True}
 
     back = kd(emulator, "rollback", "web", "-n", ns, "--to", "1", "--yes", "--no-wait")
     assert back.code == 0, back.stderr

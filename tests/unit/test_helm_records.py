@@ -183,6 +183,8 @@ def test_to_revision_keeps_number_status_time_and_chart() -> None:
     )
     assert (out.package, out.package_version, out.app_version) == ("shop", "1.2.0", "2.0.1")
     assert out.description == "imported from Helm revision 2"
+    assert out.values == {"greeting": "two", "image": {"tag": "1"}}
+    assert out.user_values == {"greeting": "two", "image": {"pull": None}}
     assert out.result == (
         "Helm superseded: Upgrade complete (chart shop-1.2.0, app version 2.0.1; "
         "Secret shop/sh.helm.release.v1.web.v2)"
