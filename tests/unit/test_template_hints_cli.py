@@ -134,3 +134,33 @@ def test_unclosed_block_knows_block_set_from_assignment() -> None:
     assert unclosed_block(env, "{% set a = 1 %}{% if x %}") == ("if", 1)
     assert unclosed_block(env, "{% set a %}x{% endset %}\n{% for x in y %}") == ("for", 2)
     assert unclosed_block(env, "{% if x %}{% endif %}") is None
+
+
+def test_the_string_methods_docs_list_work_and_mutation_is_refused(tmp_path: Path) -> None:
+    """docs/package-format.md, "For Helm users": the methods it lists run in the sandbox."""
+    body = """\
+data:
+  a: {{ "web".upper() ~ "Web".lower() ~ "a b".title() ~ "ab".capitalize() }}
+  b: {{ " x ".strip() ~ "-x".lstrip("-") ~ "x-".rstrip("-") ~ "a-b".replace("-", "_") }}
+  c: {{ ("a,b".split(",") | join("+")) ~ ("a\\nb".splitlines() | length) }}
+  d: {{ "v1".startswith("v") ~ "x-".endswith("-") ~ "v1".removeprefix("v") }}
+  e: {{ "x-".removesuffix("-") ~ "7".zfill(3) ~ "a".ljust(2, ".") ~ "aa".count("a") }}
+  f: {{ "abc".find("c") ~ ",".join(["p", "q"]) ~ "{}-{}".format(1, 2) ~ "abcdef"[:3] }}
+  g: {{ dict(values.labels, team="shop") | dictsort | length }}
+"""
+    project(tmp_path, body)
+    result = kd(tmp_path, "render", "-e", "dev")
+    assert result.code == 0, result.stderr
+    assert result.docs()[0]["data"] == {
+        "a": "WEBwebA BAb",
+        "b": "xxxa_b",
+        "c": "a+b2",
+        "d": "TrueTrue1",
+        "e": "x007a.2",
+        "f": "2p,q1-2abc",
+        "g": 2,
+    }
+    project(tmp_path, "data: {{ values.labels.update({'x': 1}) }}\n")
+    refused = kd(tmp_path, "render", "-e", "dev")
+    assert refused.code == 1
+    assert "cm.yaml:6: blocked by the template sandbox" in refused.stderr
