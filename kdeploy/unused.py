@@ -9,7 +9,7 @@ for it). Docs: docs/lint-rules.md#values-unused.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +49,9 @@ class PackageUse:
 
     defaults: Any
     schema: Any
-    mentioned: frozenset[ValuePath]
+    # the paths its templates name: asked for only when a value is neither read nor declared,
+    # since reading every template's source again costs more than the render
+    mentions: Callable[[], frozenset[ValuePath]]
     # application dependencies: (alias, what the dependency uses of the values under alias)
     dependencies: tuple[tuple[str, PackageUse], ...] = ()
     # the `condition:` paths of the dependencies, read when the release renders
@@ -67,17 +69,17 @@ class PackageUse:
 
     def names(self, path: ValuePath) -> bool:
         """True when a template names `path`, a value holding it or one inside it."""
-        return any(m[: len(path)] == path or path[: len(m)] == m for m in self.mentioned)
+        return any(m[: len(path)] == path or path[: len(m)] == m for m in self.mentions())
 
     def uses(self, path: ValuePath, reads: ValueReads | None = None) -> bool:
         """True when the package uses `path` (with `reads`, what one render read)."""
         if reads is not None and reads.covers(path):
             return True
-        return self.names(path) or self.declares(path)
+        return self.declares(path) or self.names(path)
 
     def known_paths(self, reads: ValueReads | None = None) -> set[ValuePath]:
         """Every path the package is known to use, for suggestions."""
-        known = set(self.mentioned) | set(self.conditions)
+        known = set(self.mentions()) | set(self.conditions)
         known.update(_paths(self.defaults))
         known.update(_schema_paths(self.schema))
         for alias, use in self.dependencies:

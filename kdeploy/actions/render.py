@@ -472,7 +472,7 @@ def _with_unused_values(
         return PackageUse(
             package.defaults,
             package.schema,
-            tset.mentioned_values(),
+            tset.mentioned_values,
             dependencies=tuple((dep.alias, use_of(dep.package)) for dep in apps),
             conditions=frozenset(tuple(dep.condition.split(".")) for dep in apps if dep.condition),
         )

@@ -102,7 +102,7 @@ def test_a_value_is_used_when_read_named_or_declared() -> None:
     use = PackageUse(
         defaults={"replicas": 1, "list": [1]},
         schema={"properties": {"labels": {"type": "object", "additionalProperties": {}}}},
-        mentioned=frozenset({("ingress", "host")}),
+        mentions=lambda: frozenset({("ingress", "host")}),
     )
     reads = ValueReads()
     reads.add(("image", "tag"), whole=True)
