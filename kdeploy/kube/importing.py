@@ -41,8 +41,12 @@ def use_light_package() -> None:
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or spec.origin is None or not spec.submodule_search_locations:
         return
+    try:
+        source = Path(spec.origin).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return  # not a plain file (a zip import?): the normal import works everywhere
     module = importlib.util.module_from_spec(spec)
-    match = _VERSION.search(Path(spec.origin).read_text(encoding="utf-8"))
+    match = _VERSION.search(source)
     module.__dict__["__project__"] = PACKAGE
     module.__dict__["__version__"] = match.group(1) if match else "unknown"
     module.__dict__["__getattr__"] = _submodule_getter(module)
