@@ -54,7 +54,8 @@ pytest: $(VENV)/.installed-dev tools
 # then a skipped or failed tier fails.
 REAL_TIER := tests/e2e tests/reliability tests/emulator/test_kubectl_conformance.py \
 	tests/emulator/test_helm_conformance.py tests/emulator/test_api_fidelity.py \
-	tests/emulator/test_api_admission.py
+	tests/emulator/test_api_admission.py tests/emulator/test_api_lifecycle.py \
+	tests/emulator/test_api_objects.py tests/emulator/test_api_updates.py tests/differential
 
 control-plane:
 	bash tests/controlplane/build.sh >/dev/null
@@ -70,8 +71,8 @@ pytest-real: $(VENV)/.installed-dev tools
 	PATH="$(CURDIR)/$(BIN):$$PATH" KDEPLOY_HELM="$(CURDIR)/$(TOOLS)/helm/helm" \
 	  $(BIN)/pytest --cluster=real -p no:cacheprovider $(REAL_TIER)
 
-# The differential suite (emulator vs kube-apiserver, request by request). Not yet part of
-# `make test`: its first run on the real server still differs in about half the cases (docs/testing.md).
+# The differential suite alone (emulator vs kube-apiserver, request by request; also part of
+# the real tier above, docs/testing.md).
 pytest-differential-real: $(VENV)/.installed-dev
 	bash tests/controlplane/build.sh >/dev/null
 	$(BIN)/pytest --cluster=real -p no:cacheprovider tests/differential

@@ -718,6 +718,14 @@ def _network_policy(obj: Obj) -> None:
         spec["policyTypes"] = types
 
 
+def _ingress(obj: Obj) -> None:
+    # IngressStatus holds a non-pointer IngressLoadBalancerStatus: Go writes it even when empty.
+    status = obj.get("status")
+    if not isinstance(status, dict):
+        status = obj["status"] = {}
+    status.setdefault("loadBalancer", {})
+
+
 def _ingress_class(obj: Obj) -> None:
     params = (obj.get("spec") or {}).get("parameters")
     if isinstance(params, dict):
@@ -805,6 +813,7 @@ def _crd(obj: Obj) -> None:
 
 
 _HANDLERS: dict[tuple[str, str], Callable[[Obj], None]] = {
+    ("networking.k8s.io", "Ingress"): _ingress,
     ("", "Pod"): _pod,
     ("", "PodTemplate"): lambda o: _pod_template(o.get("template")),
     ("", "ReplicationController"): _replica_set,
