@@ -527,3 +527,10 @@ def test_empty_optional_lists_and_maps_vanish_like_go_omitempty() -> None:
         "spec": {"items": [], "opts": {}},
     }
     assert apply_defaults(cr) == cr
+
+
+def test_an_ingress_is_written_with_its_empty_load_balancer_status() -> None:
+    ingress = apply_defaults(
+        {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "i"}}
+    )
+    assert ingress["status"] == {"loadBalancer": {}}
