@@ -92,6 +92,8 @@ class ValuesLayer:
     root: tuple[str, ...] = field(default=(), compare=False)
     # applies to every release of the environment (its `values:`, a -f or --set without RELEASE:)
     shared: bool = field(default=False, compare=False)
+    # read from an encrypted values file (*.enc.yaml): its values are secrets (kdeploy.encrypted)
+    secret: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from kdeploy.confine import escape_target
+from kdeploy.encrypted import is_encrypted_name, load_encrypted_values
 from kdeploy.envsecrets import SecretSource, parse_secrets
 from kdeploy.errors import ProjectError
 from kdeploy.model import (
@@ -183,6 +184,8 @@ def _read(project: Project, path: Path, root: Path, root_shown: str) -> tuple[An
     """The parsed YAML of `path` after checking it lies inside `root`, and its name for messages."""
     _confine(project, path, root, root_shown)
     shown = project.display(path)
+    if is_encrypted_name(path):
+        return load_encrypted_values(path, shown), shown
     return load_user_file(path, shown), shown
 
 
@@ -572,7 +575,13 @@ def _fold_release(
         raw_layer, file_shown = _read_from_project(project, path)
         layer = _mapping(raw_layer, file_shown)
         draft.layers.append(
-            ValuesLayer(source=file_shown, values=layer, file=path, shown=file_shown)
+            ValuesLayer(
+                source=file_shown,
+                values=layer,
+                file=path,
+                shown=file_shown,
+                secret=is_encrypted_name(path),
+            )
         )
     values = _mapping(rel.get("values"), f"{where}.values")
     if values:

@@ -11,10 +11,11 @@ from kdeploy.actions.cancel import cancelled_apply, newest_revision
 from kdeploy.actions.compat import check_cluster_version
 from kdeploy.actions.deploy import DeployOptions, deploy
 from kdeploy.actions.deps import Deps
-from kdeploy.actions.diff import Prepared, Target, prepare, redacting, show_plan
+from kdeploy.actions.diff import Prepared, Target, Upcoming, prepare, redacting, show_plan
 from kdeploy.actions.ordering import check_newer
 from kdeploy.actions.secret_removal import check_secret_removals
-from kdeploy.errors import Declined, KdeployError
+from kdeploy.deployreport import DeployReport
+from kdeploy.errors import EXIT_UNHEALTHY, Declined, KdeployError
 from kdeploy.history.model import Revision
 
 
@@ -48,6 +49,7 @@ def apply_releases(
     dry_run: bool = False,
     parallel: bool = False,
     environment_lock: tuple[str, str] | None = None,
+    report: DeployReport | None = None,
 ) -> list[Revision]:
     """Plan and deploy each target in order, each under its release lock (except a dry run).
     With `environment_lock` (environment name, namespace of the Lease), the environment's lock
@@ -57,29 +59,43 @@ def apply_releases(
     (later releases are not touched), LockHeldError when a release is locked. With `parallel`,
     all releases run at once and each is attempted (see kdeploy.actions.parallel). Raises
     KubeVersionError before anything is locked or changed when the cluster does not satisfy a
-    package's kubeVersion."""
+    package's kubeVersion. `report` (apply --report, --dotenv) is told what happens to each
+    release as it happens."""
     check_cluster_version(deps, targets)
+    report = report or DeployReport(environment="", clock=lambda: 0.0)
     if environment_lock is not None and not dry_run:
         with deps.locks.hold_environment(*environment_lock):
-            return _apply_all(deps, targets, options, yes=yes, dry_run=dry_run, parallel=parallel)
-    return _apply_all(deps, targets, options, yes=yes, dry_run=dry_run, parallel=parallel)
+            return _apply_all(
+                deps, targets, options, report, yes=yes, dry_run=dry_run, parallel=parallel
+            )
+    return _apply_all(deps, targets, options, report, yes=yes, dry_run=dry_run, parallel=parallel)
 
 
 def _apply_all(
     deps: Deps,
     targets: Sequence[Target],
     options: DeployOptions,
+    report: DeployReport,
     *,
     yes: bool,
     dry_run: bool,
     parallel: bool,
 ) -> list[Revision]:
     if parallel and not dry_run and len(targets) > 1:
-        return _apply_parallel(deps, targets, options, yes=yes)
+        return _apply_parallel(deps, targets, options, report, yes=yes)
     revisions: list[Revision] = []
+    # a dry run plans the releases as one environment: what an earlier one would create counts
+    # as present for the later ones (a real apply has created it by then)
+    upcoming = Upcoming()
     for target in targets:
-        with _held(deps, target, dry_run), redacting(target):
-            revision = _apply_one(deps, target, options, yes=yes, dry_run=dry_run)
+        with _reported(deps, report, target), _held(deps, target, dry_run), redacting(target):
+            prepared, settled = _plan_one(deps, target, options, dry_run=dry_run, upcoming=upcoming)
+            report.planned(target.release, target.namespace, *_changes(prepared))
+            revision = _deploy_one(deps, prepared, settled, options, yes=yes, dry_run=dry_run)
+            report.done(
+                target.release, target.namespace, revision, status=_no_revision(prepared, dry_run)
+            )
+        upcoming = upcoming.after(prepared)
         if revision is not None:
             revisions.append(revision)
     if dry_run:
@@ -88,7 +104,12 @@ def _apply_all(
 
 
 def _apply_parallel(
-    deps: Deps, targets: Sequence[Target], options: DeployOptions, *, yes: bool
+    deps: Deps,
+    targets: Sequence[Target],
+    options: DeployOptions,
+    report: DeployReport,
+    *,
+    yes: bool,
 ) -> list[Revision]:
     from kdeploy.actions.parallel import run_parallel
 
@@ -101,12 +122,61 @@ def _apply_parallel(
 
     def one(i: int) -> Revision | None:
         target = targets[i]
-        with _held(deps, target, False), redacting(target):
-            return _apply_one(deps, target, options, yes=yes, dry_run=False)
+        with _reported(deps, report, target), _held(deps, target, False), redacting(target):
+            prepared, settled = _plan_one(deps, target, options, dry_run=False)
+            report.planned(target.release, target.namespace, *_changes(prepared))
+            revision = _deploy_one(deps, prepared, settled, options, yes=yes, dry_run=False)
+            report.done(
+                target.release, target.namespace, revision, status=_no_revision(prepared, False)
+            )
+            return revision
 
     return run_parallel(
         [(t.release, t.namespace) for t in targets], one, deps.output, max_workers=len(targets)
     )
+
+
+@contextmanager
+def _reported(deps: Deps, report: DeployReport, target: Target) -> Iterator[None]:
+    """Tell `report` when the release starts, and how it failed (the message redacted by then),
+    with the newest revision it left."""
+    report.begin(target.release, target.namespace)
+    try:
+        yield
+    except KdeployError as e:
+        report.fail(
+            target.release,
+            target.namespace,
+            e.format_message(),
+            unhealthy=e.exit_code == EXIT_UNHEALTHY,
+            revision=_newest(deps, target),
+        )
+        raise
+    except KeyboardInterrupt:
+        report.fail(target.release, target.namespace, "interrupted", revision=_newest(deps, target))
+        raise
+
+
+def _newest(deps: Deps, target: Target) -> tuple[int, str] | None:
+    """(number, status) of the release's newest revision, or None (none, or unreadable)."""
+    try:
+        revisions = deps.history.revisions(target.release, target.namespace)
+    except KdeployError:
+        return None
+    return (revisions[-1].number, revisions[-1].status) if revisions else None
+
+
+def _changes(prepared: Prepared) -> tuple[list[tuple[str, str]], dict[str, int]]:
+    """(action, object) of every change of the plan, and the counts per action."""
+    changes = [
+        (str(c.action), str(c.key)) for c in prepared.plan.changes if c.action != "unchanged"
+    ]
+    return changes, prepared.plan.counts()
+
+
+def _no_revision(prepared: Prepared, dry_run: bool) -> str:
+    """What it means that a release recorded no revision (a declined one raises Declined)."""
+    return "planned" if dry_run else "unchanged"
 
 
 @contextmanager
@@ -123,10 +193,17 @@ def _held(deps: Deps, target: Target, dry_run: bool) -> Iterator[None]:
         yield
 
 
-def _apply_one(
-    deps: Deps, target: Target, options: DeployOptions, *, yes: bool, dry_run: bool
-) -> Revision | None:
-    """Plan, show, confirm and deploy one release; None when nothing was deployed."""
+def _plan_one(
+    deps: Deps,
+    target: Target,
+    options: DeployOptions,
+    *,
+    dry_run: bool,
+    upcoming: Upcoming | None = None,
+) -> tuple[Prepared, bool]:
+    """Recover the release's history (unless a dry run), check the deploy order and the
+    environment, then plan the release (`upcoming`: see Upcoming) and show the plan. Returns the
+    plan and whether the newest revision is deployed (recover.last_is_deployed)."""
     settled = True
     if not dry_run:
         from kdeploy.actions.recover import last_is_deployed, recover_history
@@ -147,8 +224,22 @@ def _apply_one(
             )
         if not options.adopt:
             check_same_environment(history, target)
-    prepared = prepare(deps, target)
+    prepared = prepare(deps, target, upcoming, create_namespace=options.create_namespace)
     show_plan(deps, prepared)
+    return prepared, settled
+
+
+def _deploy_one(
+    deps: Deps,
+    prepared: Prepared,
+    settled: bool,
+    options: DeployOptions,
+    *,
+    yes: bool,
+    dry_run: bool,
+) -> Revision | None:
+    """Refuse, confirm and deploy one planned release; None when nothing was deployed."""
+    target = prepared.target
     refusal = prepared.ownership_error()
     if refusal is not None and not options.adopt:
         raise refusal
@@ -239,7 +330,7 @@ def _needs_deploy(prepared: Prepared, options: DeployOptions) -> bool:
     # adopting changes ownership even when the content is identical; a changed hook (e.g. a new
     # migration image) is a new revision whose hooks must run
     return (
-        prepared.plan.has_changes
+        prepared.has_changes
         or (bool(prepared.foreign) and options.adopt)
         or bool(prepared.changed_hooks)
     )

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from kdeploy.actions.deps import Deps
-from kdeploy.actions.diff import Prepared, previous_manifests
+from kdeploy.actions.diff import Prepared, Target, previous_manifests
 from kdeploy.actions.namespaces import is_namespace, kept_namespace_line
 from kdeploy.actions.phases import DEFAULT_CONCURRENCY, run_phase, split_phases
 from kdeploy.drift import reclaimable
@@ -62,6 +62,8 @@ class DeployOptions:
     # terminal (kdeploy.actions.namespaces); otherwise it is kept and reported
     delete_namespaces: bool = False
     confirmed_namespaces: frozenset[str] = frozenset()
+    # create the release namespace when it is missing (Prepared.creates_namespace)
+    create_namespace: bool = False
 
     def keeps(self, key: ObjectKey) -> bool:
         """Whether a prune keeps `key` instead of deleting it."""
@@ -104,9 +106,10 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
         full = previous_manifests(deps, target.release, target.namespace, secrets=True)
         recorded += [full.get(key, prepared.previous[key]) for key in kept_keys]
     early = _create_release_namespace(deps, prepared)
+    made_home = prepared.creates_namespace and create_missing_namespace(deps, target)
     # The lock cannot live in a namespace that did not exist yet: take it now, before recording.
     deps.locks.ensure(target.release, target.namespace)
-    if early:
+    if early or made_home:
         # The history was read before the lock existed: another deployer may have recorded
         # revisions in the namespace meanwhile, so read it again now that we hold the lock.
         deps.history.refresh(target.release, target.namespace)
@@ -136,6 +139,8 @@ def deploy(deps: Deps, prepared: Prepared, options: DeployOptions) -> Revision:
         deleted, kept = _prune(deps, prepared, options, guard)
         counts["deleted"] = deleted
         result = ", ".join(f"{n} {what}" for what, n in counts.items())
+        if made_home:
+            result = f"created Namespace {target.namespace} (--create-namespace); {result}"
         reverted = [d for d in prepared.drift if d.action == "reclaim"]
         if reverted:
             fields = "; ".join(f"{d.key} {d.field} (changed by {d.manager})" for d in reverted)
@@ -279,6 +284,17 @@ def _create_release_namespace(deps: Deps, prepared: Prepared) -> set[ObjectKey]:
     deps.cluster.apply(prepared.desired[key], dry_run=False, force=False)
     deps.output.info(f"  created {key}")
     return {key}
+
+
+def create_missing_namespace(deps: Deps, target: Target) -> bool:
+    """Create the release namespace (--create-namespace), marked with the release it was created
+    for (server-side apply: if another deployer created it meanwhile, only the mark is added).
+    Returns True."""
+    from kdeploy.actions.namespaces import created_namespace_manifest
+
+    deps.cluster.apply(created_namespace_manifest(target), dry_run=False, force=False)
+    deps.output.info(f"  created Namespace {target.namespace} (--create-namespace)")
+    return True
 
 
 def _apply_all(

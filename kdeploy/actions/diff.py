@@ -9,7 +9,7 @@ This is the first half of apply and rollback and the whole of `kdeploy diff`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,6 +83,32 @@ def redacting(target: Target) -> Iterator[None]:
 
 
 @dataclass(frozen=True)
+class Upcoming:
+    """What the releases planned before this one create, as far as a dry run of this one is
+    concerned: their Namespaces and CRDs count as present (objects in such a namespace, or of such
+    a kind, are planned as created instead of failing with NotFound). Plans of a whole
+    environment carry it from release to release (`after`)."""
+
+    namespaces: frozenset[str] = frozenset()
+    crds: Mapping[tuple[str, str], str] = field(default_factory=dict)
+
+    def after(self, prepared: Prepared) -> Upcoming:
+        """This, plus what the planned release creates: its Namespaces and CRDs, and its own
+        namespace when --create-namespace creates it."""
+        target = prepared.target
+        names = {target.namespace} if prepared.creates_namespace else set()
+        names |= {
+            str((m.get("metadata") or {}).get("name", ""))
+            for m in target.manifests
+            if m.get("kind") == "Namespace" and api_group(str(m.get("apiVersion", ""))) == ""
+        }
+        return Upcoming(
+            namespaces=self.namespaces | names,
+            crds={**self.crds, **crd_scopes(target.manifests)},
+        )
+
+
+@dataclass(frozen=True)
 class Prepared:
     """A planned release: the plan, plus what the deploy pipeline needs to act on it."""
 
@@ -103,6 +129,14 @@ class Prepared:
     # fields of our objects that other field managers changed: reclaimed, or conflicts that stop
     # the operation (kdeploy.drift)
     drift: tuple[driftmod.Drift, ...] = ()
+    # the release namespace does not exist and --create-namespace creates it (outside the
+    # release's objects: never pruned, kept by uninstall)
+    creates_namespace: bool = False
+
+    @property
+    def has_changes(self) -> bool:
+        """Whether applying would change the cluster (the plan, or a namespace to create)."""
+        return self.plan.has_changes or self.creates_namespace
 
     @property
     def conflicts(self) -> list[driftmod.Drift]:
@@ -245,9 +279,18 @@ def read_live(deps: Deps, release: str, manifests: Iterable[Manifest]) -> dict[O
     return live
 
 
-def prepare(deps: Deps, target: Target) -> Prepared:
+def prepare(
+    deps: Deps,
+    target: Target,
+    upcoming: Upcoming | None = None,
+    *,
+    create_namespace: bool = False,
+) -> Prepared:
     """Plan `target`: dry-run apply each desired object, compare with the live objects, and list
     prune candidates and objects owned by someone else. Changes nothing in the cluster.
+    `upcoming`: what releases planned before this one create (see Upcoming). With
+    `create_namespace`, a missing release namespace is planned as created (Prepared.
+    creates_namespace) unless this release or an upcoming one creates it.
 
     Raises ClusterError when the server rejects a desired object (Invalid, Forbidden, ...) and
     HistoryError when a revision it needs cannot be read. A field-manager conflict on an object
@@ -263,8 +306,16 @@ def prepare(deps: Deps, target: Target) -> Prepared:
     previous = {k: m for k, m in everything.items() if not is_hook(m)}
     changed_hooks = frozenset(h.key for h in found.hooks if everything.get(h.key) != h.manifest)
     live = read_live(deps, target.release, [*manifests, *previous.values()])
-    new_namespaces = {k.name for k in desired if k.group == "" and k.kind == "Namespace"}
-    new_crds = crd_scopes(manifests)
+    upcoming = upcoming or Upcoming()
+    new_namespaces = {k.name for k in desired if is_namespace(k)} | upcoming.namespaces
+    new_crds = {**upcoming.crds, **crd_scopes(manifests)}
+    creates_namespace = (
+        create_namespace
+        and target.namespace not in new_namespaces
+        and deps.cluster.get(ObjectRef("v1", "Namespace", "", target.namespace)) is None
+    )
+    if creates_namespace:
+        new_namespaces.add(target.namespace)
 
     def ours(current: Manifest, key: ObjectKey) -> bool:
         return owned_by(current, target.release, target.namespace, recorded=key in everything)
@@ -354,6 +405,7 @@ def prepare(deps: Deps, target: Target) -> Prepared:
         hooks=found.hooks,
         changed_hooks=changed_hooks,
         drift=tuple(sorted(drift, key=lambda d: (list(desired).index(d.key), d.field))),
+        creates_namespace=creates_namespace,
     )
 
 
@@ -431,7 +483,19 @@ def _dry_run(
     except ClusterError as e:
         if key.namespace in new_namespaces and ": NotFound:" in e.message:
             return manifest  # the namespace does not exist until this release creates it
+        if key.namespace and f'namespaces "{key.namespace}" not found' in e.message:
+            raise missing_namespace_error(key) from e
         raise
+
+
+def missing_namespace_error(key: ObjectKey) -> ClusterError:
+    """The refusal to plan an object whose namespace neither exists nor is created by the plan."""
+    return ClusterError(
+        f"{key}: namespace {key.namespace} does not exist, and no release planned before this one "
+        "creates it; nothing was changed",
+        hint="render its Namespace in a release listed earlier in the environment file, or pass "
+        "--create-namespace to create the release namespace",
+    )
 
 
 def _exists(obj: Manifest) -> bool:
@@ -443,6 +507,11 @@ def show_plan(deps: Deps, prepared: Prepared, *, show_secrets: bool = False) -> 
     """Write the human diff of a prepared release to the output."""
     target = prepared.target
     deps.output.info(f"Release {target.release} (namespace {target.namespace}):")
+    if prepared.creates_namespace:
+        deps.output.diff(
+            f"+ create Namespace {target.namespace} (--create-namespace; not a release object: "
+            "never pruned, kept by uninstall)\n"
+        )
     deps.output.diff(
         diffmod.format_text(prepared.plan, show_secrets=show_secrets, redact=target.redactor())
     )
@@ -477,10 +546,13 @@ def diff_releases(
     show_secrets: bool = False,
     as_json: bool = False,
     text: bool | None = None,
+    create_namespace: bool = False,
 ) -> tuple[list[Prepared], dict[str, Any] | None]:
     """Plan every target (in order) and print the diffs (`text`; default: when not `as_json`),
     build the JSON document (`diff --output json`), or both. Returns the prepared releases and the
-    JSON document (or None).
+    JSON document (or None). The targets are planned as one environment: what an earlier one
+    creates (a Namespace, a CRD) counts as present for the later ones (see Upcoming);
+    `create_namespace` plans missing release namespaces as created.
     Raises KubeVersionError before planning when the cluster does not satisfy a package's
     kubeVersion."""
     from kdeploy.actions.compat import check_cluster_version
@@ -490,9 +562,11 @@ def diff_releases(
     check_cluster_version(deps, targets)
     prepared_all: list[Prepared] = []
     releases_json: list[dict[str, Any]] = []
+    upcoming = Upcoming()
     for target in targets:
         with redacting(target):
-            prepared = prepare(deps, target)
+            prepared = prepare(deps, target, upcoming, create_namespace=create_namespace)
+        upcoming = upcoming.after(prepared)
         prepared_all.append(prepared)
         if as_json:
             doc = diffmod.to_json(
@@ -502,6 +576,7 @@ def diff_releases(
                 {
                     "release": target.release,
                     "namespace": target.namespace,
+                    "createNamespace": prepared.creates_namespace,
                     **doc,
                     "notOwned": [
                         {"object": str(k), "owner": owner} for k, owner in prepared.foreign.items()
@@ -524,7 +599,7 @@ def diff_releases(
             total[name] += n
     return prepared_all, {
         "version": diffmod.JSON_FORMAT_VERSION,
-        "changes": any(p.plan.has_changes for p in prepared_all),
+        "changes": any(p.has_changes for p in prepared_all),
         "summary": total,
         "releases": releases_json,
     }

@@ -6,11 +6,38 @@ the output says so and how to delete it."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from kdeploy.actions.deps import Deps
 from kdeploy.errors import ClusterError
-from kdeploy.model import ObjectKey
+from kdeploy.model import Manifest, ObjectKey
 from kdeploy.namespace_contents import NamespaceContents, describe, summarize
+from kdeploy.resources import MANAGED_BY_LABEL, MANAGED_BY_VALUE
+
+if TYPE_CHECKING:
+    from kdeploy.actions.diff import Target
+
+
+# on a Namespace made by --create-namespace: the release (and environment) it was created for
+CREATED_FOR_ANNOTATION = "kdeploy.dev/namespace-created-for"
+
+
+def created_namespace_manifest(target: Target) -> Manifest:
+    """The Namespace `--create-namespace` creates for a deploy target: labelled as kdeploy's but
+    stamped with no release (it is not a release object, so no prune or uninstall deletes it),
+    and annotated with the release it was created for."""
+    created_for = f"release {target.release}"
+    if target.environment:
+        created_for += f" of environment {target.environment}"
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": target.namespace,
+            "labels": {MANAGED_BY_LABEL: MANAGED_BY_VALUE},
+            "annotations": {CREATED_FOR_ANNOTATION: created_for},
+        },
+    }
 
 
 def is_namespace(key: ObjectKey) -> bool:

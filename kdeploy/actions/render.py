@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kdeploy.capabilities import Capabilities
+from kdeploy.encrypted import is_encrypted_name, load_encrypted_values, string_leaves
 from kdeploy.envsecrets import Missing, missing_error, resolve_secrets
 from kdeploy.errors import KdeployError, ProjectError
 from kdeploy.model import Environment, Package, ReleaseSpec, RenderedRelease, Values, ValuesLayer
@@ -111,6 +112,12 @@ class CommandLineValues:
         """The -f layers that apply to `release`, in command-line order."""
         return [layer.values for scope, layer in self.files if scope in (None, release)]
 
+    def secret_layers_for(self, release: str) -> list[Values]:
+        """The encrypted -f layers that apply to `release`."""
+        return [
+            layer.values for scope, layer in self.files if scope in (None, release) and layer.secret
+        ]
+
     def apply_sets(self, release: str, values: Values) -> Values:
         """`values` with every --set/--set-string that applies to `release`, in order."""
         for scope, path, value, _source in self.assignments:
@@ -162,13 +169,19 @@ def command_line_values(
         path = Path(name)
         # relative to the project directory, as if kdeploy had been started there (like git -C)
         full = path if path.is_absolute() else project_dir / path
-        data = load_user_file(full, name)
+        encrypted = is_encrypted_name(full)
+        data = load_encrypted_values(full, name) if encrypted else load_user_file(full, name)
         if data is None:
             data = {}
         if not isinstance(data, dict):
             raise ProjectError(f"{name}: a values file must hold a mapping at the top")
         layer = ValuesLayer(
-            source=f"-f {given}", values=data, file=full, shown=name, shared=scope is None
+            source=f"-f {given}",
+            values=data,
+            file=full,
+            shown=name,
+            shared=scope is None,
+            secret=encrypted,
         )
         files.append((scope, layer))
     parsers: list[tuple[Sequence[str], str, Callable[[str], tuple[list[PathSegment], Any]]]] = [
@@ -278,12 +291,16 @@ def prepare_releases(
                 for m in found.missing
                 if m.source.required
             )
+        # the values of encrypted files are secrets wherever they end up
+        encrypted = [layer.values for layer in spec.layers if layer.secret]
+        encrypted += extra.secret_layers_for(spec.name)
+        from_files = {s for data in encrypted for s in string_leaves(data) if len(s) >= 4}
         inputs.append(
             ReleaseInput(
                 spec=spec,
                 package=package,
                 values=_release_values(package.defaults, spec, secrets, extra),
-                secret_strings=found.strings,
+                secret_strings=found.strings | frozenset(from_files),
                 missing_secrets=found.missing,
                 layers=(*spec.layers, *extra.value_layers(spec.name)),
                 user_values=_release_values({}, spec, secrets, extra),

@@ -92,7 +92,62 @@ def uninstall(
         else:
             deps.history.delete_all(release, namespace)
             deps.output.info(f"Release {release}: deleted {deleted} objects and its history.")
+        _created_namespace(deps, release, namespace, delete=delete_namespaces and not keep_history)
         return deleted
+
+
+def uninstall_environment(
+    deps: Deps,
+    releases: list[tuple[str, str]],
+    *,
+    keep_history: bool = False,
+    yes: bool = False,
+    delete_namespaces: bool = False,
+) -> int:
+    """Uninstall the (release, namespace) pairs of an environment, given in file order, last one
+    first (a namespace release listed first goes last). A release without history (never
+    deployed, or uninstalled already) is skipped, saying so; the first failure stops the rest.
+    Returns how many objects were deleted."""
+    total = 0
+    for release, namespace in reversed(releases):
+        if not deps.history.revisions(release, namespace) and not deps.history.orphans(
+            release, namespace
+        ):
+            deps.output.info(f"Release {release} (namespace {namespace}): not deployed, skipped.")
+            continue
+        deleted = uninstall(
+            deps,
+            release,
+            namespace,
+            keep_history=keep_history,
+            yes=yes,
+            delete_namespaces=delete_namespaces,
+        )
+        total += deleted or 0
+    return total
+
+
+def _created_namespace(deps: Deps, release: str, namespace: str, *, delete: bool) -> None:
+    """The release namespace, when --create-namespace created it for this release: deleted with
+    `delete` (--delete-namespaces), otherwise kept and reported."""
+    from kdeploy.actions.namespaces import CREATED_FOR_ANNOTATION
+    from kdeploy.kube.client import ObjectRef
+
+    ref = ObjectRef("v1", "Namespace", "", namespace)
+    live = deps.cluster.get(ref)
+    annotations = ((live or {}).get("metadata") or {}).get("annotations") or {}
+    created_for = str(annotations.get(CREATED_FOR_ANNOTATION) or "")
+    if not created_for.startswith(f"release {release}"):
+        return
+    if delete:
+        deps.cluster.delete(ref)
+        deps.output.info(f"  deleted Namespace {namespace} (created by --create-namespace)")
+        return
+    deps.output.info(
+        f"  kept Namespace {namespace} (created by --create-namespace for {created_for}; "
+        "deleting a namespace deletes everything in it): to delete it, uninstall with "
+        f"--delete-namespaces, or: kubectl delete namespace {namespace}"
+    )
 
 
 def recorded_hooks(deps: Deps, release: str, namespace: str) -> dict[ObjectKey, Manifest]:

@@ -207,13 +207,26 @@ def rendered_targets(
     *,
     set_files: Sequence[str] = (),
     set_jsons: Sequence[str] = (),
+    annotations: Sequence[str] = (),
+    placeholders: bool = False,
 ) -> list[Target]:
     """Render the selected releases of `env` (all, in file order, when none are named) into
     deploy targets, with the secret strings to keep out of output and history. Templates see
-    the cluster's version and APIs as `kube` (read only when a template uses it)."""
-    from kdeploy.actions.render import render_environment
+    the cluster's version and APIs as `kube` (read only when a template uses it). Every object
+    gets the `annotations` (--annotate KEY=VALUE) and, in a GitLab CI job with an environment,
+    GitLab's deployment annotations (kdeploy.trace). With `placeholders`, a required secret the
+    job lacks is rendered as a placeholder instead of stopping (diff --secrets keep-live).
+    Raises click.BadParameter for a bad --annotate."""
+    from kdeploy.actions.render import SecretsMode, render_environment
     from kdeploy.commands._values import warn_unused_values
     from kdeploy.secrets import Redactor, release_secret_strings
+    from kdeploy.trace import AnnotationError, annotate, gitlab_annotations, parse_annotations
+
+    try:
+        own = parse_annotations(annotations)
+    except AnnotationError as e:
+        raise click.BadParameter(str(e), param_hint="'--annotate'") from None
+    pod_annotations = gitlab_annotations(os.environ)
 
     rendered = render_environment(
         project_dir(ctx),
@@ -225,11 +238,12 @@ def rendered_targets(
         capabilities=cluster_capabilities(ctx, env, kubeconfig, context),
         set_files=set_files,
         set_jsons=set_jsons,
+        secrets_mode=SecretsMode.PLACEHOLDER if placeholders else SecretsMode.REQUIRE,
     )
     warn_unused_values(rendered)
     targets = []
     for rel in rendered:
-        manifests = tuple(o.manifest for o in rel.objects)
+        manifests = tuple(annotate((o.manifest for o in rel.objects), own, pod_annotations))
         secrets = frozenset(release_secret_strings(rel))
         targets.append(
             Target(

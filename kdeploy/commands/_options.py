@@ -93,6 +93,19 @@ def release_argument(f: F) -> F:
     return click.argument("release", callback=_check_release)(f)
 
 
+def _check_optional_release(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> str | None:
+    if value is not None:
+        _check_name("release", value, ctx, param)
+    return value
+
+
+def optional_release_argument(f: F) -> F:
+    """An optional RELEASE argument (rollback and uninstall take -e ENV --all instead)."""
+    return click.argument("release", required=False, callback=_check_optional_release)(f)
+
+
 def releases_argument(metavar: str | None = None) -> Decorator:
     """The optional RELEASE... names (the `releases` parameter; none: every release), each
     validated."""
@@ -107,6 +120,28 @@ def delete_namespaces_option(what: str) -> Decorator:
         help=f"Let {what} delete the release's Namespace objects, with everything in them "
         "(without it a Namespace is kept and reported; on a terminal, kdeploy asks).",
     )
+
+
+def annotate_option(f: F) -> F:
+    """--annotate KEY=VALUE (repeatable; the `annotations` parameter)."""
+    return click.option(
+        "--annotate",
+        "annotations",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Add this annotation to every object's metadata (not to pod templates, so a value "
+        "that changes per pipeline restarts nothing); repeatable.",
+    )(f)
+
+
+def create_namespace_option(f: F) -> F:
+    """--create-namespace: create a missing release namespace (diff plans it as created)."""
+    return click.option(
+        "--create-namespace",
+        is_flag=True,
+        help="Create the release namespace when it does not exist and no earlier release of the "
+        "environment creates it (recorded in the revision; never pruned, kept by uninstall).",
+    )(f)
 
 
 def values_options(
@@ -267,8 +302,8 @@ ENVVAR_PREFIX = "KDEPLOY_"
 # Options that never come from the environment. A --set value may hold spaces (a variable is split
 # on whitespace into several values). The rest must be deliberate on each command line: a variable
 # left set in a CI project would silently print secrets, take over objects, override other field
-# managers, empty live Secrets, break a lock, roll back to a fixed revision or delete whole
-# namespaces on every later run.
+# managers, empty live Secrets, break a lock, roll back to a fixed revision, delete whole
+# namespaces or uninstall every release of an environment on every later run.
 NO_ENVVAR = frozenset(
     {
         "--set",
@@ -278,10 +313,12 @@ NO_ENVVAR = frozenset(
         "--show-secrets",
         "--adopt",
         "--delete-namespaces",
+        "--all",
         "--force-conflicts",
         "--allow-secret-removal",
         "--force",
         "--to",
+        "--to-commit",
         "--allow-unverified",
         "--help",
         "--version",

@@ -90,15 +90,18 @@ def connect(target: ClusterTarget, pool_size: int | None = None) -> Any:
     return api
 
 
-def open_history(target: ReleaseTarget) -> HistoryStore:
-    """A HistoryStore over the ConfigMap driver of the target's cluster (see `connect`), with the
-    history key when one is configured (kdeploy.history.trust). Raises ClusterError when the
-    kubeconfig or context cannot be used."""
-    import os
-
+def open_store(cluster: ClusterTarget) -> HistoryStore:
+    """A HistoryStore over the ConfigMap driver of `cluster` (see `connect`), with the history key
+    when one is configured (kdeploy.history.trust). Raises ClusterError when the kubeconfig or
+    context cannot be used."""
     from kdeploy.history.configmap import ConfigMapDriver
     from kdeploy.history.store import HistoryStore
     from kdeploy.history.trust import history_key
 
-    api = connect(target.cluster())
+    api = connect(cluster)
     return HistoryStore(ConfigMapDriver(api), key=history_key(os.environ, api))
+
+
+def open_history(target: ReleaseTarget) -> HistoryStore:
+    """A HistoryStore over the ConfigMap driver of the target's cluster (see `open_store`)."""
+    return open_store(target.cluster())

@@ -8,7 +8,9 @@ import click
 
 from kdeploy.commands._concurrency import concurrency_option, pool_size
 from kdeploy.commands._options import (
+    annotate_option,
     cluster_options,
+    create_namespace_option,
     delete_namespaces_option,
     env_option,
     full_diff_option,
@@ -16,6 +18,7 @@ from kdeploy.commands._options import (
     render_options,
     wait_for_lock_option,
 )
+from kdeploy.commands._reports import report_options, writing_artifacts
 from kdeploy.commands._wait import Duration, wait_options, wait_settings
 
 
@@ -28,6 +31,14 @@ from kdeploy.commands._wait import Duration, wait_options, wait_settings
 @click.option("--dry-run", is_flag=True, help="Show the diff and stop; change nothing.")
 @click.option("--no-prune", is_flag=True, help="Keep objects that are no longer rendered.")
 @delete_namespaces_option("the prune")
+@create_namespace_option
+@annotate_option
+@click.option(
+    "--description",
+    default=None,
+    metavar="TEXT",
+    help="Why this deploy: recorded with each revision (as `apply: TEXT`, shown by history).",
+)
 @click.option(
     "--force-conflicts",
     is_flag=True,
@@ -80,6 +91,7 @@ from kdeploy.commands._wait import Duration, wait_options, wait_settings
     help="Apply the releases at the same time, each under its own lock; every release is "
     "attempted, a summary follows, exit 1 when any failed (needs --yes).",
 )
+@report_options
 @render_options
 @full_diff_option
 @cluster_options
@@ -92,6 +104,9 @@ def command(
     dry_run: bool,
     no_prune: bool,
     delete_namespaces: bool,
+    create_namespace: bool,
+    annotations: tuple[str, ...],
+    description: str | None,
     force_conflicts: bool,
     allow_secret_removal: bool,
     adopt: bool,
@@ -105,6 +120,9 @@ def command(
     if_newer: bool | None,
     concurrency: int,
     parallel: bool,
+    report_file: str | None,
+    dotenv_file: str | None,
+    manifests_out: str | None,
     value_files: tuple[str, ...],
     sets: tuple[str, ...],
     set_strings: tuple[str, ...],
@@ -130,51 +148,59 @@ def command(
         rendered_targets,
     )
 
-    targets = rendered_targets(
-        ctx,
-        env,
-        releases,
-        value_files,
-        sets,
-        set_strings,
-        "apply",
-        kubeconfig,
-        context,
-        set_files=set_files,
-        set_jsons=set_jsons,
-    )
-    environment, cluster = load_env_cluster(ctx, env)
-    deps = build_deps(
-        ctx,
-        cluster,
-        kubeconfig,
-        context,
-        operation="apply",
-        wait_for_lock=wait_for_lock,
-        full_diff=full_diff,
-        pool_size=pool_size(concurrency, len(targets) if parallel else 1),
-    )
-    options = DeployOptions(
-        force_conflicts=force_conflicts,
-        allow_secret_removal=allow_secret_removal,
-        adopt=adopt,
-        prune=not no_prune,
-        history_max=history_max,
-        wait=wait_settings(no_wait, timeout, wait_load_balancers),
-        atomic=atomic,
-        atomic_grace=atomic_grace,
-        if_newer=if_newer if if_newer is not None else os.environ.get("CI") == "true",
-        if_newer_explicit=bool(if_newer),
-        concurrency=concurrency,
-        delete_namespaces=delete_namespaces,
-    )
-    apply_releases(
-        deps,
-        targets,
-        options,
-        yes=yes,
-        dry_run=dry_run,
-        parallel=parallel,
-        environment_lock=environment_lock(environment),
-    )
+    with writing_artifacts(ctx, report_file, dotenv_file, manifests_out) as artifacts:
+        what = f"apply: {description}" if description else "apply"
+        targets = rendered_targets(
+            ctx,
+            env,
+            releases,
+            value_files,
+            sets,
+            set_strings,
+            what,
+            kubeconfig,
+            context,
+            set_files=set_files,
+            set_jsons=set_jsons,
+            annotations=annotations,
+        )
+        environment, cluster = load_env_cluster(ctx, env)
+        report = artifacts.start(environment.name, targets, waits=not no_wait)
+        deps = build_deps(
+            ctx,
+            cluster,
+            kubeconfig,
+            context,
+            operation="apply",
+            wait_for_lock=wait_for_lock,
+            full_diff=full_diff,
+            pool_size=pool_size(concurrency, len(targets) if parallel else 1),
+        )
+        artifacts.cluster = deps.target_cluster
+        artifacts.git_commit = deps.identity.git_commit
+        options = DeployOptions(
+            force_conflicts=force_conflicts,
+            allow_secret_removal=allow_secret_removal,
+            adopt=adopt,
+            prune=not no_prune,
+            history_max=history_max,
+            wait=wait_settings(no_wait, timeout, wait_load_balancers),
+            atomic=atomic,
+            atomic_grace=atomic_grace,
+            if_newer=if_newer if if_newer is not None else os.environ.get("CI") == "true",
+            if_newer_explicit=bool(if_newer),
+            concurrency=concurrency,
+            delete_namespaces=delete_namespaces,
+            create_namespace=create_namespace,
+        )
+        apply_releases(
+            deps,
+            targets,
+            options,
+            yes=yes,
+            dry_run=dry_run,
+            parallel=parallel,
+            environment_lock=environment_lock(environment),
+            report=report,
+        )
     return 0

@@ -11,7 +11,9 @@ import click
 
 from kdeploy.commands._files import write_text_atomic
 from kdeploy.commands._options import (
+    annotate_option,
     cluster_options,
+    create_namespace_option,
     env_option,
     full_diff_option,
     releases_argument,
@@ -21,6 +23,7 @@ from kdeploy.errors import EXIT_CHANGES, EXIT_OK
 
 if TYPE_CHECKING:
     from kdeploy.actions.deps import Deps
+    from kdeploy.actions.diff import Target
     from kdeploy.gitlab import MergeRequest
 
 
@@ -54,6 +57,18 @@ if TYPE_CHECKING:
     "merge request (per environment); elsewhere, say so and do nothing.",
 )
 @click.option("--show-secrets", is_flag=True, help="Show Secret values instead of hashes.")
+@click.option(
+    "--secrets",
+    "secrets_mode",
+    type=click.Choice(["require", "keep-live"]),
+    default="require",
+    show_default=True,
+    help="keep-live: a required secret this job lacks (a merge-request job without the "
+    "protected variables) is compared with the live Secret's value for that key instead of "
+    "stopping the diff; values are never printed. diff only, never apply.",
+)
+@create_namespace_option
+@annotate_option
 @render_options
 @full_diff_option
 @cluster_options
@@ -67,6 +82,9 @@ def command(
     json_out: str | None,
     gitlab_mr_note: bool,
     show_secrets: bool,
+    secrets_mode: str,
+    create_namespace: bool,
+    annotations: tuple[str, ...],
     value_files: tuple[str, ...],
     sets: tuple[str, ...],
     set_strings: tuple[str, ...],
@@ -80,6 +98,8 @@ def command(
 
     Every rendered object is dry-run applied on the server and compared with the live object;
     objects of the last deployed revision that are no longer rendered are shown as deletes.
+    The releases are planned in file order as one environment: a Namespace or CRD an earlier
+    release creates counts as present for the later ones.
     Fields changed by hand are shown as drift apply reverts, or as conflicts that would stop it
     (exit 2 then, with or without --detailed-exitcode).
     """
@@ -88,6 +108,12 @@ def command(
 
     if gitlab_mr_note and show_secrets:
         raise click.UsageError("--gitlab-mr-note never posts secrets: drop --show-secrets")
+    keep_live = secrets_mode == "keep-live"
+    if keep_live and show_secrets:
+        raise click.UsageError(
+            "--secrets keep-live compares with live Secret values, which are never printed: "
+            "drop --show-secrets"
+        )
     mr = None
     if gitlab_mr_note:
         from kdeploy.gitlab import merge_request_from_env
@@ -105,9 +131,13 @@ def command(
         context,
         set_files=set_files,
         set_jsons=set_jsons,
+        annotations=annotations,
+        placeholders=keep_live,
     )
     environment, cluster = load_env_cluster(ctx, env)
     deps = build_deps(ctx, cluster, kubeconfig, context, full_diff=full_diff)
+    if keep_live:
+        targets = with_live_secrets(deps, targets)
     want_doc = output != "text" or json_out is not None or gitlab_mr_note
     prepared, doc = diff_releases(
         deps,
@@ -115,6 +145,7 @@ def command(
         show_secrets=show_secrets,
         as_json=want_doc,
         text=output == "text",
+        create_namespace=create_namespace,
     )
     if doc is not None:
         markdown = None
@@ -130,12 +161,31 @@ def command(
             write_json_out(ctx, json_out, doc)
         if gitlab_mr_note and markdown is not None:
             post_note(deps, mr, environment.name, markdown)
-    changed = any(p.plan.has_changes for p in prepared)
+    changed = any(p.has_changes for p in prepared)
     # what would stop apply (a field conflict, an object another release or tool owns) is
     # reported as a finding (exit 2), never as a failure and never as "no changes"
     if any(p.conflicts or p.foreign for p in prepared):
         return EXIT_CHANGES
     return EXIT_CHANGES if detailed_exitcode and changed else EXIT_OK
+
+
+def with_live_secrets(deps: Deps, targets: list[Target]) -> list[Target]:
+    """The targets with each Secret key the job lacks taken from the live Secret (see
+    kdeploy.actions.keeplive), saying which keys were kept, which apply still needs, and which
+    other objects show a placeholder."""
+    from kdeploy.actions.keeplive import keep_live_secrets
+
+    out = []
+    for target in targets:
+        target, kept, elsewhere = keep_live_secrets(deps, target)
+        for k in kept:
+            deps.output.info(k.describe())
+        for key in elsewhere:
+            deps.output.info(
+                f"! {key}: holds a secret not available in this job; its diff shows a placeholder"
+            )
+        out.append(target)
+    return out
 
 
 def write_json_out(ctx: click.Context, given: str, doc: dict[str, Any]) -> None:

@@ -16,10 +16,11 @@ from kdeploy.commands._release import open_history, resolve_release
 @click.option(
     "-o",
     "--output",
-    type=click.Choice(["text", "json"]),
+    type=click.Choice(["text", "wide", "json"]),
     default="text",
     show_default=True,
-    help="Table for people, or JSON (documented in docs/history.md) for scripts.",
+    help="Table for people (wide: with the images, merge request and pipeline of each "
+    "revision), or JSON (documented in docs/history.md) for scripts.",
 )
 @click.pass_context
 def command(
@@ -51,4 +52,4 @@ def command(
         data = history_json(target.release, target.namespace, revisions)
         click.echo(json.dumps(data, indent=2))
     else:
-        click.echo(format_history_text(revisions), nl=False)
+        click.echo(format_history_text(revisions, wide=output == "wide"), nl=False)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from kdeploy.commands._concurrency import concurrency_option, pool_size
@@ -9,15 +11,28 @@ from kdeploy.commands._options import (
     cluster_options,
     delete_namespaces_option,
     full_diff_option,
-    release_argument,
+    optional_release_argument,
     release_location_options,
     wait_for_lock_option,
 )
 from kdeploy.commands._wait import wait_options, wait_settings
 
+if TYPE_CHECKING:
+    from kdeploy.history.model import Revision
+
+
+def _check_commit(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    import re
+
+    if value is not None and not re.fullmatch(r"[0-9a-f]{7,40}", value):
+        raise click.BadParameter(
+            f"{value!r} is not a git commit (7 to 40 lowercase hex digits)", ctx, param
+        )
+    return value
+
 
 @click.command("rollback")
-@release_argument
+@optional_release_argument
 @click.option(
     "--to",
     "to",
@@ -25,6 +40,21 @@ from kdeploy.commands._wait import wait_options, wait_settings
     default=None,
     metavar="N",
     help="Revision to restore (default: the last deployed one before the current).",
+)
+@click.option(
+    "--to-commit",
+    "to_commit",
+    default=None,
+    metavar="SHA",
+    callback=_check_commit,
+    help="Restore the newest revision deployed from this git commit (a prefix of 7+ digits).",
+)
+@click.option(
+    "--all",
+    "all_releases",
+    is_flag=True,
+    help="Roll back every release of the environment (-e), in file order; with --to-commit, "
+    "each to its revision of that commit (checked for all before any change).",
 )
 @release_location_options
 @click.option(
@@ -53,8 +83,10 @@ from kdeploy.commands._wait import wait_options, wait_settings
 @click.pass_context
 def command(
     ctx: click.Context,
-    release: str,
+    release: str | None,
     to: int | None,
+    to_commit: str | None,
+    all_releases: bool,
     namespace: str | None,
     env: str | None,
     yes: bool,
@@ -77,9 +109,21 @@ def command(
     Then waits until the release is healthy (see --no-wait, --timeout): exit code 4 when it is not.
     """
     from kdeploy.actions.rollback import rollback
-    from kdeploy.commands._live import build_deps, locate_release
+    from kdeploy.actions.rollback_env import Step, rollback_environment
+    from kdeploy.commands._live import build_deps, load_env_cluster, locate_release
 
-    ns, cluster = locate_release(ctx, release, namespace, env)
+    if to is not None and (to_commit is not None or all_releases):
+        raise click.UsageError("--to N names one revision of one release: drop --to-commit/--all")
+    if all_releases:
+        if release is not None or env is None or namespace is not None:
+            raise click.UsageError("--all takes -e ENV and no RELEASE or -n")
+        environment, cluster = load_env_cluster(ctx, env)
+        pairs = [(spec.name, spec.namespace) for spec in environment.releases]
+    elif release is None:
+        raise click.UsageError("name the RELEASE to roll back, or give -e ENV --all")
+    else:
+        ns, cluster = locate_release(ctx, release, namespace, env)
+        pairs = [(release, ns)]
     deps = build_deps(
         ctx,
         cluster,
@@ -90,17 +134,24 @@ def command(
         full_diff=full_diff,
         pool_size=pool_size(concurrency),
     )
-    rollback(
-        deps,
-        release,
-        ns,
-        to=to,
-        yes=yes,
-        force_conflicts=force_conflicts,
-        allow_unverified=allow_unverified,
-        history_max=history_max,
-        wait=wait_settings(no_wait, timeout, wait_load_balancers),
-        concurrency=concurrency,
-        delete_namespaces=delete_namespaces,
-    )
+
+    def run_one(step: Step) -> Revision | None:
+        return rollback(
+            deps,
+            step.release,
+            step.namespace,
+            to=step.to if step.to is not None else to,
+            yes=yes,
+            force_conflicts=force_conflicts,
+            allow_unverified=allow_unverified,
+            history_max=history_max,
+            wait=wait_settings(no_wait, timeout, wait_load_balancers),
+            concurrency=concurrency,
+            delete_namespaces=delete_namespaces,
+        )
+
+    if all_releases or to_commit is not None:
+        rollback_environment(deps, pairs, to_commit, run_one)
+    else:
+        run_one(Step(pairs[0][0], pairs[0][1], None))
     return 0

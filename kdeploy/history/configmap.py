@@ -267,6 +267,34 @@ class ConfigMapDriver:
                 self._listed[(namespace, str((item.get("metadata") or {}).get("name", "")))] = item
         return [self._record_of(item, namespace) for item in items]
 
+    def releases(self, namespace: str | None) -> builtins.list[tuple[str, str]]:
+        """(namespace, release) of every head ConfigMap: one label-selected LIST (of one
+        namespace, or of all namespaces), its items' labels only."""
+        selector = f"{MANAGED_BY}=kdeploy,{LABEL_RELEASE},{LABEL_REVISION}"
+        if namespace is None:
+            found = self._call(
+                lambda: self._core.list_config_map_for_all_namespaces(
+                    label_selector=selector, _preload_content=False
+                ),
+                action="list history in",
+                target="all namespaces",
+            )
+        else:
+            found = self._call(
+                lambda: self._core.list_namespaced_config_map(
+                    namespace, label_selector=selector, _preload_content=False
+                ),
+                action="list history in",
+                target=f"namespace {namespace}",
+            )
+        out = set()
+        for item in json.loads(found.data).get("items") or []:
+            meta = item.get("metadata") or {}
+            release = (meta.get("labels") or {}).get(LABEL_RELEASE)
+            if release:
+                out.add((str(meta.get("namespace", "")), str(release)))
+        return sorted(out)
+
     def delete(self, release: str, namespace: str, number: int) -> None:
         """Delete the head ConfigMap first (the revision disappears at once), then its parts and
         companion Secret(s). No error if absent."""

@@ -47,6 +47,13 @@ class CoreCalls:
         query = [("labelSelector", label_selector)]
         return self._send("GET", _path(namespace, "configmaps"), query=query)
 
+    def list_config_map_for_all_namespaces(
+        self, *, label_selector: str, _preload_content: bool = False
+    ) -> Any:
+        """GET the ConfigMaps of every namespace matching `label_selector`. Raises ApiException."""
+        query = [("labelSelector", label_selector)]
+        return self._send("GET", "/api/v1/configmaps", query=query)
+
     def list_namespaced_secret(
         self, namespace: str, *, label_selector: str, _preload_content: bool = False
     ) -> Any:

@@ -70,6 +70,11 @@ class Driver(Protocol):
         """All records of a release without payload or secrets, in any order."""
         ...
 
+    def releases(self, namespace: str | None) -> builtins.list[tuple[str, str]]:
+        """(namespace, release) of every release with at least one record in `namespace` (None:
+        in every namespace), sorted."""
+        ...
+
     def delete(self, release: str, namespace: str, number: int) -> None:
         """Remove a record with everything stored for it; no error if it is absent."""
         ...

@@ -19,6 +19,8 @@ class Identity:
     who: str
     git_commit: str | None = None
     git_dirty: bool | None = None
+    # where the deployment came from in CI (ci_trace): pipeline, job, merge request, ref
+    ci: tuple[tuple[str, str], ...] = ()
 
 
 def utc_now() -> datetime:
@@ -88,7 +90,24 @@ def _git(directory: Path, *args: str) -> str | None:
     return done.stdout.strip() if done.returncode == 0 else None
 
 
+def ci_trace(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """(field, value) pairs that link a revision to the GitLab CI run that made it: pipeline and
+    job URL, merge request, branch or tag, CI environment. Only these named, non-secret
+    predefined variables are read (never CI_JOB_TOKEN or any other)."""
+    fields = {
+        "pipelineUrl": env.get("CI_PIPELINE_URL", ""),
+        "jobUrl": env.get("CI_JOB_URL", ""),
+        "ref": env.get("CI_COMMIT_REF_NAME", ""),
+        "ciEnvironment": env.get("CI_ENVIRONMENT_NAME", ""),
+    }
+    iid = env.get("CI_MERGE_REQUEST_IID", "")
+    if iid:
+        project = env.get("CI_MERGE_REQUEST_PROJECT_URL") or env.get("CI_PROJECT_URL", "")
+        fields["mergeRequest"] = f"{project}/-/merge_requests/{iid}" if project else f"!{iid}"
+    return tuple((k, v) for k, v in fields.items() if v)
+
+
 def detect_identity(directory: Path, env: Mapping[str, str]) -> Identity:
     """The identity of a deployment started in `directory` with environment `env`."""
     commit, dirty = git_state(directory, env)
-    return Identity(who=who_from_env(env), git_commit=commit, git_dirty=dirty)
+    return Identity(who=who_from_env(env), git_commit=commit, git_dirty=dirty, ci=ci_trace(env))

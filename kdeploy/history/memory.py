@@ -62,6 +62,12 @@ class MemoryDriver:
             ]
         return [dataclasses.replace(copy.deepcopy(r), payload=None, secrets=None) for r in found]
 
+    def releases(self, namespace: str | None) -> builtins.list[tuple[str, str]]:
+        """(namespace, release) of every release with a record (in `namespace`, or anywhere)."""
+        with self._lock:
+            found = {(ns, rel) for (ns, rel, _) in self._records if namespace in (None, ns)}
+        return sorted(found)
+
     def delete(self, release: str, namespace: str, number: int) -> None:
         """Remove the record if present."""
         with self._lock:

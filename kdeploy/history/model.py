@@ -73,6 +73,10 @@ class Revision:
     writers: tuple[str, ...] = ()
     # why the stored record cannot be read (status "damaged"); "" for a readable record
     damage: str = ""
+    # the CI run that made it (pipelineUrl, jobUrl, mergeRequest, ref, ciEnvironment; see
+    # kdeploy.history.identity.ci_trace) and the container images it deploys
+    ci: dict[str, str] = field(default_factory=dict)
+    images: tuple[str, ...] = ()
 
     @property
     def trusted(self) -> bool:
@@ -108,6 +112,8 @@ def encode_meta(rev: Revision) -> dict[str, Any]:
         "hasSecrets": rev.has_secrets,
         "payloadSha256": rev.payload_sha256,
         "secretsSha256": rev.secrets_sha256,
+        "ci": rev.ci,
+        "images": list(rev.images),
     }
 
 
@@ -160,6 +166,8 @@ def decode_revision(
         has_secrets=bool(meta.get("hasSecrets")),
         payload_sha256=str(meta.get("payloadSha256") or ""),
         secrets_sha256=str(meta.get("secretsSha256") or ""),
+        ci={str(k): str(v) for k, v in (meta.get("ci") or {}).items()},
+        images=tuple(str(i) for i in meta.get("images") or ()),
     )
 
 

@@ -7,6 +7,8 @@ from typing import Any
 from kdeploy.history.model import Revision
 
 COLUMNS = ("REVISION", "STATUS", "WHEN", "WHO", "PACKAGE", "APP VERSION", "COMMIT", "DESCRIPTION")
+# `history -o wide`: the images deployed and the CI run, after the columns above
+WIDE_COLUMNS = ("IMAGES", "MERGE REQUEST", "PIPELINE")
 JSON_FORMAT = 1
 
 
@@ -52,10 +54,27 @@ def history_rows(revisions: list[Revision]) -> list[tuple[str, ...]]:
     ]
 
 
-def format_history_text(revisions: list[Revision]) -> str:
-    """An aligned table with a header; the last column is not padded."""
-    rows = [COLUMNS, *history_rows(revisions)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS) - 1)]
+def wide_rows(revisions: list[Revision]) -> list[tuple[str, ...]]:
+    """history_rows, the description moved last, with WIDE_COLUMNS before it."""
+    out = []
+    for rev, row in zip(revisions, history_rows(revisions), strict=True):
+        extra = (
+            ",".join(rev.images) or "-",
+            rev.ci.get("mergeRequest", "-"),
+            rev.ci.get("pipelineUrl", "-"),
+        )
+        out.append((*row[:-1], *extra, row[-1]))
+    return out
+
+
+def format_history_text(revisions: list[Revision], *, wide: bool = False) -> str:
+    """An aligned table with a header; the last column (the description) is not padded."""
+    if wide:
+        header = (*COLUMNS[:-1], *WIDE_COLUMNS, COLUMNS[-1])
+        rows = [header, *wide_rows(revisions)]
+    else:
+        rows = [COLUMNS, *history_rows(revisions)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     lines = []
     for row in rows:
         cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
@@ -84,6 +103,8 @@ def revision_json(rev: Revision) -> dict[str, Any]:
         "trust": rev.trust,
         "writers": list(rev.writers),
         "damage": rev.damage or None,
+        "ci": rev.ci,
+        "images": list(rev.images),
     }
 
 
@@ -115,3 +136,63 @@ def history_json(release: str, namespace: str, revisions: list[Revision]) -> dic
         "namespace": namespace,
         "revisions": [revision_json(r) for r in revisions],
     }
+
+
+RELEASE_COLUMNS = ("NAMESPACE", "RELEASE", "REVISION", "STATUS", "UPDATED", "COMMIT", "IMAGES")
+
+
+def release_summary(release: str, namespace: str, revisions: list[Revision]) -> dict[str, Any]:
+    """One release's state from its revisions (oldest first): the newest revision and its status,
+    the deployed revision, and the environment, package, commit and images of the deployed one
+    (or the newest, when none is deployed). `status` is `not deployed` without revisions."""
+    if not revisions:
+        return {
+            "release": release,
+            "namespace": namespace,
+            "status": "not deployed",
+            "revision": None,
+            "deployedRevision": None,
+            "updated": None,
+            "environment": None,
+            "package": None,
+            "gitCommit": None,
+            "images": [],
+        }
+    newest = revisions[-1]
+    deployed = [r for r in revisions if r.status == "deployed"]
+    shown = deployed[-1] if deployed else newest
+    return {
+        "release": release,
+        "namespace": namespace,
+        "status": newest.status,
+        "revision": newest.number,
+        "deployedRevision": deployed[-1].number if deployed else None,
+        "updated": newest.finished_at or newest.started_at or None,
+        "environment": shown.environment or None,
+        "package": package_ref(shown) or None,
+        "gitCommit": shown.git_commit,
+        "images": list(shown.images),
+    }
+
+
+def format_releases_text(summaries: list[dict[str, Any]]) -> str:
+    """An aligned table of release summaries (RELEASE_COLUMNS); the images column is last."""
+    rows: list[tuple[str, ...]] = [RELEASE_COLUMNS]
+    for s in summaries:
+        rows.append(
+            (
+                s["namespace"],
+                s["release"],
+                str(s["revision"]) if s["revision"] is not None else "-",
+                s["status"],
+                str(s["updated"] or "-").replace("T", " "),
+                (s["gitCommit"] or "-")[:12],
+                ",".join(s["images"]) or "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(RELEASE_COLUMNS) - 1)]
+    lines = []
+    for row in rows:
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return "\n".join(lines) + "\n"

@@ -40,6 +40,7 @@ from kdeploy.secrets import (
     secret_key_hashes,
     split_secret_manifests,
 )
+from kdeploy.trace import container_images
 
 DEFAULT_HISTORY_MAX = 10
 # A result is an error message at worst; keep stored metadata small.
@@ -142,6 +143,11 @@ class HistoryStore:
         )
 
     # reading
+
+    def releases(self, namespace: str | None = None) -> list[tuple[str, str]]:
+        """(namespace, release) of every release with history in `namespace` (None: in every
+        namespace the caller may list), sorted."""
+        return self._driver.releases(namespace)
 
     def revisions(self, release: str, namespace: str) -> list[Revision]:
         """All revisions of a release, metadata only (no manifests or values), by number.
@@ -246,6 +252,7 @@ class HistoryStore:
             started_at=format_time(self._clock()),
             description=description,
             rollback_to=restores.number if restores is not None else None,
+            ci=dict(who.ci),
         )
         return self._create(rev, secret_strings)
 
@@ -285,6 +292,8 @@ class HistoryStore:
             secret_strings=secrets,
             payload_sha256=_sha256(payload),
             secrets_sha256=_sha256(secret_blob) if secret_blob is not None else "",
+            ci={k: redactor.text(v) for k, v in rev.ci.items()},
+            images=tuple(redactor.text(i) for i in container_images(manifests)),
         )
         record = Record(
             release=rev.release,

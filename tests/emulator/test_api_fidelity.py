@@ -564,3 +564,30 @@ def test_invalid_create_options_are_refused_with_422(
     assert answer["details"]["kind"] == "CreateOptions"
     status, _, _ = raw.request("GET", f"/api/v1/namespaces/{namespace}/configmaps/opts")
     assert status == 404
+
+
+# ------------------------------------------------ Deployment generation and annotations
+def test_a_deployment_annotation_change_bumps_its_generation_but_not_a_configmaps(
+    api: client.ApiClient, namespace: str
+) -> None:
+    apps = client.AppsV1Api(api)
+    body = {
+        "metadata": {"name": "gen", "annotations": {"pipeline": "1"}},
+        "spec": {
+            "selector": {"matchLabels": {"app": "gen"}},
+            "template": {
+                "metadata": {"labels": {"app": "gen"}},
+                "spec": {"containers": [{"name": "c", "image": "nginx:1.27"}]},
+            },
+        },
+    }
+    created = apps.create_namespaced_deployment(namespace, body)
+    assert created.metadata.generation == 1
+    patched = apps.patch_namespaced_deployment(
+        "gen", namespace, {"metadata": {"annotations": {"pipeline": "2"}}}
+    )
+    assert patched.metadata.generation == 2
+    relabelled = apps.patch_namespaced_deployment(
+        "gen", namespace, {"metadata": {"labels": {"team": "shop"}}}
+    )
+    assert relabelled.metadata.generation == 2  # labels do not count

@@ -193,7 +193,7 @@ def test_history_json_shape(cluster: Cluster, capsys: pytest.CaptureFixture[str]
     assert set(first) == {
         "revision", "status", "startedAt", "finishedAt", "who", "package", "packageVersion",
         "appVersion", "environment", "gitCommit", "gitDirty", "description", "rollbackTo", "result",
-        "secretKeys", "trust", "writers", "damage",
+        "secretKeys", "trust", "writers", "damage", "ci", "images",
     }  # fmt: skip
     assert (first["trust"], first["damage"]) == ("unchecked", None)
     assert first["gitCommit"] == "0123456789abcdef0123" and first["gitDirty"] is True

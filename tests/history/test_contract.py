@@ -337,6 +337,28 @@ def test_releases_do_not_see_each_other(store: HistoryStore, backend: Backend) -
     assert [r.number for r in store.revisions(RELEASE, ns)] == [1]
 
 
+def test_releases_lists_each_release_with_history_once(
+    store: HistoryStore, backend: Backend
+) -> None:
+    ns = backend.namespace
+    begin(store, ns)
+    begin(store, ns)
+    store.begin(
+        "api",
+        ns,
+        manifests=[],
+        values={},
+        package="api",
+        package_version="1",
+        environment="prod",
+        description="",
+        secret_strings=set(),
+    )
+    assert store.releases(ns) == [(ns, "api"), (ns, RELEASE)]
+    assert {(ns, "api"), (ns, RELEASE)} <= set(store.releases(None))
+    assert store.releases("no-such-namespace") == []
+
+
 def test_large_payload_is_chunked_and_round_trips(store: HistoryStore, backend: Backend) -> None:
     ns = backend.namespace
     # Incompressible: about 3 MiB of random data stays about 3 MiB after gzip.
