@@ -64,6 +64,31 @@ def choose_revision(
     return max(good)
 
 
+def unsigned_target_warning(revisions: list[Revision], number: int) -> str:
+    """The `warning:` for rolling back to revision `number` when it is not signed by kdeploy's
+    history key: untrusted and chosen with --allow-unverified, or, without a key, unsigned while
+    other revisions are signed (someone else may have written it). "" otherwise."""
+    chosen = next(r for r in revisions if r.number == number)
+    if chosen.distrust:
+        return (
+            f"warning: rolling back to revision {number}, which is not trusted "
+            f"({chosen.distrust}), as --allow-unverified allows"
+        )
+    others = [str(r.number) for r in revisions if r.signed]
+    if chosen.trust == "unchecked" and not chosen.signed and others:
+        return (
+            f"warning: rolling back to revision {number}, which is not signed while "
+            + (
+                f"revisions {', '.join(others)} are"
+                if len(others) > 1
+                else f"revision {others[0]} is"
+            )
+            + "; without the history key (KDEPLOY_HISTORY_KEY) kdeploy cannot tell whether it "
+            "wrote it"
+        )
+    return ""
+
+
 _ROLLBACK_DESCRIPTION = re.compile(r"rollback to (\d+)")
 
 
@@ -114,6 +139,9 @@ def rollback(
             raise HistoryError(
                 f"release {release} in namespace {namespace}: {e.message}", hint=e.hint
             ) from e
+        warning = unsigned_target_warning(revisions, number)
+        if warning:
+            deps.output.info(warning)
         latest = revisions[-1]
         if to is None and unfinished_rollback(latest) == number:
             deps.output.info(

@@ -187,14 +187,12 @@ def history_problems(deps: Deps, release: str, namespace: str) -> tuple[str, ...
     untrusted revision records, orphaned companion Secrets and chunks. Raises nothing: a check
     that cannot run says so."""
     from kdeploy.history.model import drop_hint
+    from kdeploy.history.report import trust_problems
     from kdeploy.history.store import orphan_text
 
     problems = [
-        f"revision {r.number} ({r.status}) "
-        + (f"cannot be read: {r.damage}" if r.damage else f"is not trusted: {r.distrust}")
-        + f"; {drop_hint(release, namespace, r.number)}"
-        for r in deps.history.revisions(release, namespace)
-        if not r.trusted
+        text if number is None else f"{text}; {drop_hint(release, namespace, number)}"
+        for text, number in trust_problems(deps.history.revisions(release, namespace))
     ]
     try:
         orphans = deps.history.orphans(release, namespace)

@@ -69,6 +69,8 @@ class Revision:
     # kdeploy.history.trust: verified, invalid, unsigned or unchecked (no key); `distrust` says why
     # the record is not trusted ("" when it is); `writers` are its field managers
     trust: str = "unchecked"
+    # whether the record carries a signature at all (known without the key)
+    signed: bool = False
     distrust: str = ""
     writers: tuple[str, ...] = ()
     # why the stored record cannot be read (status "damaged"); "" for a readable record

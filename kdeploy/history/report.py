@@ -6,7 +6,9 @@ from typing import Any
 
 from kdeploy.history.model import Revision
 
-COLUMNS = ("REVISION", "STATUS", "WHEN", "WHO", "PACKAGE", "APP VERSION", "COMMIT", "DESCRIPTION")
+COLUMNS = (
+    "REVISION", "STATUS", "TRUST", "WHEN", "WHO", "PACKAGE", "APP VERSION", "COMMIT", "DESCRIPTION"
+)  # fmt: skip
 # `history -o wide`: the images deployed and the CI run, after the columns above
 WIDE_COLUMNS = ("IMAGES", "MERGE REQUEST", "PIPELINE")
 JSON_FORMAT = 1
@@ -37,12 +39,33 @@ def _description(rev: Revision) -> str:
     return text
 
 
+def trust_label(rev: Revision) -> str:
+    """The TRUST column: `signed` (verified with the history key), `unsigned`, `INVALID` (a
+    signature that does not verify); without a key `unchecked` for a signed record (its signature
+    cannot be checked) and `unsigned` for one without; `damaged` for a record that cannot be read.
+    `+foreign` when a field manager other than kdeploy's wrote it."""
+    if rev.damage:
+        return "damaged"
+    label = {"verified": "signed", "invalid": "INVALID", "unsigned": "unsigned"}.get(
+        rev.trust, "unchecked" if rev.signed else "unsigned"
+    )
+    return label + ("+foreign" if foreign(rev) else "")
+
+
+def foreign(rev: Revision) -> tuple[str, ...]:
+    """The field managers other than kdeploy's that wrote or changed the record."""
+    from kdeploy.history.trust import foreign_writers
+
+    return foreign_writers(rev.writers)
+
+
 def history_rows(revisions: list[Revision]) -> list[tuple[str, ...]]:
     """One row of display strings per revision, in COLUMNS order."""
     return [
         (
             str(r.number),
             r.status,
+            trust_label(r),
             r.started_at.replace("T", " ") or "-",
             r.who or "-",
             package_ref(r) or "-",
@@ -101,6 +124,7 @@ def revision_json(rev: Revision) -> dict[str, Any]:
         "result": rev.result,
         "secretKeys": rev.secret_keys,
         "trust": rev.trust,
+        "signed": rev.signed,
         "writers": list(rev.writers),
         "damage": rev.damage or None,
         "ci": rev.ci,
@@ -109,23 +133,97 @@ def revision_json(rev: Revision) -> dict[str, Any]:
 
 
 def untrusted_warnings(revisions: list[Revision]) -> list[str]:
-    """One `warning:` line (with a hint line) per revision that is damaged or not trusted."""
+    """The `warning:` lines (each with a hint line) about a release's history that a command
+    reading it prints, at most once per command (see `trust_problems`)."""
     from kdeploy.history.model import drop_hint
 
     out = []
+    for problem, number in trust_problems(revisions):
+        out.append(f"warning: {problem}")
+        rev = next((r for r in revisions if r.number == number), None)
+        if rev is not None:
+            out.append(f"  hint: {drop_hint(rev.release, rev.namespace, rev.number)}")
+    return out
+
+
+def trust_problems(revisions: list[Revision]) -> list[tuple[str, int | None]]:
+    """What a person should know about the trust of a release's history, one (text, revision
+    number or None) each, only where it matters (docs/history.md, "Trust"):
+
+    - each revision that cannot be read, whose signature does not verify, or that another field
+      manager wrote: these mean damage or tampering;
+    - revisions that are merely unsigned because they were written before the history key was
+      set (older than every verified one): one line for all of them, and only when the last deployed revision is among them (then
+      `apply --atomic` and `rollback` cannot return to it on their own); `history` shows the rest
+      in its TRUST column;
+    - signed revisions read without a history key: one line (their signatures are not checked,
+      and the records written now are unsigned)."""
+    if not revisions:
+        return []
+    first = revisions[0]
+    release = f"release {first.release} in namespace {first.namespace}"
+    out: list[tuple[str, int | None]] = []
+    unsigned = []
+    # an unsigned record newer than a verified one was not written before the key was set
+    verified = [r.number for r in revisions if r.trust == "verified"]
+    key_set_at = min(verified) if verified else revisions[-1].number + 1
     for rev in revisions:
-        where = f"revision {rev.number} of release {rev.release} in namespace {rev.namespace}"
+        where = f"revision {rev.number} of {release}"
         if rev.damage:
-            out.append(f"warning: {where} cannot be read: {rev.damage}")
+            out.append((f"{where} cannot be read: {rev.damage}", rev.number))
+        elif rev.trust == "unsigned" and not foreign(rev) and rev.number < key_set_at:
+            unsigned.append(rev)
         elif rev.distrust:
             out.append(
-                f"warning: {where} ({rev.status}) is not trusted: {rev.distrust}; kdeploy will "
-                "not roll back to it or supersede it on its own"
+                (
+                    f"{where} ({rev.status}) is not trusted: {rev.distrust}; kdeploy will not "
+                    "roll back to it or supersede it on its own",
+                    rev.number,
+                )
             )
-        else:
-            continue
-        out.append(f"  hint: {drop_hint(rev.release, rev.namespace, rev.number)}")
+    deployed = [r for r in revisions if r.status == "deployed"]
+    if unsigned and deployed and deployed[-1] in unsigned:
+        out.append(
+            (
+                f"{release}: revision{_plural(unsigned)} {_numbers(unsigned)} "
+                f"{'are' if len(unsigned) > 1 else 'is'} not signed (written before the history "
+                f"key was set), the last deployed one ({deployed[-1].number}) included: apply "
+                "--atomic and rollback do not return to an unsigned revision on their own "
+                "(rollback --to N --allow-unverified does, after you checked it); the next "
+                "apply writes a signed one",
+                None,
+            )
+        )
+    signed = [r for r in revisions if r.trust == "unchecked" and r.signed]
+    if signed:
+        out.append(
+            (
+                f"{release}: revision{_plural(signed)} {_numbers(signed)} "
+                f"{'are' if len(signed) > 1 else 'is'} signed, but no history key is set "
+                "(KDEPLOY_HISTORY_KEY or KDEPLOY_HISTORY_KEY_SECRET): signatures are not "
+                "checked, and a revision recorded now is unsigned (not trusted where the key is "
+                "set)",
+                None,
+            )
+        )
     return out
+
+
+def _plural(revisions: list[Revision]) -> str:
+    return "s" if len(revisions) > 1 else ""
+
+
+def _numbers(revisions: list[Revision]) -> str:
+    """`1, 2, 4` (`1-7` for a run of more than two)."""
+    numbers = [r.number for r in revisions]
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    parts = [f"{r[0]}-{r[-1]}" if len(r) > 2 else ", ".join(map(str, r)) for r in runs]
+    return ", ".join(parts)
 
 
 def history_json(release: str, namespace: str, revisions: list[Revision]) -> dict[str, Any]:

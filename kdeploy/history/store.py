@@ -32,7 +32,13 @@ from kdeploy.history.model import (
     encode_state,
     revision_name,
 )
-from kdeploy.history.trust import distrust, foreign_writers, signed_state, verify
+from kdeploy.history.trust import (
+    SIGNATURE_FIELD,
+    distrust,
+    foreign_writers,
+    signed_state,
+    verify,
+)
 from kdeploy.secrets import (
     Redactor,
     collect_secret_strings,
@@ -168,7 +174,8 @@ class HistoryStore:
         return dataclasses.replace(
             rev,
             trust=trust,
-            distrust=distrust(trust, foreign_writers(record)),
+            signed=bool(record.state.get(SIGNATURE_FIELD)),
+            distrust=distrust(trust, foreign_writers(record.writers)),
             writers=record.writers,
         )
 

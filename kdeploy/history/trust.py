@@ -77,9 +77,9 @@ def verify(key: bytes | None, record: Record) -> Trust:
     return "verified" if hmac.compare_digest(given, expected) else "invalid"
 
 
-def foreign_writers(record: Record) -> tuple[str, ...]:
-    """The field managers other than kdeploy's that wrote or changed the record."""
-    return tuple(w for w in record.writers if w not in KDEPLOY_MANAGERS)
+def foreign_writers(writers: tuple[str, ...]) -> tuple[str, ...]:
+    """The field managers among a record's `writers` other than kdeploy's."""
+    return tuple(w for w in writers if w not in KDEPLOY_MANAGERS)
 
 
 def distrust(trust: Trust, foreign: tuple[str, ...]) -> str:

@@ -273,7 +273,9 @@ def test_atomic_never_rolls_back_to_a_revision_written_by_someone_else(
     assert "warning: revision 3" in history.stderr and "kubectl-create" in history.stderr
     status = kd(proj, "status", "web", "-e", "dev")
     assert "revision 2 (deployed)" in status.stdout, status.stdout
-    assert "warning: revision 3 (deployed) is not trusted" in status.stderr, status.stderr
+    assert f"warning: revision 3 of release web in namespace {ns} (deployed) is not trusted" in (
+        status.stderr
+    )
 
     failed = kd(
         proj, "apply", "-e", "dev", "--yes", "--atomic", "--timeout", "3s",
@@ -334,6 +336,59 @@ def test_with_a_history_key_a_forged_revision_does_not_verify(
     later = kd(proj, "history", "web", "-e", "dev", "-o", "json")
     trusted = [r["trust"] for r in yaml.safe_load(later.stdout)["revisions"] if r["revision"] != 3]
     assert set(trusted) == {"verified"}
+
+
+def _warnings(result: Any) -> list[str]:
+    return [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+
+
+def _trust_column(result: Any) -> dict[int, str]:
+    rows = [line.split() for line in result.stdout.splitlines()[1:]]
+    return {int(row[0]): row[2] for row in rows}
+
+
+def test_history_signing_warns_once_and_only_where_it_matters(
+    tmp_path: Path, emulator: Any, ns: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KDEPLOY_HISTORY_KEY", raising=False)
+    proj = _image_project(tmp_path / "p", str(emulator.kubeconfig_path), ns)
+    for image in ("nginx:1.27", "nginx:1.28"):
+        done = kd(proj, "apply", "-e", "dev", "--yes", "--no-wait", "--set", f"image={image}")
+        assert done.code == 0, done.stderr
+
+    # the key is set: the two older records are unsigned, the deployed one among them
+    monkeypatch.setenv("KDEPLOY_HISTORY_KEY", "correct horse battery staple")
+    history = kd(proj, "history", "web", "-e", "dev")
+    assert _trust_column(history) == {1: "unsigned", 2: "unsigned"}
+    (warning,) = _warnings(history)
+    assert "revisions 1, 2 are not signed" in warning and "deployed one (2)" in warning
+    applied = kd(proj, "apply", "-e", "dev", "--yes", "--no-wait", "--set", "image=nginx:1.29")
+    assert applied.code == 0, applied.stderr
+    assert len(_warnings(applied)) == 1
+    # from now on the unsigned records are history, not news
+    for command in ("history", "status", "diff"):
+        quiet = kd(proj, command, *(["web"] if command != "diff" else []), "-e", "dev")
+        assert _warnings(quiet) == [], (command, quiet.stderr)
+    listed = kd(proj, "history", "web", "-e", "dev", "-o", "json")
+    revisions = yaml.safe_load(listed.stdout)["revisions"]
+    assert [(r["trust"], r["signed"]) for r in revisions] == [
+        ("unsigned", False),
+        ("unsigned", False),
+        ("verified", True),
+    ]
+    assert _trust_column(kd(proj, "history", "web", "-e", "dev"))[3] == "signed"
+
+    # a deployer without the key: one warning that signatures go unchecked
+    monkeypatch.delenv("KDEPLOY_HISTORY_KEY")
+    keyless = kd(proj, "history", "web", "-e", "dev")
+    (warning,) = _warnings(keyless)
+    assert "revision 3 is signed, but no history key is set" in warning
+    assert _trust_column(keyless) == {1: "unsigned", 2: "unsigned", 3: "unchecked"}
+    back = kd(proj, "rollback", "web", "-e", "dev", "--to", "1", "--yes", "--no-wait")
+    assert back.code == 0, back.stderr
+    assert "warning: rolling back to revision 1, which is not signed while revision 3 is" in (
+        back.stderr
+    )
 
 
 def _damage(

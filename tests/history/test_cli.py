@@ -165,11 +165,12 @@ def test_history_text_table(cluster: Cluster, capsys: pytest.CaptureFixture[str]
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0].split() == [
-        "REVISION", "STATUS", "WHEN", "WHO", "PACKAGE", "APP", "VERSION", "COMMIT", "DESCRIPTION"
+        "REVISION", "STATUS", "TRUST", "WHEN", "WHO", "PACKAGE", "APP", "VERSION", "COMMIT",
+        "DESCRIPTION",
     ]  # fmt: skip
     assert lines[1].split() == [
-        "1", "deployed", "2026-11-23", "12:00:05Z", "bob", "https://gitlab.example/shop/-/jobs/42",
-        "webapp@1.2.0", "-", "0123456789ab+dirty", "first",
+        "1", "deployed", "unsigned", "2026-11-23", "12:00:05Z", "bob",
+        "https://gitlab.example/shop/-/jobs/42", "webapp@1.2.0", "-", "0123456789ab+dirty", "first",
     ]  # fmt: skip
     assert lines[2].endswith("second (boom: exit 1)")
 
@@ -193,9 +194,9 @@ def test_history_json_shape(cluster: Cluster, capsys: pytest.CaptureFixture[str]
     assert set(first) == {
         "revision", "status", "startedAt", "finishedAt", "who", "package", "packageVersion",
         "appVersion", "environment", "gitCommit", "gitDirty", "description", "rollbackTo", "result",
-        "secretKeys", "trust", "writers", "damage", "ci", "images",
+        "secretKeys", "trust", "signed", "writers", "damage", "ci", "images",
     }  # fmt: skip
-    assert (first["trust"], first["damage"]) == ("unchecked", None)
+    assert (first["trust"], first["signed"], first["damage"]) == ("unchecked", False, None)
     assert first["gitCommit"] == "0123456789abcdef0123" and first["gitDirty"] is True
     assert list(first["secretKeys"]) == [f"Secret {cluster.namespace}/db"]
     assert PASSWORD not in out
