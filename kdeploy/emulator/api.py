@@ -31,6 +31,7 @@ from kdeploy.emulator.validation import (
     bytes_field_error,
     fold_string_data,
     micro_time_error,
+    type_mismatch,
     validate_data,
     validate_metadata,
     validate_name,
@@ -264,17 +265,22 @@ def _prune(value: Any, node: Any) -> None:
 
 
 def _typed_patch_error(rt: ResourceType, ns: str, name: str, applied: Obj) -> E.ApiError | None:
-    """The error a server-side apply of undeclared fields gets (always, whatever
-    fieldValidation says): HTTP 500 without a reason, as the real server answers."""
+    """The error a server-side apply of undeclared fields, or of a field of the wrong JSON type,
+    gets (always, whatever fieldValidation says): HTTP 500 without a reason, as the real server
+    answers."""
     unknown = _unknown_fields(rt, applied)
-    if not unknown:
+    problem = f".{unknown[0]}: field not declared in schema" if unknown else None
+    if problem is None and not rt.crd:
+        from kdeploy.emulator.schema import type_for
+
+        problem = type_mismatch(applied, type_for(_gvk(rt)))
+    if problem is None:
         return None
     gv = rt.api_version if rt.group else f"/{rt.version}"
     return E.ApiError(
         500,
         "",
-        f"failed to create typed patch object ({ns}/{name}; {gv}, Kind={rt.kind}): "
-        f".{unknown[0]}: field not declared in schema",
+        f"failed to create typed patch object ({ns}/{name}; {gv}, Kind={rt.kind}): {problem}",
     )
 
 

@@ -70,6 +70,7 @@ class TypeNode:
         "patch_strategy",
         "required",
         "root",
+        "scalar",
     )
 
     def __init__(
@@ -95,6 +96,8 @@ class TypeNode:
         self.patch_merge_key = ""
         self.atomic = False
         self.required: frozenset[str] = frozenset()
+        # the JSON type a scalar must have: "numeric", "string", "boolean", or "" (any)
+        self.scalar = ""
         if raw is None:
             return
         target: Mapping[str, Any] = raw
@@ -155,6 +158,13 @@ class TypeNode:
             or ext.get("x-kubernetes-int-or-string")
         ):
             self.kind = SCALAR
+            if not (
+                ext.get("x-kubernetes-int-or-string") or "oneOf" in target or "anyOf" in target
+            ):
+                if types & {"integer", "number"}:
+                    self.scalar = "numeric"
+                elif types == {"string"} or types == {"boolean"}:
+                    self.scalar = next(iter(types))
         else:
             self.kind = UNTYPED
         map_type = ext.get("x-kubernetes-map-type")

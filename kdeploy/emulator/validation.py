@@ -466,3 +466,47 @@ def validate_spec(obj: Obj) -> list[Cause]:
                     )
                 )
     return out
+
+
+def type_mismatch(value: Any, node: Any, path: str = "") -> str | None:
+    """The first field of `value` whose JSON type its schema `node` (kdeploy.emulator.schema
+    TypeNode) does not allow, as the real server's server-side apply words it when it refuses
+    the patch (`.spec.replicas: expected numeric (int or float), got string`); None when every
+    field fits. Null fits everything; untyped positions and int-or-string accept any scalar."""
+    from kdeploy.emulator.schema import LIST, MAP, SCALAR, STRUCT
+    from kdeploy.emulator.ssa import _item_element, render_path
+
+    if value is None:
+        return None
+    kind = node.kind
+    if kind in (STRUCT, MAP):
+        if not isinstance(value, dict):
+            return f"{path}: expected map, got {_json_type(value)}"
+        for key, child in value.items():
+            found = type_mismatch(child, node.field(str(key)), f"{path}.{key}")
+            if found:
+                return found
+    elif kind == LIST:
+        if not isinstance(value, list):
+            return f"{path}: expected list, got {_json_type(value)}"
+        for i, item in enumerate(value):
+            where = path + render_path((_item_element(node, item, i),))
+            found = type_mismatch(item, node.items, where)
+            if found:
+                return found
+    elif kind == SCALAR and node.scalar:
+        got = _json_type(value)
+        if got != node.scalar:
+            expected = "numeric (int or float)" if node.scalar == "numeric" else node.scalar
+            return f"{path}: expected {expected}, got {got}"
+    return None
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "numeric"
+    if isinstance(value, str):
+        return "string"
+    return "list" if isinstance(value, list) else "map"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from kdeploy.errors import ClusterError, ConflictError, ForbiddenError
+from kdeploy.kube.retry import DETERMINISTIC_500
 from kdeploy.model import Manifest, ObjectKey
 
 FIELD_MANAGER = "kdeploy"
@@ -175,6 +176,12 @@ def error_from_status(
     text = f"{prefix}: {reason}: {message}" if message else f"{prefix}: {reason} (HTTP {code})"
     if code == 409:
         return ConflictError(text)
+    if code == 500 and message.startswith(DETERMINISTIC_500):
+        return ClusterError(
+            f"{prefix}: the server cannot read the manifest: {message}",
+            hint="a field has the wrong type for its kind (e.g. a quoted number, a map where a "
+            "list belongs): fix it in the template or values",
+        )
     return ClusterError(text)
 
 

@@ -162,8 +162,15 @@ def classify(error: BaseException) -> Transient | None:
     return _transport(error)
 
 
+# 500 answers that say the request itself is wrong (a field of the wrong type in a server-side
+# apply): asking again gets the same answer
+DETERMINISTIC_500 = ("failed to create typed patch object", "failed to convert new object")
+
+
 def _from_status(code: int, body: Mapping[str, Any], headers: Any) -> Transient | None:
     if code not in RETRYABLE_STATUS:
+        return None
+    if code == 500 and str(body.get("message") or "").startswith(DETERMINISTIC_500):
         return None
     return Transient(
         description=status_reason(code, body),

@@ -253,3 +253,55 @@ def test_missing_credential_plugin_is_named(tmp_path: Path, project: Path) -> No
     assert result.code == 1
     assert f"kubeconfig {path}: cannot get credentials" in result.stderr
     assert "kdeploy-no-such-plugin" in result.stderr and "ERROR:root" not in result.stderr
+
+
+# -- item: a field of the wrong type is refused at once, naming the object and the field ---------
+
+WRONG_TYPES = {
+    "replicas": (
+        'replicas: "three"',
+        ".spec.replicas: expected numeric (int or float), got string",
+    ),
+    "containers": (
+        "replicas: 1",
+        ".spec.template.spec.containers: expected list, got map",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(WRONG_TYPES))
+def test_a_field_of_the_wrong_type_is_refused_at_once_naming_object_and_field(
+    tmp_path: Path, emulator: Any, ns: str, case: str
+) -> None:
+    import time
+
+    from tests.helpers import LiveCluster, live_project
+
+    replicas, expected = WRONG_TYPES[case]
+    containers = "containers: {}" if case == "containers" else "containers: [{name: app, image: x}]"
+    template = f"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  {replicas}
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      {containers}
+"""
+    proj = live_project(
+        tmp_path / "p", str(emulator.kubeconfig_path), ns, templates={"web.yaml": template}
+    )
+    started = time.monotonic()
+    result = kd(proj, "apply", "-e", "dev", "--yes", "--no-wait")
+    assert result.code == 1, result.stdout + result.stderr
+    assert f"Deployment.apps {ns}/web: the server cannot read the manifest" in result.stderr
+    assert expected in result.stderr
+    assert "attempts" not in result.stderr and time.monotonic() - started < 10
+    from kdeploy.kube.client import ObjectRef
+
+    live = LiveCluster(str(emulator.kubeconfig_path), ns)
+    assert live.cluster.get(ObjectRef("apps/v1", "Deployment", ns, "web")) is None
