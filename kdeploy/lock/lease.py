@@ -284,7 +284,12 @@ class ReleaseLock:
                 self._drop_if_ours()
             raise
         if self.held:
-            self._start_renewing()
+            try:
+                self._start_renewing()
+            except BaseException:
+                # Ctrl-C while the renewal thread starts: the Lease is ours, so delete it
+                self.release()
+                raise
 
     def _drop_if_ours(self) -> None:
         """Delete the Lease when it carries our token although we never saw our write succeed."""
@@ -401,8 +406,11 @@ class ReleaseLock:
         thread = threading.Thread(
             target=self._renew_loop, args=(every,), name=f"lock-{self.release_name}", daemon=True
         )
-        self._thread = thread
+        # Started before it is recorded: a Ctrl-C between the two lines must not leave release()
+        # a thread that was never started (join() would raise RuntimeError, an internal error).
+        # A started but unrecorded thread still stops: it waits on the _stop that release() sets.
         thread.start()
+        self._thread = thread
 
     def _renew_loop(self, every: float) -> None:
         while not self._stop.wait(every):
@@ -510,7 +518,11 @@ class ReleaseLock:
         (the lease then simply expires); says so through `notify`."""
         self._stop.set()
         thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
+        if (
+            thread is not None
+            and thread.ident is not None
+            and thread is not threading.current_thread()
+        ):
             thread.join()
         self._thread = None
         with self._guard:

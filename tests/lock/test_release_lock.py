@@ -300,6 +300,30 @@ def test_released_on_exception_and_on_keyboard_interrupt(api: Any, namespace: st
     assert raw_lease(api, namespace) is None
 
 
+@pytest.mark.parametrize("when", ["before the thread starts", "after it started"])
+def test_ctrl_c_while_the_renewal_thread_starts_releases_the_lease(
+    api: Any, namespace: str, when: str
+) -> None:
+    """A Ctrl-C right after the Lease was created, as the renewal thread starts, used to end in
+    "Internal error: RuntimeError: cannot join thread before it is started" (exit 70), or to
+    leave the Lease behind. The signal is simulated where it can land in _start_renewing."""
+    import threading
+
+    class Interrupted(ReleaseLock):
+        def _start_renewing(self) -> None:
+            if when == "after it started":
+                super()._start_renewing()
+            else:  # the thread exists but the signal lands before start()
+                self._thread = threading.Thread(target=lambda: None)
+            raise KeyboardInterrupt
+
+    held = Interrupted(api, "web", namespace, "a@x", renew_every=3600)
+    with pytest.raises(KeyboardInterrupt):
+        held.acquire()
+    assert raw_lease(api, namespace) is None
+    held.release()  # the command's own cleanup releasing again is harmless
+
+
 def test_missing_namespace_defers_the_lock(api: Any) -> None:
     later = lock(api, "no-such-namespace-yet", "a@x")
     later.acquire()
