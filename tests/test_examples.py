@@ -121,3 +121,36 @@ def test_redis_config_comes_from_the_package_file_and_values() -> None:
     claim = sts["spec"]["volumeClaimTemplates"][0]
     assert claim["spec"]["resources"]["requests"]["storage"] == "20Gi"
     assert find(docs, "Service", "cache-headless")["spec"]["clusterIP"] == "None"
+
+
+def _containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = doc.get("spec") or {}
+    template = spec.get("jobTemplate", {}).get("spec", spec).get("template", {})
+    return list(template.get("spec", {}).get("containers", []))
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_a_new_image_tag_changes_only_the_container_images(env: str) -> None:
+    """A commit that changes nothing but the image tag CI sets (`--set-string
+    web:image.tag=$CI_COMMIT_SHORT_SHA`) changes the `image` of the containers that run it and
+    nothing else: no label or pod-template field carries the tag, so the other objects of the
+    release are not rewritten on every deploy."""
+    before, after = (
+        render(
+            *("-e", env, "web", "worker"),
+            *("--set-string", f"web:image.tag={tag}", "--set-string", f"worker:image.tag={tag}"),
+        )
+        for tag in ("1a2b3c4d", "5e6f7a8b")
+    )
+    assert len(before) == len(after)
+    changed = []
+    for old, new in zip(before, after, strict=True):
+        for container in _containers(old):
+            container["image"] = container["image"].replace("1a2b3c4d", "5e6f7a8b")
+        if old["kind"] == "Job":  # named after its image: a new Job on purpose
+            old["metadata"]["name"] = new["metadata"]["name"]
+        if old != new:
+            changed.append(f"{new['kind']}/{new['metadata']['name']}")
+    assert changed == []
+    images = [c["image"] for doc in after for c in _containers(doc)]
+    assert any(image.endswith(":5e6f7a8b") for image in images), images
