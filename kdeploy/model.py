@@ -94,6 +94,8 @@ class ValuesLayer:
     shared: bool = field(default=False, compare=False)
     # read from an encrypted values file (*.enc.yaml): its values are secrets (kdeploy.encrypted)
     secret: bool = field(default=False, compare=False)
+    # the text of a layer read from no file (`-f -`: standard input), to find a value's line
+    text: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -46,14 +46,20 @@ def _file_lines(file: Path, mtime_ns: int) -> dict[tuple[str, ...], int]:
 
 def line_in_file(layer: ValuesLayer, path: Sequence[Any]) -> int | None:
     """The line of the file of `layer` where the key (or list item) at `path` of its values is
-    written, or None when the layer is no file or the file has changed since."""
-    if layer.file is None:
+    written (or in its text, for standard input), or None when the layer is no file or the file
+    has changed since."""
+    if layer.text is not None:
+        from kdeploy.yamlio import key_lines
+
+        lines = key_lines(layer.text)
+    elif layer.file is None:
         return None
-    try:
-        mtime = layer.file.stat().st_mtime_ns
-    except OSError:
-        return None
-    lines = _file_lines(layer.file, mtime)
+    else:
+        try:
+            mtime = layer.file.stat().st_mtime_ns
+        except OSError:
+            return None
+        lines = _file_lines(layer.file, mtime)
     key = tuple(str(p) for p in (*layer.root, *path))
     # a value set inside a list or a flow mapping: the nearest line written for its path
     while key and key not in lines:

@@ -34,7 +34,7 @@ from kdeploy.values import (
     set_target,
     split_release_scope,
 )
-from kdeploy.yamlio import load_user_file
+from kdeploy.yamlio import load_user_file, load_user_text
 
 # the lint rule id (kdeploy.lint.values_unused); a package that disables it gets no warnings
 UNUSED_RULE = "values-unused"
@@ -156,28 +156,38 @@ def command_line_values(
     set_strings: Sequence[str],
     set_files: Sequence[str] = (),
     set_jsons: Sequence[str] = (),
+    read_stdin: Callable[[], str] | None = None,
 ) -> CommandLineValues:
     """Read the -f files and parse the --set-json, --set, --set-string and --set-file
     expressions (applied in that order, as Helm does), each optionally scoped to one release
-    (`web:values.yaml`, `web:image.tag=1.2`). Parsed once, before any release, so a malformed one
-    fails fast whatever is selected. Raises KdeployError naming the flag for an unknown release or
-    a malformed expression, ProjectError for a file."""
+    (`web:values.yaml`, `web:image.tag=1.2`). `-f -` reads the values from standard input
+    (`read_stdin`, default the process's), named `<stdin>` in messages; it may be given once.
+    Parsed once, before any release, so a malformed one fails fast whatever is selected. Raises
+    KdeployError naming the flag for an unknown release, a malformed expression or a second
+    `-f -`, ProjectError for a file (or standard input) naming it and the line."""
     files = []
+    stdin_given: str | None = None
     for given in value_files:
         scope, name = split_release_scope(str(given))
         _check_scope(environment, scope, "-f", str(given))
+        if name == STDIN:
+            if stdin_given is not None:
+                raise KdeployError(
+                    f'-f "{given}": standard input is read once, and "-f {stdin_given}" '
+                    "already reads it",
+                    hint="give `-f -` once; put the other values in a file",
+                )
+            stdin_given = str(given)
+            files.append((scope, _stdin_layer(str(given), scope, read_stdin or _read_stdin)))
+            continue
         path = Path(name)
         # relative to the project directory, as if kdeploy had been started there (like git -C)
         full = path if path.is_absolute() else project_dir / path
         encrypted = is_encrypted_name(full)
         data = load_encrypted_values(full, name) if encrypted else load_user_file(full, name)
-        if data is None:
-            data = {}
-        if not isinstance(data, dict):
-            raise ProjectError(f"{name}: a values file must hold a mapping at the top")
         layer = ValuesLayer(
             source=f"-f {given}",
-            values=data,
+            values=_values_mapping(data, name),
             file=full,
             shown=name,
             shared=scope is None,
@@ -199,6 +209,46 @@ def command_line_values(
             # named without its value in messages: the value may be a secret
             assignments.append((scope, path_, value, f"{flag} {set_target(expr)}"))
     return CommandLineValues(files=files, assignments=assignments)
+
+
+# `-f -`: the values file is standard input, named so in messages
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+
+
+def _values_mapping(data: Any, shown: str) -> Values:
+    """The top of a values file: a mapping (an empty file is {}). Raises ProjectError naming
+    `shown` otherwise."""
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ProjectError(f"{shown}: a values file must hold a mapping at the top")
+    return data
+
+
+def _read_stdin() -> str:
+    """The whole of standard input as text. Raises ProjectError when it cannot be read."""
+    import sys
+
+    try:
+        return sys.stdin.read()
+    except UnicodeDecodeError as e:
+        raise ProjectError(f"{STDIN_NAME}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except OSError as e:
+        raise ProjectError(f"{STDIN_NAME}: cannot read: {e.strerror or e}") from None
+
+
+def _stdin_layer(given: str, scope: str | None, read: Callable[[], str]) -> ValuesLayer:
+    """The values layer of `-f -` (or `-f RELEASE:-`): standard input parsed as a values file,
+    its text kept so that a message can name the line of a value (`<stdin>:3`)."""
+    text = read()
+    return ValuesLayer(
+        source=f"-f {given}",
+        values=_values_mapping(load_user_text(text, STDIN_NAME), STDIN_NAME),
+        shown=STDIN_NAME,
+        text=text,
+        shared=scope is None,
+    )
 
 
 # a --set-file value ends up in a manifest, and a ConfigMap or Secret holds at most 1 MiB
