@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "get": ("get", "Print a revision's manifests or values."),
     "uninstall": ("uninstall", "Delete a release's objects and history."),
     "unlock": ("unlock", "Break a release lock."),
+    "ci": ("ci", "Write a GitLab child pipeline that deploys environments, one job each."),
     "secrets": ("secrets", "Encrypt, decrypt and edit age-encrypted values files (*.enc.yaml)."),
     "import": ("importing", "Import a Helm release, with its history."),
     "emulator": ("emulator", "Run the built-in in-memory Kubernetes API emulator."),

@@ -48,7 +48,8 @@ _PACKAGE_KEYS = (
 )
 _DEPENDENCY_KEYS = ("name", "version", "alias", "condition")
 _LINT_KEYS = ("disable",)
-_ENV_KEYS = ("extends", "cluster", "namespace", "values", "secrets", "releases")
+# `ci` is read by `kdeploy ci pipeline` alone (kdeploy.cisettings)
+_ENV_KEYS = ("extends", "cluster", "namespace", "values", "secrets", "releases", "ci")
 _CLUSTER_KEYS = ("context", "kubeconfig")
 _RELEASE_KEYS = ("package", "namespace", "values", "valuesFiles", "secrets")
 # semver.org 2.0.0, as its specification gives it
@@ -132,11 +133,12 @@ def _mapping(value: Any, where: str, *, allow_none: bool = True) -> dict[str, An
     if value is None and allow_none:
         return {}
     if not isinstance(value, dict):
-        raise ProjectError(f"{where} must be a mapping, not {_type_name(value)}")
+        raise ProjectError(f"{where} must be a mapping, not {type_name(value)}")
     return value
 
 
-def _type_name(value: Any) -> str:
+def type_name(value: Any) -> str:
+    """How a message names the YAML type of `value`: "a mapping", "a list", "null"..."""
     if value is None:
         return "null"
     return {
@@ -159,7 +161,7 @@ def _check_keys(data: dict[str, Any], allowed: tuple[str, ...], where: str) -> N
 
 def _string(value: Any, where: str) -> str:
     if not isinstance(value, str) or not value:
-        raise ProjectError(f"{where} must be a non-empty string, not {_type_name(value)}")
+        raise ProjectError(f"{where} must be a non-empty string, not {type_name(value)}")
     return value
 
 
@@ -238,8 +240,7 @@ def load_package(project: Project, name: str, _chain: tuple[str, ...] = ()) -> P
     app_version = meta.get("appVersion")
     if app_version is not None and not isinstance(app_version, str):
         raise ProjectError(
-            f"{shown}: appVersion must be a string, not {_type_name(app_version)} "
-            f"({app_version!r})",
+            f"{shown}: appVersion must be a string, not {type_name(app_version)} ({app_version!r})",
             hint='quote it, e.g. appVersion: "2.10" (unquoted, YAML reads 2.10 as the number 2.1)',
         )
     if app_version is not None:
@@ -252,7 +253,7 @@ def load_package(project: Project, name: str, _chain: tuple[str, ...] = ()) -> P
         )
     lookup = meta.get("lookup", False)
     if not isinstance(lookup, bool):
-        raise ProjectError(f"{shown}: lookup must be true or false, not {_type_name(lookup)}")
+        raise ProjectError(f"{shown}: lookup must be true or false, not {type_name(lookup)}")
     lint = _mapping(meta.get("lint"), f"{shown}: lint")
     _check_keys(lint, _LINT_KEYS, f"{shown}: lint")
     disable = lint.get("disable") or []
@@ -297,7 +298,7 @@ def _dependencies(
     if raw is None:
         return ()
     if not isinstance(raw, list):
-        raise ProjectError(f"{shown}: dependencies must be a list, not {_type_name(raw)}")
+        raise ProjectError(f"{shown}: dependencies must be a list, not {type_name(raw)}")
     result: list[Dependency] = []
     for index, entry in enumerate(raw):
         where = f"{shown}: dependencies[{index}]"
@@ -373,6 +374,26 @@ class _ReleaseDraft:
     layers: list[ValuesLayer] = field(default_factory=list)
     source: str = ""
     secrets: dict[tuple[Any, ...], SecretSource | None] = field(default_factory=dict)
+
+
+def environment_source(project: Project, name: str) -> tuple[str, str]:
+    """The text of environment `name`'s own file (no `extends` folded) and its name for messages,
+    for readers that need its lines. Raises ProjectError for an unknown environment (listing the
+    valid ones), a file that resolves outside the project or cannot be read."""
+    if name not in project.environments:
+        raise ProjectError(
+            f"unknown environment {name!r}",
+            hint=f"environments in this project: {_names(project.environments)}",
+        )
+    path = project.environment_file(name)
+    _confine(project, path, project.root, "project directory")
+    shown = project.display(path)
+    try:
+        return path.read_text(encoding="utf-8"), shown
+    except UnicodeDecodeError as e:
+        raise ProjectError(f"{shown}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except OSError as e:
+        raise ProjectError(f"{shown}: cannot read: {e.strerror or e}") from None
 
 
 def _read_env(project: Project, name: str) -> dict[str, Any]:
