@@ -27,7 +27,8 @@ from kdeploy.project import type_name
 CI_KEYS = ("needs", "tier", "manual", "resourceGroup", "pipeline")
 # GitLab's `environment:deployment_tier` values
 TIERS = ("production", "staging", "testing", "development", "other")
-# a GitLab resource group name: letters, digits, '-', '_', '/', '$', '{', '}', '.', and spaces
+# a GitLab environment or resource group name: letters, digits, '-', '_', '/', '$', '{', '}', '.',
+# and spaces
 _RESOURCE_GROUP = re.compile(r"^[A-Za-z0-9_./${} -]{1,255}$")
 # words of an environment name and the tier they stand for, checked in this order (so a name with
 # a production word is production even when it also has another: prod-test is production)
@@ -54,6 +55,17 @@ class CiSettings:
     needs_line: int | None = None
 
 
+def check_gitlab_environment_name(environment: str, shown: str) -> None:
+    """Raise ProjectError unless `environment` (an environment file's name, `shown`) can name a
+    GitLab environment: letters, digits, spaces, '-', '_', '.', '/', '$', '{', '}', not starting
+    or ending with '/'. Pure."""
+    if not _RESOURCE_GROUP.fullmatch(environment) or environment.strip("/") != environment:
+        raise ProjectError(
+            f"{shown}: {environment!r} cannot name a GitLab environment",
+            hint="rename the file: letters, digits, '-', '_', '.' and '/' (not at either end)",
+        )
+
+
 def guess_tier(environment: str) -> str:
     """The deployment tier an environment's name suggests: `production` when one of its words
     (split on '-', '_', '.', '/') is prod, production, prd or live (pre-prod is one word,
@@ -78,7 +90,8 @@ def parse_ci(
     `lines`, see kdeploy.yamlio.key_lines), checked; `environments` are the project's. Raises
     ProjectError naming `file:line` and the key for an unknown key, a value of the wrong type, an
     unknown tier, or a `needs` entry that is no environment of the project or the environment
-    itself. Pure."""
+    itself, and for an environment name GitLab would refuse. Pure."""
+    check_gitlab_environment_name(environment, shown)
 
     def where(*path: str) -> str:
         key = ("ci", *path)

@@ -55,14 +55,14 @@ def _project_dir(ctx: click.Context) -> Path:
     "sets",
     multiple=True,
     metavar="PATH=VALUE",
-    help=f"Forwarded to each apply: {SET_HELP}",
+    help=f"{SET_HELP} Passed on to every job's apply.",
 )
 @click.option(
     "--set-string",
     "set_strings",
     multiple=True,
     metavar="PATH=VALUE",
-    help=f"Forwarded to each apply: {SET_STRING_HELP} $VARIABLES are expanded by the job.",
+    help=f"{SET_STRING_HELP} Passed on to every job's apply; the job expands its $VARIABLES.",
 )
 @click.pass_context
 def pipeline(

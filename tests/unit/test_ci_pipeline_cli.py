@@ -278,3 +278,13 @@ def test_the_tier_is_guessed_from_the_name(name: str, tier: str) -> None:
     from kdeploy.cisettings import guess_tier
 
     assert guess_tier(name) == tier
+
+
+def test_an_environment_name_gitlab_refuses_is_an_error(proj: ProjectBuilder) -> None:
+    proj.environment("eu:west", "namespace: eu\nreleases:\n  web:\n    package: web\n")
+    result = kd(proj.root, "ci", "pipeline", "-o", "child.yml")
+    assert result.code == 1
+    assert "Error: environments/eu:west.yaml: 'eu:west' cannot name a GitLab environment" in (
+        result.stderr
+    )
+    assert not (proj.root / "child.yml").exists()
