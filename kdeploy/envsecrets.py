@@ -21,6 +21,9 @@ from kdeploy.values import PathSegment, parse_set_path
 _SOURCE_KEYS = ("env", "file", "required")
 _VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _VAR_REF = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+# The start of every placeholder (SecretSource.placeholder): lint checks a missing secret's type
+# and presence with it, not its content (pattern, length, format), which only the real value has.
+PLACEHOLDER_PREFIX = "<secret not available: "
 SECRETS_HINT = (
     "each entry is `PATH: {env: VARIABLE}` or `PATH: {file: FILE}`, optionally with "
     "`required: false`; PATH uses the --set syntax (a.b[0].c); see docs/values.md"
@@ -46,7 +49,7 @@ class SecretSource:
     def placeholder(self) -> str:
         """What stands in for the value when it is not available (lint, render --redact-secrets)."""
         kind = f"env {self.env}" if self.env is not None else f"file {self.file}"
-        return f"<secret not available: {kind}>"
+        return f"{PLACEHOLDER_PREFIX}{kind}>"
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,21 @@ VALUES_SCHEMA = Rule(
 )
 RULES = (VALUES_SCHEMA,)
 VALUES_OBJECT = "values"
+# Schema keywords about a string's content: a placeholder for a secret the job lacks cannot meet
+# them, and says nothing about the real value, so their errors on a placeholder are not reported.
+_CONTENT_KEYWORDS = frozenset(
+    {"pattern", "format", "minLength", "maxLength", "enum", "const", "contentEncoding"}
+)
+
+
+def _about_placeholder(error: Any) -> bool:
+    from kdeploy.envsecrets import PLACEHOLDER_PREFIX
+
+    return (
+        error.validator in _CONTENT_KEYWORDS
+        and isinstance(error.instance, str)
+        and error.instance.startswith(PLACEHOLDER_PREFIX)
+    )
 
 
 def check(release: RenderedRelease) -> Iterator[Finding]:
@@ -52,6 +67,8 @@ def check(release: RenderedRelease) -> Iterator[Finding]:
         collect_secret_strings((), release.values, schema) | set(release.secret_strings)
     )
     for error in sorted(validator.iter_errors(release.values), key=error_order):
+        if _about_placeholder(error):
+            continue
         for path, raw_message in describe_error(error):
             message = redactor.text(raw_message)
             source = value_source(release, list(error.absolute_path))

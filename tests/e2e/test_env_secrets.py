@@ -420,3 +420,45 @@ def test_a_secret_file_that_is_empty_counts_as_missing(
         result.stderr
     )
     assert "Cluster:" not in result.stderr
+
+
+def test_lint_without_a_secret_skips_its_content_rules_but_checks_a_given_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A lint job lacks the protected, environment-scoped variables: the schema's pattern and
+    minLength cannot be checked on the placeholder and do not fail it; a value that is given is
+    checked, and the error never shows it."""
+    proj = ProjectBuilder(tmp_path)
+    proj.package(
+        "app",
+        templates={"cm.yaml": CM_ALL},
+        values={"a": "x", "b": "x", "c": "x"},
+        schema={
+            "type": "object",
+            "properties": {
+                "a": {
+                    "type": "string",
+                    "writeOnly": True,
+                    "pattern": "^postgres://",
+                    "minLength": 16,
+                }
+            },
+        },
+    )
+    proj.environment(
+        "prod",
+        {
+            "namespace": "shop",
+            "releases": {"web": {"package": "app", "secrets": {"a": {"env": "KD_TEST_DB_URL"}}}},
+        },
+    )
+    monkeypatch.delenv("KD_TEST_DB_URL", raising=False)
+    lint = kd(tmp_path, "lint", "-e", "prod")
+    assert lint.code == 0, lint.stdout + lint.stderr
+    assert "KD_TEST_DB_URL" in lint.stderr and "values-schema" not in lint.stdout
+
+    monkeypatch.setenv("KD_TEST_DB_URL", "mysql://Bad-Kilo-5531")
+    lint = kd(tmp_path, "lint", "-e", "prod")
+    assert lint.code == 1
+    assert "values-schema" in lint.stdout and "does not match '^postgres://'" in lint.stdout
+    assert "Bad-Kilo-5531" not in lint.stdout + lint.stderr
