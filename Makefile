@@ -22,7 +22,12 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 $(TOOLS)/helm/helm:
 	bash .ci/fetch-tools.sh $(TOOLS)
 
-tools: $(TOOLS)/helm/helm
+# gitlab-ci-local (npm, pinned in the script) and rsync, which it needs, into $(TOOLS)/bin for
+# tests/e2e/test_gitlab_ci_local.py. Without node/npm it installs nothing and says why.
+$(TOOLS)/bin/gitlab-ci-local: .ci/fetch-gitlab-ci-local.sh
+	bash .ci/fetch-gitlab-ci-local.sh $(TOOLS)
+
+tools: $(TOOLS)/helm/helm $(TOOLS)/bin/gitlab-ci-local
 
 # dist/kdeploy-<version>-py3-none-any.whl (for pipx/uv tool install) and dist/kdeploy.pyz, a
 # single-file zipapp of kdeploy and its dependencies for this platform and Python minor version
