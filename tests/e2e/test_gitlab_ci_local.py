@@ -79,6 +79,21 @@ def tools(cluster_target: str) -> Path:
     return TOOLS_BIN
 
 
+@pytest.fixture(autouse=True)
+def _file_variable_leftovers() -> Iterator[None]:
+    """gitlab-ci-local 4.65.1 writes File variables to /tmp/gitlab-ci-local-file-variables-*/ and
+    leaves one such directory per job behind (named `...-undefined-<job id>`, not the one the
+    job uses, which it deletes): remove the ones holding this module's File variables."""
+    yield
+    for leftover in Path("/tmp").glob("gitlab-ci-local-file-variables-*"):
+        try:
+            ours = (leftover / "SESSION_SECRET_FILE").read_text() == SESSION_SECRET
+        except OSError:
+            continue
+        if ours:
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
 @pytest.fixture
 def kdeploy_emulator(tmp_path: Path) -> Iterator[Path]:
     """`kdeploy emulator` in its own process (pods ready after 1 s); yields its kubeconfig."""
