@@ -24,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -95,10 +96,12 @@ def _file_variable_leftovers() -> Iterator[None]:
 
 
 @pytest.fixture
-def kdeploy_emulator(tmp_path: Path) -> Iterator[Path]:
-    """`kdeploy emulator` in its own process (pods ready after 1 s); yields its kubeconfig."""
+def kdeploy_emulator(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
+    """`kdeploy emulator` in its own process; yields its kubeconfig. Pods become ready after 1 s,
+    or the seconds given by indirect parametrization."""
     kubeconfig = tmp_path / "emulator.kubeconfig"
-    command = [sys.executable, "-m", "kdeploy.cli", "emulator", "--ready-delay", "1"]
+    delay = str(getattr(request, "param", 1))
+    command = [sys.executable, "-m", "kdeploy.cli", "emulator", "--ready-delay", delay]
     proc = subprocess.Popen(
         [*command, "--kubeconfig-out", str(kubeconfig)],
         stdout=subprocess.PIPE,
@@ -391,6 +394,8 @@ def test_pipelines_deploy_diff_fail_atomically_and_roll_back(
     assert newest["ci"]["ciEnvironment"] == "prod"
 
 
+# pods ready after 5 s: the first job holds the lock while the second one starts
+@pytest.mark.parametrize("kdeploy_emulator", [5], indirect=True)
 def test_two_pipelines_deploying_one_environment_take_turns(
     tmp_path: Path, tools: Path, kdeploy_emulator: Path
 ) -> None:
@@ -405,20 +410,26 @@ def test_two_pipelines_deploying_one_environment_take_turns(
     (tmp_path / "two" / "home").mkdir()
     two = Project(two_path, tools, kdeploy_emulator)
 
-    started = [p.start("deploy-staging") for p in (one, two)]
+    # the second pipeline starts once the first one's job holds the environment lock
+    first_job = one.start("deploy-staging")
+    lease = LiveCluster(str(kdeploy_emulator), "shop-staging")
+    deadline = time.monotonic() + 120
+    while not lease.object("Lease", "kdeploy-env-lock.staging", "coordination.k8s.io/v1"):
+        assert first_job.proc.poll() is None, first_job.wait().output
+        assert time.monotonic() < deadline, "the first job never took the environment lock"
+        time.sleep(0.1)
+    started = [first_job, two.start("deploy-staging")]
     for run in [s.wait() for s in started]:
         assert run.code == 0, run.output
         assert "PASS  deploy-staging" in run.output, run.output
-    logs = [one.log("deploy-staging"), two.log("deploy-staging")]
     # the environment lock (its Lease lives in the first release's namespace, which the first
-    # deploy created) makes the later job wait before its first release
-    waited = [
-        log for log in logs if "environment staging in namespace shop-staging is locked" in log
-    ]
-    assert len(waited) == 1, logs
-    assert "(--wait-for-lock)" in waited[0]
-    assert "locked by maintainer https://gitlab.example.com/shop/deploy/-/jobs/" in waited[0]
-    assert "Release web: no changes, nothing recorded." in waited[0]
+    # deploy created) makes the later job wait before its first release, then find it done
+    locked = "environment staging in namespace shop-staging is locked by maintainer "
+    assert locked not in one.log("deploy-staging")
+    waited = two.log("deploy-staging")
+    assert locked + "https://gitlab.example.com/shop/deploy/-/jobs/" in waited, waited
+    assert "waiting up to 15m (--wait-for-lock)" in waited
+    assert "Release web: no changes, nothing recorded." in waited
 
     for release in ("namespace-setup", "web", "worker", "cache"):
         revisions = one.kdeploy("history", release, "-e", "staging")["revisions"]
