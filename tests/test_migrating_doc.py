@@ -21,6 +21,8 @@ VALUES = {
     "items": ["a", "b"],
     "key-with-dash": "dashed",
     "b": 2,
+    "type": "NodePort",
+    "tls": [],
 }
 # Go template (what Helm renders) -> the Jinja2 spelling of the table
 TEMPLATE = """\
@@ -30,7 +32,7 @@ metadata:
   name: table
 data:
   trunc: {{ values.name[:6] | quote }}
-  trunc_trim: {{ values.name[:29].rstrip("-") | quote }}
+  trunc_trim: {{ values.name[:29].removesuffix("-") | quote }}
   trim_suffix: {{ values.name.removesuffix("-") | quote }}
   trim_prefix: {{ values.version.removeprefix("v") | quote }}
   is_map: {{ (values.labels is mapping) | quote }}
@@ -42,6 +44,9 @@ data:
   has_key: {{ ("labels" in values) | quote }}
   range_map: "{% for k, v in values.labels | dictsort %}{{ k }}={{ v }};{% endfor %}"
   printf: {{ (release.name ~ "-web") | quote }}
+  contains: {{ ("Node" in values.type) | quote }}
+  and_eq_not_empty: {{ (values.type == "NodePort" and not values.zero) | quote }}
+  inline_if: "http{{ "s" if values.tls }}://"
   default_unset: {{ values.unset | default("web") | quote }}
   default_empty: {{ values.empty | default("web") | quote }}
   default_false: {{ values.flag | default("web") }}
@@ -76,6 +81,9 @@ def test_the_go_template_table_renders_what_helm_does(tmp_path: Path) -> None:
         "has_key": "true",
         "range_map": "team=web;tier=front;",  # Helm ranges over a map in key order
         "printf": "web-web",
+        "contains": "true",  # contains "Node" .Values.type
+        "and_eq_not_empty": "true",  # and (eq .Values.type "NodePort") (empty .Values.zero)
+        "inline_if": "http://",  # http{{ if .Values.tls }}s{{ end }}:// with tls: []
         # Jinja's default replaces only what is undefined; default(x, true) is Helm's default
         "default_unset": "web",
         "default_empty": "",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import difflib
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -124,6 +125,7 @@ def _dump(obj: Any) -> list[str]:
     return yaml.safe_dump(obj, sort_keys=True, default_flow_style=False).splitlines()
 
 
+@pytest.mark.helm
 @pytest.mark.parametrize(("value_set", "release"), CASES, ids=[f"{v}-{r}" for v, r in CASES])
 def test_the_port_renders_what_the_chart_does(tmp_path: Path, value_set: str, release: str) -> None:
     expected = by_key(
@@ -176,6 +178,7 @@ def helm_notes(tmp_path: Path, release: str, value_set: str, namespace: str) -> 
     return out.split("NOTES:\n", 1)[1]
 
 
+@pytest.mark.helm
 @pytest.mark.parametrize(("value_set", "release"), CASES, ids=[f"{v}-{r}" for v, r in CASES])
 def test_the_ported_notes_print_what_helm_prints(
     tmp_path: Path, emulator: Any, namespace: str, value_set: str, release: str
@@ -204,3 +207,47 @@ def test_the_ported_notes_print_what_helm_prints(
     assert result.code == 0, result.stderr
     notes = result.stdout.split(f"NOTES for release {release}:\n", 1)[1]
     assert notes.strip() == expected.strip()
+
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "migrating-from-helm.md"
+WORKED_EXAMPLE = "## Worked example: a podinfo-class chart"
+
+
+def _worked_example() -> str:
+    text = DOC.read_text(encoding="utf-8")
+    start = text.index(WORKED_EXAMPLE)
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+def _lines(root: Path) -> int:
+    return sum(
+        len(p.read_text(encoding="utf-8").splitlines()) for p in root.rglob("*") if p.is_file()
+    )
+
+
+def test_the_worked_example_states_the_fixtures_line_counts() -> None:
+    section = _worked_example()
+    package = PROJECT / "packages" / "podinfo"
+    chart_total, chart_templates = _lines(CHART), _lines(CHART / "templates")
+    package_total, package_templates = _lines(package), _lines(package / "templates")
+    assert f"The chart has {chart_total} lines (templates {chart_templates})" in section
+    assert f"the package {package_total}\n(templates {package_templates})" in section
+
+
+def test_every_spelling_in_the_worked_example_is_used_by_the_port() -> None:
+    """The right-hand column of the worked example's table is what the package's templates say
+    (`...` stands for text left out; a bare file name is a file of the package)."""
+    package_text = "\n".join(
+        p.read_text(encoding="utf-8") for p in sorted((PROJECT / "packages").rglob("*.*"))
+    )
+    rows = [line for line in _worked_example().splitlines() if line.startswith("| ")][2:]
+    assert len(rows) > 20
+    for row in rows:
+        port_column = row.replace("\\|", "\N{BROKEN BAR}").split("|")[2]
+        spans = [s.replace("\N{BROKEN BAR}", "|") for s in re.findall(r"`([^`]+)`", port_column)]
+        for span in spans:
+            if (PROJECT / "packages" / "podinfo" / "templates" / span).is_file():
+                continue  # a file name: `NOTES.j2`
+            for piece in span.split("..."):
+                assert piece.strip() in package_text, f"{piece.strip()!r} (from {row!r})"
