@@ -9,6 +9,7 @@ EXIT_ERROR = 1
 EXIT_CHANGES = 2
 EXIT_LOCKED = 3
 EXIT_UNHEALTHY = 4
+EXIT_ROLLBACK_FAILED = 5  # apply --atomic: the automatic rollback failed too
 EXIT_USAGE = 64
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130  # Ctrl-C, or a confirmation declined or aborted
@@ -95,6 +96,13 @@ class WaitError(KdeployError):
     """Objects did not become healthy in time, or failed."""
 
     exit_code = EXIT_UNHEALTHY
+
+
+class RollbackFailed(KdeployError):
+    """`apply --atomic` failed and its automatic rollback failed too: the release is in a state
+    nobody chose (neither the new revision nor the one before), so a person must look."""
+
+    exit_code = EXIT_ROLLBACK_FAILED
 
 
 class ChangesFound(KdeployError):

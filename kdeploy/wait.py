@@ -4,11 +4,18 @@ cluster's own evidence (the failing pods' container states and recent Warning Ev
 
 Progress goes to a rich live view (one line per object and an overall bar) when stderr is a
 terminal, otherwise to one plain line per state change through the action's Output, so CI logs
-carry no escape codes. rich is imported only when the live view is used.
+carry no escape codes, plus a `still waiting` line naming what each unhealthy object waits for when
+nothing was printed for `progress_interval` seconds. rich is imported only when the live view is
+used.
+
+While objects are unhealthy their pods are read now and then (every 2 s with fail-fast, else every
+`progress_interval`), to name the failing container in progress output and, with `fail_fast`, to
+fail as soon as a container has been stuck (kdeploy.stuck) for longer than `fail_fast_grace`.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -21,8 +28,14 @@ from kdeploy.health import Health, container_problem, evaluate, has_rule
 from kdeploy.kube.client import ClusterClient, ObjectRef
 from kdeploy.model import Manifest
 from kdeploy.resources import INSTANCE_LABEL, MANAGED_BY_LABEL, MANAGED_BY_VALUE
+from kdeploy.stuck import StuckClock, StuckContainer
+from kdeploy.stuck import seconds as _seconds
 
 DEFAULT_TIMEOUT = 300.0
+DEFAULT_PROGRESS_INTERVAL = 10.0
+DEFAULT_FAIL_FAST_GRACE = 30.0
+# How often pods are read with fail-fast on (without it: every progress interval).
+_FAIL_FAST_POD_PERIOD = 2.0
 # Kinds whose pods are found through spec.selector, for failure evidence.
 _WORKLOADS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "Job", "ReplicaSet"})
 _MAX_PODS = 3
@@ -32,12 +45,17 @@ _REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 
 @dataclass(frozen=True)
 class WaitOptions:
-    """Whether to wait after deploying, for how long (seconds), and whether Services of type
-    LoadBalancer must get an address."""
+    """Whether to wait after deploying, for how long (seconds), whether Services of type
+    LoadBalancer must get an address, whether to fail as soon as a container has been stuck in
+    ImagePullBackOff, CrashLoopBackOff... for longer than `fail_fast_grace` seconds, and how often
+    plain progress says what is still awaited (seconds)."""
 
     enabled: bool = False
     timeout: float = DEFAULT_TIMEOUT
     load_balancers: bool = False
+    fail_fast: bool = False
+    fail_fast_grace: float = DEFAULT_FAIL_FAST_GRACE
+    progress_interval: float = DEFAULT_PROGRESS_INTERVAL
 
 
 @dataclass
@@ -49,6 +67,10 @@ class Tracked:
     # The release's ownership labels, to read many objects of one kind with one list request.
     selector: str = ""
     settled_at: float | None = None
+    # From the latest reading of its pods: the failing ones (name, problem) and the containers
+    # stuck in a fail-fast reason.
+    pods: list[tuple[str, str]] = field(default_factory=list)
+    stuck: list[StuckContainer] = field(default_factory=list)
 
     @property
     def label(self) -> str:
@@ -66,6 +88,11 @@ class ProgressView(Protocol):
         """Waiting ended (successfully or not); may be called more than once."""
         ...
 
+    def next_update(self, elapsed: float) -> float:
+        """In how many seconds the view wants `update` called again at the latest (inf: no
+        need)."""
+        ...
+
 
 class Info(Protocol):
     def info(self, text: str) -> None: ...
@@ -73,10 +100,13 @@ class Info(Protocol):
 
 @dataclass
 class PlainProgress:
-    """One line per object whenever its state or message changes; no escape codes."""
+    """One line per object whenever its state or message changes, and a `still waiting` line
+    when nothing was printed for `interval` seconds; no escape codes."""
 
     output: Info
+    interval: float = DEFAULT_PROGRESS_INTERVAL
     _seen: dict[ObjectRef, tuple[str, str]] = field(default_factory=dict)
+    _last_line: float = 0.0
 
     def update(self, rows: Sequence[Tracked], elapsed: float) -> None:
         for row in rows:
@@ -85,6 +115,15 @@ class PlainProgress:
                 continue
             self._seen[row.ref] = now
             self.output.info(f"  {_row_text(row, elapsed)}")
+            self._last_line = elapsed
+        waiting = [r for r in rows if not r.health.done]
+        if waiting and elapsed - self._last_line >= self.interval:
+            awaited = "; ".join(_awaited_text(r, elapsed) for r in waiting)
+            self.output.info(f"  still waiting after {_seconds(elapsed)}: {awaited}")
+            self._last_line = elapsed
+
+    def next_update(self, elapsed: float) -> float:
+        return max(self._last_line + self.interval - elapsed, 0.0)
 
     def close(self, rows: Sequence[Tracked], elapsed: float, ok: bool) -> None:
         if ok:
@@ -137,13 +176,18 @@ class RichProgress:
             self._live.update(self._render(rows, elapsed), refresh=True)
             self._live.stop()
 
+    def next_update(self, elapsed: float) -> float:
+        return math.inf
 
-def terminal_progress(output: Info, title: str) -> ProgressView:
+
+def terminal_progress(
+    output: Info, title: str, interval: float = DEFAULT_PROGRESS_INTERVAL
+) -> ProgressView:
     """The live view when stderr is a terminal (and TERM is not dumb), else plain lines through
-    `output`."""
+    `output`, with a `still waiting` line after `interval` seconds without one."""
     if sys.stderr.isatty() and os.environ.get("TERM") != "dumb":
         return RichProgress(title)
-    return PlainProgress(output)
+    return PlainProgress(output, interval)
 
 
 def wait_for(
@@ -159,9 +203,11 @@ def wait_for(
     """Poll the live state of `manifests` until all are healthy; returns the seconds waited.
     Objects of kinds without a health rule count as healthy (they were just applied). Raises
     WaitError when an object fails for good (e.g. a Job fails, a Deployment exceeds its progress
-    deadline) or `options.timeout` passes, with the evidence gathered from the cluster; raises
-    ClusterError when the cluster cannot be read. `check` runs before every poll and stops the
-    wait by raising (the release lock was lost: waiting on would only delay the error)."""
+    deadline), when `options.fail_fast` and a container of its pods has been stuck for longer than
+    `options.fail_fast_grace`, or when `options.timeout` passes, with the evidence gathered from
+    the cluster; raises ClusterError when the cluster cannot be read. `check` runs before every
+    poll and stops the wait by raising (the release lock was lost: waiting on would only delay the
+    error)."""
     rows = [
         Tracked(
             ObjectRef.of(m), Health(False, False, "Waiting for status..."), _release_selector(m)
@@ -173,6 +219,7 @@ def wait_for(
     if not rows:
         return 0.0
     interval = 0.2
+    pods = _PodReader(_FAIL_FAST_POD_PERIOD if options.fail_fast else options.progress_interval)
     try:
         while True:
             if check is not None:
@@ -190,6 +237,7 @@ def wait_for(
                 if row.health.done:
                     row.settled_at = monotonic() - start
             elapsed = monotonic() - start
+            pods.read(cluster, [r for r in rows if not r.health.done], found, elapsed)
             progress.update(rows, elapsed)
             if any(r.health.done and not r.health.ok for r in rows):
                 progress.close(rows, elapsed, ok=False)
@@ -197,15 +245,76 @@ def wait_for(
             if all(r.health.ok for r in rows):
                 progress.close(rows, elapsed, ok=True)
                 return elapsed
+            stuck = _stuck_rows(rows, options, pods.clock, elapsed)
+            if stuck:
+                progress.close(rows, elapsed, ok=False)
+                raise _fail_fast_failure(cluster, stuck, elapsed, options)
             if elapsed >= options.timeout:
                 progress.close(rows, elapsed, ok=False)
                 raise _failure(cluster, rows, elapsed, options, timed_out=True)
-            sleep(min(interval, max(options.timeout - elapsed, 0.01)))
+            pause = min(interval, max(options.timeout - elapsed, 0.01))
+            sleep(max(min(pause, progress.next_update(elapsed)), 0.01))
             interval = min(interval * 1.5, 2.0)
     except BaseException:
         # Also on Ctrl-C or a cluster error: the live view must give the terminal back.
         progress.close(rows, monotonic() - start, ok=False)
         raise
+
+
+@dataclass
+class _PodReader:
+    """Reads the pods of unhealthy workloads every `period` seconds (not before the first period
+    has passed, so a quick rollout costs no extra request) into `Tracked.pods` and the stuck
+    clock. Pods that cannot be listed (no permission) are not tried again during this wait."""
+
+    period: float
+    clock: StuckClock = field(default_factory=StuckClock)
+    _last: float = 0.0
+    _allowed: bool = True
+
+    def read(
+        self,
+        cluster: ClusterClient,
+        rows: Sequence[Tracked],
+        found: Mapping[ObjectRef, Manifest | None],
+        elapsed: float,
+    ) -> None:
+        from kdeploy.errors import ClusterError, ForbiddenError
+
+        if not self._allowed or elapsed - self._last < self.period:
+            return
+        self._last = elapsed
+        for row in rows:
+            live = found.get(row.ref)
+            if live is None or (row.ref.kind != "Pod" and row.ref.kind not in _WORKLOADS):
+                continue
+            try:
+                pods = _pods_of(cluster, row.ref, live)
+            except ForbiddenError:
+                self._allowed = False
+                return
+            except ClusterError:
+                continue  # try again at the next reading; the wait itself goes on
+            scope = str(row.ref)
+            self.clock.observe(pods, elapsed, scope=scope)
+            row.pods = _problems(pods)
+            row.stuck = self.clock.stuck(scope)
+
+
+def _stuck_rows(
+    rows: Sequence[Tracked], options: WaitOptions, clock: StuckClock, elapsed: float
+) -> list[tuple[Tracked, list[StuckContainer]]]:
+    """With fail-fast: the unhealthy rows with containers stuck for longer than the grace."""
+    if not options.fail_fast:
+        return []
+    found = []
+    for row in rows:
+        if row.health.done:
+            continue
+        stuck = clock.longer_than(options.fail_fast_grace, elapsed, scope=str(row.ref))
+        if stuck:
+            found.append((row, stuck))
+    return found
 
 
 def _read(cluster: ClusterClient, rows: Sequence[Tracked]) -> dict[ObjectRef, Manifest | None]:
@@ -260,15 +369,42 @@ def _failure(
     if first_evidence.pods:
         pod, problem = first_evidence.pods[0]
         head += f" (pod {pod}: {_short(problem)})"
-    lines = [head]
-    for row, ev in found:
-        lines.append(f"  {row.ref.kind} {_where(row.ref)}: {row.health.message}")
-        lines.extend(f"    {line}" for line in ev.lines())
     return WaitError(
-        "\n".join(lines),
+        "\n".join([head, *_evidence_lines(found)]),
         hint="fix the cause and apply again, or roll back with `kdeploy rollback`; "
         "--timeout gives slow rollouts more time",
     )
+
+
+def _fail_fast_failure(
+    cluster: ClusterClient,
+    stuck: Sequence[tuple[Tracked, list[StuckContainer]]],
+    elapsed: float,
+    options: WaitOptions,
+) -> WaitError:
+    """The WaitError of `--fail-fast`: the objects whose containers have been stuck for longer
+    than the grace, with the same evidence as a timeout. The first line stands alone."""
+    found = [(row, evidence(cluster, row.ref)) for row, _ in stuck]
+    first, containers = stuck[0]
+    what = f"{first.ref.kind} {_where(first.ref)}"
+    more = f" and {_count(len(stuck) - 1, 'more object')}" if len(stuck) > 1 else ""
+    head = (
+        f"{what}{more} failed fast after {_seconds(elapsed)}: {containers[0].text(elapsed)}, "
+        f"longer than --fail-fast-grace ({_seconds(options.fail_fast_grace)})"
+    )
+    return WaitError(
+        "\n".join([head, *_evidence_lines(found)]),
+        hint="fix the cause and apply again, or roll back with `kdeploy rollback`; "
+        "--no-fail-fast waits until --timeout instead",
+    )
+
+
+def _evidence_lines(found: Sequence[tuple[Tracked, Evidence]]) -> list[str]:
+    lines = []
+    for row, ev in found:
+        lines.append(f"  {row.ref.kind} {_where(row.ref)}: {row.health.message}")
+        lines.extend(f"    {line}" for line in ev.lines())
+    return lines
 
 
 @dataclass
@@ -320,9 +456,13 @@ def _short(problem: str) -> str:
 
 
 def _failing_pods(cluster: ClusterClient, ref: ObjectRef, live: Manifest) -> list[tuple[str, str]]:
+    return _problems(_pods_of(cluster, ref, live))
+
+
+def _pods_of(cluster: ClusterClient, ref: ObjectRef, live: Manifest) -> list[Manifest]:
+    """The pods of `ref`: itself for a Pod, those matching a workload's selector, else none."""
     if ref.kind == "Pod":
-        problem = container_problem(live)
-        return [(ref.name, problem)] if problem else []
+        return [live]
     if ref.kind not in _WORKLOADS:
         return []
     selector = selector_text((live.get("spec") or {}).get("selector"))
@@ -330,11 +470,16 @@ def _failing_pods(cluster: ClusterClient, ref: ObjectRef, live: Manifest) -> lis
         selector = f"job-name={ref.name}"
     if not selector:
         return []
+    return cluster.list_by_labels("v1", "Pod", ref.namespace, selector)
+
+
+def _problems(pods: Iterable[Manifest]) -> list[tuple[str, str]]:
+    """(name, container problem) of the failing ones among `pods`, by name."""
     found = []
-    for pod in cluster.list_by_labels("v1", "Pod", ref.namespace, selector):
+    for pod in pods:
         problem = container_problem(pod)
         if problem:
-            found.append((str(pod["metadata"]["name"]), problem))
+            found.append((str((pod.get("metadata") or {}).get("name", "")), problem))
     return sorted(found)
 
 
@@ -412,6 +557,27 @@ def _row_text(row: Tracked, elapsed: float) -> str:
     )
 
 
+def _awaited_text(row: Tracked, elapsed: float) -> str:
+    """What an unhealthy object waits for, in a few words: `Deployment/web 1/3 ready (pod web-x:
+    container app: ImagePullBackOff for 12s)`, `Job/migrate (Waiting for completion: ...)`."""
+    h = row.health
+    ready = f" {h.ready} ready" if h.ready and row.ref.kind != "Job" else ""
+    if row.stuck:
+        first = row.stuck[0]
+        took = elapsed - first.since
+        why = f"pod {first.pod}: {first.container}: {first.reason}"
+        why += f" for {_seconds(took)}" if took >= 1 else ""
+    elif row.pods:
+        pod, problem = row.pods[0]
+        why = f"pod {pod}: {_short(problem)}"
+    else:
+        why = h.message
+    more = len(row.pods) - 1
+    if more > 0:
+        why += f", {_count(more, 'more failing pod')}"
+    return f"{row.label}{ready} ({why})"
+
+
 def _elapsed(row: Tracked, elapsed: float) -> float:
     return row.settled_at if row.settled_at is not None else elapsed
 
@@ -422,10 +588,3 @@ def _where(ref: ObjectRef) -> str:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _seconds(value: float) -> str:
-    if value < 10:
-        return f"{value:.1f}s"
-    minutes, seconds = divmod(round(value), 60)
-    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"

@@ -20,11 +20,12 @@ import dataclasses
 from kdeploy.actions.cancel import last_deployed_before, newest_revision
 from kdeploy.actions.deploy import DeployOptions, deploy
 from kdeploy.actions.deps import Deps
-from kdeploy.actions.diff import Prepared
+from kdeploy.actions.diff import Prepared, Target
 from kdeploy.durations import format_duration
 from kdeploy.errors import (
     KdeployError,
     LockLostError,
+    RollbackFailed,
     WaitError,
     cancelled,
     interruption_name,
@@ -38,7 +39,8 @@ def deploy_atomic(deps: Deps, prepared: Prepared, options: DeployOptions) -> Rev
     recorded, roll back to the newest earlier `deployed` revision and raise. Returns the deployed
     revision on success. Raises a KdeployError with the exit code of the original failure (130 or
     143, as Cancelled, when interrupted), whose message says what failed and what was restored
-    (or why nothing was). After an interruption the rollback waits for health at most
+    (or why nothing was); RollbackFailed (exit 5) when the rollback fails too. The failure and
+    its evidence are printed before the rollback starts. After an interruption the rollback waits for health at most
     `options.atomic_grace` seconds, and a second signal stops it at once. Must be called with the
     release lock held."""
     target = prepared.target
@@ -95,6 +97,15 @@ def deploy_atomic(deps: Deps, prepared: Prepared, options: DeployOptions) -> Rev
             "rollback at once"
         )
     else:
+        if "\n" in cause.message:
+            # The evidence goes to the log before the rollback's own diff and progress; the
+            # final error repeats only its first line.
+            deps.output.info(head)
+            first = cause.message.splitlines()[0]
+            head = (
+                f"apply of {where} failed (revision {failed} recorded as failed): {first}\n"
+                "  (the evidence is shown above, before the rollback)"
+            )
         deps.output.info(f"--atomic: rolling back {where} to revision {number}")
     from kdeploy.actions.rollback import rollback
 
@@ -111,13 +122,10 @@ def deploy_atomic(deps: Deps, prepared: Prepared, options: DeployOptions) -> Rev
             wait=wait,
         )
     except KdeployError as e:
-        raise _outcome(
+        # exit 5 even after Ctrl-C or SIGTERM: the release is now in a state nobody chose
+        raise RollbackFailed(
             f"{head}\n--atomic: the rollback to revision {number} failed too: {e.message}",
-            f"inspect with `kdeploy history {target.release} -n {target.namespace}` and "
-            f"`kdeploy status {target.release} -n {target.namespace}`; `kdeploy rollback "
-            f"{target.release} -n {target.namespace}` tries the rollback to revision {number} "
-            "again",
-            cause,
+            hint=_inspect(target, number),
         ) from e
     except KeyboardInterrupt as e:
         raise cancelled(
@@ -133,6 +141,14 @@ def deploy_atomic(deps: Deps, prepared: Prepared, options: DeployOptions) -> Rev
         f"fix the cause and apply again; `kdeploy history {target.release} -n "
         f"{target.namespace}` shows both revisions",
         cause,
+    )
+
+
+def _inspect(target: Target, number: int) -> str:
+    where = f"{target.release} -n {target.namespace}"
+    return (
+        f"inspect with `kdeploy history {where}` and `kdeploy status {where}`; "
+        f"`kdeploy rollback {where}` tries the rollback to revision {number} again"
     )
 
 

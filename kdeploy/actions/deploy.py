@@ -230,6 +230,7 @@ def _run_hooks(
         name,
         timeout=options.wait.timeout,
         force_conflicts=options.force_conflicts,
+        wait=options.wait,
         adopted={h.key for h in hooks if h.key in prepared.foreign},
         check=guard,
     )
@@ -245,7 +246,9 @@ def _wait(
 
     target = prepared.target
     deps.output.info(f"Waiting for release {target.release} to become healthy...")
-    progress = terminal_progress(deps.output, f"release {target.release}")
+    progress = terminal_progress(
+        deps.output, f"release {target.release}", options.progress_interval
+    )
     try:
         waited = wait_for(
             deps.cluster,

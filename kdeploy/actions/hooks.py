@@ -7,6 +7,7 @@ hook object and carries the cluster's evidence (the failing pod's container stat
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Collection, Sequence
 
@@ -28,6 +29,7 @@ def run_hooks(
     adopted: Collection[ObjectKey] = (),
     sleep: Callable[[float], None] = time.sleep,
     check: Callable[[str], None] | None = None,
+    wait: WaitOptions | None = None,
 ) -> int:
     """Run `hooks` (already in run order) for `phase`; returns how many ran. Hooks in `adopted`
     (existing objects another owner held, taken over with --adopt) are applied with forced
@@ -36,12 +38,13 @@ def run_hooks(
     Raises WaitError when a hook fails or is not healthy within `timeout` seconds (or an old hook
     object is not gone in time), ClusterError when the server refuses a hook; both messages start
     with "<phase> hook <Kind ns/name>". `check(stage)` runs before each hook and while waiting for
-    it, and stops the run by raising (the release lock was lost: see kdeploy.lock)."""
+    it, and stops the run by raising (the release lock was lost: see kdeploy.lock). `wait` gives
+    the fail-fast and progress settings of the wait for each hook (its timeout is `timeout`)."""
     guard = check or (lambda _stage: None)
     for hook in hooks:
         force = force_conflicts or hook.key in adopted
         guard(f"running {phase} hook {hook.label}")
-        _run_one(deps, hook, phase, timeout, force, sleep, guard)
+        _run_one(deps, hook, phase, timeout, force, sleep, guard, wait or WaitOptions())
     return len(hooks)
 
 
@@ -53,6 +56,7 @@ def _run_one(
     force_conflicts: bool,
     sleep: Callable[[float], None],
     guard: Callable[[str], None],
+    wait: WaitOptions,
 ) -> None:
     ref = ObjectRef.of(hook.manifest)
     name = f"{phase} hook {hook.label}"
@@ -63,11 +67,11 @@ def _run_one(
             _delete_and_wait(deps, ref, timeout, sleep)
             guard(f"creating {name}")
         deps.cluster.apply(hook.manifest, dry_run=False, force=force_conflicts)
-        progress = terminal_progress(deps.output, name)
+        progress = terminal_progress(deps.output, name, wait.progress_interval)
         waited = wait_for(
             deps.cluster,
             [hook.manifest],
-            WaitOptions(enabled=True, timeout=timeout),
+            dataclasses.replace(wait, enabled=True, timeout=timeout, load_balancers=False),
             progress,
             check=lambda: guard(f"the next health check of {name}"),
         )

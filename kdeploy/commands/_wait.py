@@ -1,8 +1,10 @@
-"""The waiting options shared by apply and rollback: `--no-wait`, `--timeout DURATION` and
-`--wait-load-balancers`."""
+"""The waiting options shared by apply and rollback: `--no-wait`, `--timeout DURATION`,
+`--wait-load-balancers`, `--fail-fast/--no-fail-fast` with `--fail-fast-grace DURATION`, and
+`--progress-interval DURATION`."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -36,7 +38,33 @@ class Duration(click.ParamType):  # type: ignore[type-arg]  # generic only since
 
 
 def wait_options(f: F) -> F:
-    """--no-wait, --timeout and --wait-load-balancers."""
+    """--no-wait, --timeout, --wait-load-balancers, --fail-fast, --fail-fast-grace and
+    --progress-interval."""
+    f = click.option(
+        "--progress-interval",
+        type=Duration(),
+        default="10s",
+        show_default=True,
+        help="Without a terminal, print a `still waiting` line naming what each unhealthy object "
+        "waits for when nothing was printed for this long.",
+    )(f)
+    f = click.option(
+        "--fail-fast-grace",
+        type=Duration(),
+        default="30s",
+        show_default=True,
+        help="How long a container may stay in one of the --fail-fast states before the wait "
+        "fails.",
+    )(f)
+    f = click.option(
+        "--fail-fast/--no-fail-fast",
+        "fail_fast",
+        default=None,
+        help="Fail the wait (exit 4) once a pod's container has been in ImagePullBackOff, "
+        "ErrImagePull, InvalidImageName, CrashLoopBackOff or CreateContainerConfigError for "
+        "longer than --fail-fast-grace, instead of waiting for --timeout; on by default when "
+        "CI=true or GITLAB_CI is set.",
+    )(f)
     f = click.option(
         "--wait-load-balancers",
         is_flag=True,
@@ -59,8 +87,28 @@ def wait_options(f: F) -> F:
     return f
 
 
-def wait_settings(no_wait: bool, timeout: float, wait_load_balancers: bool) -> WaitOptions:
-    """The WaitOptions the flags ask for."""
+def wait_settings(
+    no_wait: bool,
+    timeout: float,
+    wait_load_balancers: bool,
+    fail_fast: bool | None,
+    fail_fast_grace: float,
+    progress_interval: float,
+) -> WaitOptions:
+    """The WaitOptions the flags ask for; fail-fast, unless given, is on in CI (see in_ci)."""
     from kdeploy.wait import WaitOptions
 
-    return WaitOptions(enabled=not no_wait, timeout=timeout, load_balancers=wait_load_balancers)
+    return WaitOptions(
+        enabled=not no_wait,
+        timeout=timeout,
+        load_balancers=wait_load_balancers,
+        fail_fast=in_ci() if fail_fast is None else fail_fast,
+        fail_fast_grace=fail_fast_grace,
+        progress_interval=progress_interval,
+    )
+
+
+def in_ci() -> bool:
+    """Whether we run in a CI job: `CI=true` (set by GitLab CI, GitHub Actions and most others)
+    or `GITLAB_CI` set."""
+    return os.environ.get("CI") == "true" or bool(os.environ.get("GITLAB_CI"))

@@ -115,6 +115,9 @@ def command(
     no_wait: bool,
     timeout: float,
     wait_load_balancers: bool,
+    fail_fast: bool | None,
+    fail_fast_grace: float,
+    progress_interval: float,
     atomic: bool,
     atomic_grace: float,
     if_newer: bool | None,
@@ -184,7 +187,9 @@ def command(
             adopt=adopt,
             prune=not no_prune,
             history_max=history_max,
-            wait=wait_settings(no_wait, timeout, wait_load_balancers),
+            wait=wait_settings(
+                no_wait, timeout, wait_load_balancers, fail_fast, fail_fast_grace, progress_interval
+            ),
             atomic=atomic,
             atomic_grace=atomic_grace,
             if_newer=if_newer if if_newer is not None else os.environ.get("CI") == "true",

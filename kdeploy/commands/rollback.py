@@ -98,6 +98,9 @@ def command(
     no_wait: bool,
     timeout: float,
     wait_load_balancers: bool,
+    fail_fast: bool | None,
+    fail_fast_grace: float,
+    progress_interval: float,
     concurrency: int,
     full_diff: bool,
     kubeconfig: str | None,
@@ -145,7 +148,9 @@ def command(
             force_conflicts=force_conflicts,
             allow_unverified=allow_unverified,
             history_max=history_max,
-            wait=wait_settings(no_wait, timeout, wait_load_balancers),
+            wait=wait_settings(
+                no_wait, timeout, wait_load_balancers, fail_fast, fail_fast_grace, progress_interval
+            ),
             concurrency=concurrency,
             delete_namespaces=delete_namespaces,
         )

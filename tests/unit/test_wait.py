@@ -3,6 +3,7 @@ it prints without a terminal and which evidence it gathers."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -254,3 +255,86 @@ def test_deployment_evidence_includes_its_current_replicaset_events() -> None:
     text = caught.value.message
     assert "    event FailedCreate on ReplicaSet web-new: quota web-new" in text.splitlines()
     assert "web-old" not in text
+
+
+class NoPodList(FakeCluster):
+    """A cluster whose credentials may not list pods."""
+
+    def list_by_labels(self, api_version: str, kind: str, *args: Any, **kwargs: Any) -> Any:
+        if kind == "Pod":
+            from kdeploy.errors import ForbiddenError
+
+            self.calls["pod-list"] += 1
+            raise ForbiddenError("pods is forbidden", verb="list", resource="pods")
+        return super().list_by_labels(api_version, kind, *args, **kwargs)
+
+
+def stuck_wait(
+    cluster: FakeCluster, options: WaitOptions, interval: float = 10.0
+) -> tuple[RecordingOutput, WaitError]:
+    clock = Clock()
+    out = RecordingOutput()
+    with pytest.raises(WaitError) as caught:
+        wait_for(
+            cluster,
+            [deployment(0)],
+            options,
+            PlainProgress(out, interval),
+            sleep=clock.sleep,
+            monotonic=clock.monotonic,
+        )
+    return out, caught.value
+
+
+def test_plain_progress_says_what_is_awaited_at_least_every_interval() -> None:
+    cluster = FakeCluster()
+    put(cluster, deployment(0))
+    put(cluster, pod("web-abc-1", PULL))
+    out, _ = stuck_wait(cluster, WaitOptions(enabled=True, timeout=35.0))
+    beats = [line for line in out.lines if "still waiting" in line]
+    pulling = "Deployment/web 0/2 ready (pod web-abc-1: container app: ImagePullBackOff"
+    # the time stuck counts from the first reading of the pods (at the first heartbeat)
+    assert beats == [
+        f"  still waiting after 10s: {pulling})",
+        f"  still waiting after 20s: {pulling} for 10s)",
+        f"  still waiting after 30s: {pulling} for 20s)",
+    ]
+
+
+def test_fail_fast_fails_after_the_grace_with_the_timeout_evidence() -> None:
+    cluster = FakeCluster()
+    put(cluster, deployment(0))
+    put(cluster, pod("web-abc-1", PULL))
+    options = WaitOptions(enabled=True, timeout=300.0, fail_fast=True, fail_fast_grace=30.0)
+    out, error = stuck_wait(cluster, options)
+    head, *rest = error.message.splitlines()
+    # first seen stuck at the first pod reading (2 s), failed at the first reading past 32 s
+    assert head.startswith("Deployment shop/web failed fast after 3")
+    assert head.endswith(
+        ": pod web-abc-1: container app in ImagePullBackOff for 31s, longer than "
+        "--fail-fast-grace (30s)"
+    )
+    assert rest[0].startswith("  Deployment shop/web: Waiting for rollout")
+    assert (
+        rest[1]
+        == '    pod web-abc-1: container app: ImagePullBackOff: Back-off pulling image "x:1"'
+    )
+    # the heartbeat tells how long it has been stuck so far
+    assert re.search(
+        r"still waiting after 30s: Deployment/web 0/2 ready \(pod web-abc-1: container app: "
+        r"ImagePullBackOff for 2[78]s\)",
+        "\n".join(out.lines),
+    )
+
+
+def test_pods_that_may_not_be_listed_do_not_stop_the_wait() -> None:
+    cluster = NoPodList()
+    put(cluster, deployment(0))
+    options = WaitOptions(enabled=True, timeout=12.0, fail_fast=True)
+    out, error = stuck_wait(cluster, options)
+    assert error.message.startswith("timed out after 12s waiting for Deployment shop/web")
+    # tried once while waiting (then no more), once more for the evidence
+    assert cluster.calls["pod-list"] == 2
+    assert "still waiting after 10s: Deployment/web 0/2 ready (Waiting for rollout" in "\n".join(
+        out.lines
+    )
