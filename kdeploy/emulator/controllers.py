@@ -1168,7 +1168,13 @@ class ControllerManager:
         # Events first, computed from the transition we are about to make.
         before = {c.get("name"): c for c in status.get("containerStatuses") or []}
         terminal: str | None = None
-        if run_to_completion and self._due(pod, max(knobs.job_duration, knobs.ready_delay)):
+        # a container whose image cannot be pulled never runs, so a Job's pod never finishes
+        finishes = "never-ready" not in kinds
+        if (
+            run_to_completion
+            and finishes
+            and self._due(pod, max(knobs.job_duration, knobs.ready_delay))
+        ):
             terminal = "Failed" if "job-fails" in kinds else "Succeeded"
         new_statuses: list[dict[str, Any]] = []
         now = self._now()

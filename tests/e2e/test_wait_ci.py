@@ -282,3 +282,44 @@ def test_atomic_exits_5_when_its_rollback_fails_too(
     assert f"`kdeploy rollback web -n {ns}` tries the rollback to revision 1 again" in err
     assert live.image() == "a:never-ready"
     assert statuses(project) == [(1, "deployed"), (2, "failed"), (3, "failed")]
+
+
+PRE_APPLY_HOOK = """\
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {{ release.name }}-migrate
+  annotations:
+    kdeploy.dev/hook: pre-apply
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+      - name: migrate
+        image: {{ values.hook_image }}
+"""
+
+
+def test_fail_fast_fails_a_hook_job_stuck_pulling(
+    tmp_path: Path, emulator: Any, ns: str, live: LiveCluster, own_emulator: Any, laptop: None
+) -> None:
+    project = live_project(
+        tmp_path / "hooked",
+        str(emulator.kubeconfig_path),
+        ns,
+        templates={"deployment.yaml": DEPLOYMENT, "hook.yaml": PRE_APPLY_HOOK},
+        values={"image": "nginx:1.27", "hook_image": "migrate:never-ready"},
+    )
+    result, took = timed_apply(project, "--fail-fast", "--fail-fast-grace", "1s", "--timeout", "2m")
+    assert result.code == 4, result.stderr
+    assert took < 30, took
+    err = result.stderr
+    assert f"pre-apply hook Job {ns}/web-migrate failed: Job {ns}/web-migrate failed fast" in err
+    assert "container migrate in ImagePullBackOff for" in err or (
+        "container migrate in ErrImagePull for" in err
+    )
+    assert 'Back-off pulling image "migrate:never-ready"' in err
+    # the hook stopped the apply before the release's objects
+    assert live.object("Deployment", "web", "apps/v1") is None

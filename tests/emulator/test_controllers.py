@@ -362,6 +362,19 @@ def test_job_completes() -> None:
     assert (terminated["exitCode"], terminated["reason"]) == (0, "Completed")
 
 
+def test_job_whose_image_cannot_be_pulled_never_finishes() -> None:
+    c = Cluster(job_duration=1.0)
+    c.store.user_apply(job("migrate", "registry.example/migrate:never-ready"))
+    c.run_for(5)
+    status = c.store.get("Job", "migrate", "batch")["status"]
+    assert status["active"] == 1
+    assert "succeeded" not in status and "conditions" not in status
+    (pod,) = c.pods("migrate-")
+    assert pod["status"]["phase"] == "Pending"
+    waiting = pod["status"]["containerStatuses"][0]["state"]["waiting"]
+    assert waiting["reason"] == "ImagePullBackOff"
+
+
 def test_job_fails_after_backoff_limit() -> None:
     c = Cluster(job_duration=1.0)
     c.store.user_apply(job("broken", "busybox:job-fails", backoff_limit=2))
