@@ -9,7 +9,7 @@ nothing was printed for `progress_interval` seconds. rich is imported only when 
 used.
 
 While objects are unhealthy their pods are read now and then (every 2 s with fail-fast, else every
-`progress_interval`), to name the failing container in progress output and, with `fail_fast`, to
+`progress_interval` for plain progress, never for the live view), to name the failing container in progress output and, with `fail_fast`, to
 fail as soon as a container has been stuck (kdeploy.stuck) for longer than `fail_fast_grace`.
 """
 
@@ -78,7 +78,10 @@ class Tracked:
 
 
 class ProgressView(Protocol):
-    """Where waiting reports progress."""
+    """Where waiting reports progress. `names_pods`: whether it shows the failing pods of what
+    it waits for (else they are read only for fail-fast)."""
+
+    names_pods: bool
 
     def update(self, rows: Sequence[Tracked], elapsed: float) -> None:
         """Show the current verdicts (called after every poll)."""
@@ -105,6 +108,7 @@ class PlainProgress:
 
     output: Info
     interval: float = DEFAULT_PROGRESS_INTERVAL
+    names_pods: bool = True
     _seen: dict[ObjectRef, tuple[str, str]] = field(default_factory=dict)
     _last_line: float = 0.0
 
@@ -132,6 +136,8 @@ class PlainProgress:
 
 class RichProgress:
     """A rich live view on stderr: one line per object and an overall bar."""
+
+    names_pods = False
 
     def __init__(self, title: str) -> None:
         from rich.console import Console
@@ -219,7 +225,11 @@ def wait_for(
     if not rows:
         return 0.0
     interval = 0.2
-    pods = _PodReader(_FAIL_FAST_POD_PERIOD if options.fail_fast else options.progress_interval)
+    pods = _PodReader(
+        _FAIL_FAST_POD_PERIOD
+        if options.fail_fast
+        else (options.progress_interval if progress.names_pods else math.inf)
+    )
     try:
         while True:
             if check is not None:

@@ -3,7 +3,9 @@ it prints without a terminal and which evidence it gathers."""
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -338,3 +340,47 @@ def test_pods_that_may_not_be_listed_do_not_stop_the_wait() -> None:
     assert "still waiting after 10s: Deployment/web 0/2 ready (Waiting for rollout" in "\n".join(
         out.lines
     )
+
+
+@dataclass
+class Silent:
+    """A progress view that shows no pods (as the live view on a terminal)."""
+
+    names_pods: bool = False
+
+    def update(self, rows: Any, elapsed: float) -> None:
+        pass
+
+    def close(self, rows: Any, elapsed: float, ok: bool) -> None:
+        pass
+
+    def next_update(self, elapsed: float) -> float:
+        return math.inf
+
+
+class CountingPodLists(FakeCluster):
+    pod_lists: int = 0
+
+    def list_by_labels(self, api_version: str, kind: str, *args: Any, **kwargs: Any) -> Any:
+        self.pod_lists += kind == "Pod"
+        return super().list_by_labels(api_version, kind, *args, **kwargs)
+
+
+@pytest.mark.parametrize(("fail_fast", "expected"), [(False, {1}), (True, set(range(13, 17)))])
+def test_pods_are_read_while_waiting_only_when_something_uses_them(
+    fail_fast: bool, expected: set[int]
+) -> None:
+    cluster = CountingPodLists()
+    put(cluster, deployment(0))
+    clock = Clock()
+    with pytest.raises(WaitError):
+        wait_for(
+            cluster,
+            [deployment(0)],
+            WaitOptions(enabled=True, timeout=31.0, fail_fast=fail_fast),
+            Silent(),
+            sleep=clock.sleep,
+            monotonic=clock.monotonic,
+        )
+    # one list for the evidence; with fail-fast one more about every 2 s of the 31 s
+    assert cluster.pod_lists in expected
