@@ -9,8 +9,9 @@ nothing was printed for `progress_interval` seconds. rich is imported only when 
 used.
 
 While objects are unhealthy their pods are read now and then (every 2 s with fail-fast, else every
-`progress_interval` for plain progress, never for the live view), to name the failing container in progress output and, with `fail_fast`, to
-fail as soon as a container has been stuck (kdeploy.stuck) for longer than `fail_fast_grace`.
+`progress_interval` for plain progress, never for the live view), to name the failing container in
+progress output and, with `fail_fast`, to fail as soon as a container has been stuck (see
+kdeploy.stuck) for longer than `fail_fast_grace`.
 """
 
 from __future__ import annotations

@@ -7,6 +7,10 @@ Ctrl-C or SIGTERM (a cancelled CI job) counts as a failure too: the rollback the
 at most the grace time (`--atomic-grace`, default 20s, to finish before a CI runner's kill), and a
 second signal stops it at once.
 
+A failed wait's evidence is printed before the rollback's own diff and progress, so a CI log shows
+the cause first. When the rollback fails too, the release runs neither revision: that exits 5
+(RollbackFailed), apart from the 4 of a wait failure that was rolled back.
+
 On a first install there is nothing to restore. Unlike Helm, which uninstalls a failed atomic
 install, kdeploy leaves the failed revision and its objects in place: they are the evidence of what
 went wrong (pods, events), deleting them could take a namespace or volumes with them, and
@@ -40,9 +44,9 @@ def deploy_atomic(deps: Deps, prepared: Prepared, options: DeployOptions) -> Rev
     revision on success. Raises a KdeployError with the exit code of the original failure (130 or
     143, as Cancelled, when interrupted), whose message says what failed and what was restored
     (or why nothing was); RollbackFailed (exit 5) when the rollback fails too. The failure and
-    its evidence are printed before the rollback starts. After an interruption the rollback waits for health at most
-    `options.atomic_grace` seconds, and a second signal stops it at once. Must be called with the
-    release lock held."""
+    its evidence are printed before the rollback starts. After an interruption the rollback
+    waits for health at most `options.atomic_grace` seconds, and a second signal stops it at
+    once. Must be called with the release lock held."""
     target = prepared.target
     before = newest_revision(deps, target.release, target.namespace)
     cause: KdeployError | KeyboardInterrupt

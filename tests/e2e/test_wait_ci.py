@@ -197,6 +197,11 @@ def test_fail_fast_is_off_by_default_outside_ci_and_with_no_fail_fast(
     assert result.code == 4, result.stderr
     assert "failed fast" not in result.stderr
     assert f"timed out after 4.0s waiting for Deployment {ns}/web" in result.stderr
+    # a CI project can turn it off for every job with a variable
+    monkeypatch.setenv("KDEPLOY_FAIL_FAST", "0")
+    result = apply(project, *bad)
+    assert result.code == 4, result.stderr
+    assert "failed fast" not in result.stderr
 
 
 @pytest.mark.parametrize("value", ["0s", "soon"])
