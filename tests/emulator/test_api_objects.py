@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from typing import Any
 
 import pytest
@@ -225,7 +226,12 @@ def test_limits_on_data_annotations_and_bodies(core: client.CoreV1Api, namespace
 
 
 def test_list_selectors_and_cluster_wide_list(core: client.CoreV1Api, namespace: str) -> None:
-    for name, labels in (("a", {"tier": "web", "env": "prod"}), ("b", {"tier": "db"}), ("c", {})):
+    # `run` keeps the cluster-wide list to this test's objects on a cluster that other tests share
+    for name, labels in (
+        ("a", {"tier": "web", "env": "prod"}),
+        ("b", {"tier": "db", "run": namespace}),
+        ("c", {}),
+    ):
         core.create_namespaced_config_map(namespace, {"metadata": {"name": name, "labels": labels}})
 
     def names(**kw: Any) -> list[str]:
@@ -240,7 +246,7 @@ def test_list_selectors_and_cluster_wide_list(core: client.CoreV1Api, namespace:
     assert names(label_selector="tier,env!=dev") == ["a", "b"]
     assert names(label_selector="tier,env") == ["a"]
     assert names(field_selector="metadata.name=b") == ["b"]
-    everywhere = core.list_config_map_for_all_namespaces(label_selector="tier=db")
+    everywhere = core.list_config_map_for_all_namespaces(label_selector=f"tier=db,run={namespace}")
     assert [(c.metadata.namespace, c.metadata.name) for c in everywhere.items] == [(namespace, "b")]
     assert everywhere.metadata.resource_version
     with pytest.raises(ApiException) as err:
@@ -289,6 +295,16 @@ def test_status_subresource_keeps_spec_and_main_resource_keeps_status(
 def test_new_namespaces_get_default_service_account_and_root_ca(
     core: client.CoreV1Api, namespace: str
 ) -> None:
-    assert core.read_namespaced_service_account("default", namespace).metadata.name == "default"
+    # a real cluster's service account controller creates it moments after the namespace
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            account = core.read_namespaced_service_account("default", namespace)
+            break
+        except ApiException as err:
+            if err.status != 404 or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    assert account.metadata.name == "default"
     ca = core.read_namespaced_config_map("kube-root-ca.crt", namespace)
     assert ca.data["ca.crt"].startswith("-----BEGIN CERTIFICATE-----")
