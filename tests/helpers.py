@@ -350,37 +350,3 @@ def commit_all(repo: Path, message: str) -> str:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "--allow-empty", "-m", message)
     return git(repo, "rev-parse", "HEAD")
-
-
-def ensure_storage_class(kubeconfig: str, name: str) -> None:
-    """Create StorageClass `name` (if the cluster lacks it) with the provisioner of the cluster's
-    default class: the example environments ask for `gp3`, which a real cluster on AWS has and the
-    test control plane does not; without it their claims stay Pending, as on any real cluster."""
-    from kubernetes import client, config
-
-    api = config.new_client_from_config(kubeconfig)
-    storage = client.StorageV1Api(api)
-    classes = storage.list_storage_class().items
-    if any(c.metadata.name == name for c in classes):
-        return
-    default = next(
-        (
-            c
-            for c in classes
-            if (c.metadata.annotations or {}).get("storageclass.kubernetes.io/is-default-class")
-            == "true"
-        ),
-        None,
-    )
-    body = {
-        "apiVersion": "storage.k8s.io/v1",
-        "kind": "StorageClass",
-        "metadata": {"name": name},
-        "provisioner": default.provisioner if default else "kubernetes.io/no-provisioner",
-        "volumeBindingMode": "Immediate",
-    }
-    try:
-        storage.create_storage_class(body)
-    except client.ApiException as err:
-        if err.status != 409:  # another test created it meanwhile
-            raise

@@ -18,8 +18,8 @@ Python API::
 `ControlPlane.start(bin_dir=None, workdir=None, timeout=90.0, apiserver_args=())`: `bin_dir` holds the binaries
 (default: run build.sh, which builds them once and then reuses its cache; the environment
 variable KDEPLOY_CONTROL_PLANE_DIR moves that cache). `start()` returns once /readyz answers ok,
-the `default` namespace has its `default` service account and the kwok node is Ready; a default
-StorageClass `kwok-volume` has kwok provision and bind claims. Raises
+the `default` namespace has its `default` service account and the kwok node is Ready; the
+StorageClasses `kwok-volume` (the default) and `gp3` have kwok provision and bind claims. Raises
 `ControlPlaneUnavailable` when no Go toolchain is installed (the caller decides whether that is a
 skip or a failure) and `ControlPlaneError` when a build step or a component fails; the message
 names the step or component and ends with its log's last lines.
@@ -298,22 +298,22 @@ class ControlPlane:
                 },
             },
         )
-        # the default StorageClass whose claims kwok's volume stages provision and bind
-        self._request(
-            "POST",
-            "/apis/storage.k8s.io/v1/storageclasses",
-            {
-                "apiVersion": "storage.k8s.io/v1",
-                "kind": "StorageClass",
-                "metadata": {
-                    "name": "kwok-volume",
-                    "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+        # StorageClasses whose claims kwok's volume stages provision and bind: the default, and
+        # gp3, the AWS class the example environments ask for (kwok-stages.yaml)
+        for name, default in (("kwok-volume", True), ("gp3", False)):
+            annotations = {"storageclass.kubernetes.io/is-default-class": "true"} if default else {}
+            self._request(
+                "POST",
+                "/apis/storage.k8s.io/v1/storageclasses",
+                {
+                    "apiVersion": "storage.k8s.io/v1",
+                    "kind": "StorageClass",
+                    "metadata": {"name": name, "annotations": annotations},
+                    "provisioner": "kwok.x-k8s.io/volume",
+                    "reclaimPolicy": "Delete",
+                    "volumeBindingMode": "Immediate",
                 },
-                "provisioner": "kwok.x-k8s.io/volume",
-                "reclaimPolicy": "Delete",
-                "volumeBindingMode": "Immediate",
-            },
-        )
+            )
         self._wait(
             "kwok (node Ready)",
             deadline,

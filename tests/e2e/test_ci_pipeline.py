@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from tests.e2e.test_gitlab_pipeline import DOC, ROOT, Runner, _context, _ok
-from tests.helpers import commit_all, ensure_storage_class
+from tests.helpers import commit_all
 
 PARENT = "# .gitlab-ci.yml (a fleet"
 GENERATE = "generate-deploy"
@@ -90,7 +90,6 @@ def _generate(project: Path, runner_for: Any, commit: str) -> tuple[dict[str, An
 def test_the_generated_pipeline_deploys_staging_then_prod(example: Path, emulator: Any) -> None:
     kubeconfig = str(emulator.kubeconfig_path)
     context = _context(kubeconfig)
-    ensure_storage_class(kubeconfig, "gp3")  # the example's redis asks for it
     first = commit_all(example, "first release")
     parent = documented_parent()
 

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import commit_all, ensure_storage_class
+from tests.helpers import commit_all
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "gitlab-ci.md"
@@ -114,7 +114,6 @@ def test_the_documented_pipeline_runs_without_glue(example: Path, emulator: Any)
     pipeline = documented_pipeline()
     kubeconfig = str(emulator.kubeconfig_path)
     runner = Runner(example, pipeline, kubeconfig, _context(kubeconfig))
-    ensure_storage_class(kubeconfig, "gp3")  # the example's redis asks for it
     first = commit_all(example, "first release")
 
     lint = runner.run("lint", first, 1)
