@@ -295,16 +295,18 @@ def test_status_subresource_keeps_spec_and_main_resource_keeps_status(
 def test_new_namespaces_get_default_service_account_and_root_ca(
     core: client.CoreV1Api, namespace: str
 ) -> None:
-    # a real cluster's service account controller creates it moments after the namespace
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            account = core.read_namespaced_service_account("default", namespace)
-            break
-        except ApiException as err:
-            if err.status != 404 or time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+    # a real cluster's controllers create both moments after the namespace
+    def soon(read: Any) -> Any:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                return read()
+            except ApiException as err:
+                if err.status != 404 or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    account = soon(lambda: core.read_namespaced_service_account("default", namespace))
     assert account.metadata.name == "default"
-    ca = core.read_namespaced_config_map("kube-root-ca.crt", namespace)
+    ca = soon(lambda: core.read_namespaced_config_map("kube-root-ca.crt", namespace))
     assert ca.data["ca.crt"].startswith("-----BEGIN CERTIFICATE-----")
