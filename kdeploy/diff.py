@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 import yaml
 
+from kdeploy.difflayout import ObjectText
 from kdeploy.model import Manifest, ObjectKey
 from kdeploy.secrets import redaction_token
 
@@ -202,19 +203,29 @@ def object_diff(
     return text if show_secrets else redact(text)
 
 
+def text_parts(
+    plan_: Plan, *, show_secrets: bool = False, redact: Callable[[str], str] = str
+) -> list[ObjectText]:
+    """The human diff of one release, object by object: a header and unified diff per changed
+    object (kdeploy.difflayout shortens and lays them out)."""
+    return [
+        ObjectText(
+            header=f"{_verb(change.action)} {change.key}\n",
+            body=object_diff(change, show_secrets=show_secrets, redact=redact),
+            created=change.action == "create",
+        )
+        for change in plan_.changes
+        if change.action != "unchanged"
+    ]
+
+
 def format_text(
     plan_: Plan, *, show_secrets: bool = False, redact: Callable[[str], str] = str
 ) -> str:
     """The human diff of one release: a header and unified diff per changed object, then the
     summary line."""
-    parts: list[str] = []
-    for change in plan_.changes:
-        if change.action == "unchanged":
-            continue
-        parts.append(f"{_verb(change.action)} {change.key}\n")
-        parts.append(object_diff(change, show_secrets=show_secrets, redact=redact))
-    parts.append(summary(plan_) + "\n")
-    return "".join(parts)
+    parts = text_parts(plan_, show_secrets=show_secrets, redact=redact)
+    return "".join(p.header + p.body for p in parts) + summary(plan_) + "\n"
 
 
 def to_json(

@@ -91,6 +91,10 @@ def _no_user_kubeconfig(
     # change what the tests run
     for name in option_envvars():
         monkeypatch.delenv(name, raising=False)
+    # nor a CI system's own markers: they turn on --fail-fast, --diff-lines 1000 and GitLab log
+    # sections; the tests of those set them themselves
+    for name in ("CI", "GITLAB_CI"):
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from kdeploy.difflayout import DiffLayout
 from kdeploy.history.identity import Identity, utc_now
 from kdeploy.kube.client import ClusterClient
 from kdeploy.lock import Locker, NoLocks
@@ -58,6 +59,8 @@ class Deps:
     # dry-run apply every desired object when planning, even those whose live state shows that
     # an apply changes nothing (--full-diff; see kdeploy.noop_apply)
     full_diff: bool = False
+    # how text diffs are laid out in a log (--diff-lines, GitLab collapsible sections)
+    diff_layout: DiffLayout = field(default_factory=DiffLayout)
 
     def on_cluster(self, question: str) -> str:
         """`question` naming the cluster it is about: "..., on context prod at https://...". Every

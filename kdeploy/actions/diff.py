@@ -18,6 +18,7 @@ from kdeploy import diff as diffmod
 from kdeploy import drift as driftmod
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.namespaces import is_namespace
+from kdeploy.difflayout import gitlab_section, section_name, shorten
 from kdeploy.errors import ClusterError, ConflictError, HistoryError, KdeployError
 from kdeploy.history.model import Revision, revision_name
 from kdeploy.hooks import Hook, hook_lines, hooks_json, is_hook
@@ -512,9 +513,22 @@ def show_plan(deps: Deps, prepared: Prepared, *, show_secrets: bool = False) -> 
             f"+ create Namespace {target.namespace} (--create-namespace; not a release object: "
             "never pruned, kept by uninstall)\n"
         )
-    deps.output.diff(
-        diffmod.format_text(prepared.plan, show_secrets=show_secrets, redact=target.redactor())
-    )
+    layout = deps.diff_layout
+    parts = diffmod.text_parts(prepared.plan, show_secrets=show_secrets, redact=target.redactor())
+    body, shortened = shorten(parts, layout.max_lines)
+    summary = diffmod.summary(prepared.plan)
+    if shortened:
+        summary += (
+            f" ({shortened} created objects shown by name only: the diff is longer than "
+            f"--diff-lines {layout.max_lines}; their text: --manifests-out DIR or diff -o json)"
+        )
+    if layout.gitlab_sections:
+        title = f"diff of release {target.release} in namespace {target.namespace}"
+        name = section_name(target.release, target.namespace)
+        stamp = int(deps.clock().timestamp())
+        deps.output.diff(gitlab_section(name, title, body, timestamp=stamp) + summary + "\n")
+    else:
+        deps.output.diff(body + summary + "\n")
     for key, owner in prepared.foreign.items():
         deps.output.info(f"! {key} exists and is owned by {owner}")
     for change in prepared.plan.of("delete"):

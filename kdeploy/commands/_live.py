@@ -17,6 +17,7 @@ import click
 from kdeploy.actions.deps import Deps
 from kdeploy.actions.diff import Target
 from kdeploy.capabilities import Capabilities
+from kdeploy.difflayout import DiffLayout
 from kdeploy.model import ClusterRef, Environment
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -46,7 +47,10 @@ class TerminalOutput:
 
     def diff(self, text: str) -> None:
         if not self.color:
-            click.echo(text, nl=False)
+            # color=True: click would strip escape sequences off a pipe, GitLab's collapsible
+            # section markers among them (kdeploy.difflayout); the diff text has no others (YAML
+            # escapes control characters in values)
+            click.echo(text, nl=False, color=True)
             return
         from rich.console import Console
         from rich.text import Text
@@ -96,6 +100,7 @@ def build_deps(
     wait_for_lock: str | None = None,
     pool_size: int | None = None,
     full_diff: bool = False,
+    diff_lines: int | None = None,
 ) -> Deps:
     """Real Deps for a cluster: the flags override the environment's `cluster:`. With an
     `operation` (apply, rollback, uninstall), releases are locked with Leases, waiting up to
@@ -137,6 +142,7 @@ def build_deps(
         target_cluster=endpoint_of(api).describe(),
         ancestry=git_ancestry(project_dir(ctx)),
         full_diff=full_diff,
+        diff_layout=diff_layout(diff_lines),
     )
     if operation:
         from kdeploy.lock import LeaseLocker
@@ -145,6 +151,21 @@ def build_deps(
             api, identity.who, operation=operation, wait=wait, notify=output.info
         )
     return deps
+
+
+# --diff-lines in CI when not given: a first install of a big release prints its manifests once,
+# in the --manifests-out artifact, not in the job log
+CI_DIFF_LINES = 1000
+
+
+def diff_layout(diff_lines: int | None) -> DiffLayout:
+    """The layout of text diffs: `--diff-lines` (None: 1000 in CI, else no limit; 0: no limit),
+    and GitLab collapsible sections in a GitLab CI job whose output is not a terminal."""
+    from kdeploy.commands._wait import in_ci
+
+    limit = diff_lines if diff_lines is not None else (CI_DIFF_LINES if in_ci() else 0)
+    sections = os.environ.get("GITLAB_CI") == "true" and not sys.stdout.isatty()
+    return DiffLayout(max_lines=limit or None, gitlab_sections=sections)
 
 
 def environment_lock(environment: Environment) -> tuple[str, str] | None:

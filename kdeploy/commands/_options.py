@@ -298,6 +298,19 @@ def full_diff_option(f: F) -> F:
     )(f)
 
 
+def diff_lines_option(f: F) -> F:
+    """--diff-lines for the commands that print a release's diff before changing it."""
+    return click.option(
+        "--diff-lines",
+        type=click.IntRange(min=0),
+        default=None,
+        metavar="N",
+        help="Longest text diff shown per release: beyond N lines, created objects are listed by "
+        "name only (changes and deletions stay whole). Default 1000 in CI (CI=true or GITLAB_CI "
+        "set), no limit elsewhere; 0: no limit.",
+    )(f)
+
+
 ENVVAR_PREFIX = "KDEPLOY_"
 # Options that never come from the environment. A --set value may hold spaces (a variable is split
 # on whitespace into several values). The rest must be deliberate on each command line: a variable

@@ -12,6 +12,7 @@ from kdeploy.commands._options import (
     cluster_options,
     create_namespace_option,
     delete_namespaces_option,
+    diff_lines_option,
     env_option,
     full_diff_option,
     releases_argument,
@@ -94,6 +95,7 @@ from kdeploy.commands._wait import Duration, wait_options, wait_settings
 @report_options
 @render_options
 @full_diff_option
+@diff_lines_option
 @cluster_options
 @click.pass_context
 def command(
@@ -130,6 +132,7 @@ def command(
     sets: tuple[str, ...],
     set_strings: tuple[str, ...],
     full_diff: bool,
+    diff_lines: int | None,
     set_files: tuple[str, ...],
     set_jsons: tuple[str, ...],
     kubeconfig: str | None,
@@ -177,6 +180,7 @@ def command(
             operation="apply",
             wait_for_lock=wait_for_lock,
             full_diff=full_diff,
+            diff_lines=diff_lines,
             pool_size=pool_size(concurrency, len(targets) if parallel else 1),
         )
         artifacts.cluster = deps.target_cluster

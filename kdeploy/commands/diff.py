@@ -14,6 +14,7 @@ from kdeploy.commands._options import (
     annotate_option,
     cluster_options,
     create_namespace_option,
+    diff_lines_option,
     env_option,
     full_diff_option,
     releases_argument,
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
 @annotate_option
 @render_options
 @full_diff_option
+@diff_lines_option
 @cluster_options
 @click.pass_context
 def command(
@@ -89,6 +91,7 @@ def command(
     sets: tuple[str, ...],
     set_strings: tuple[str, ...],
     full_diff: bool,
+    diff_lines: int | None,
     set_files: tuple[str, ...],
     set_jsons: tuple[str, ...],
     kubeconfig: str | None,
@@ -135,7 +138,7 @@ def command(
         placeholders=keep_live,
     )
     environment, cluster = load_env_cluster(ctx, env)
-    deps = build_deps(ctx, cluster, kubeconfig, context, full_diff=full_diff)
+    deps = build_deps(ctx, cluster, kubeconfig, context, full_diff=full_diff, diff_lines=diff_lines)
     if keep_live:
         targets = with_live_secrets(deps, targets)
     want_doc = output != "text" or json_out is not None or gitlab_mr_note

@@ -10,6 +10,7 @@ from kdeploy.commands._concurrency import concurrency_option, pool_size
 from kdeploy.commands._options import (
     cluster_options,
     delete_namespaces_option,
+    diff_lines_option,
     full_diff_option,
     optional_release_argument,
     release_location_options,
@@ -79,6 +80,7 @@ def _check_commit(ctx: click.Context, param: click.Parameter, value: str | None)
 @wait_options
 @concurrency_option
 @full_diff_option
+@diff_lines_option
 @cluster_options
 @click.pass_context
 def command(
@@ -103,6 +105,7 @@ def command(
     progress_interval: float,
     concurrency: int,
     full_diff: bool,
+    diff_lines: int | None,
     kubeconfig: str | None,
     context: str | None,
 ) -> int:
@@ -135,6 +138,7 @@ def command(
         operation="rollback",
         wait_for_lock=wait_for_lock,
         full_diff=full_diff,
+        diff_lines=diff_lines,
         pool_size=pool_size(concurrency),
     )
 
