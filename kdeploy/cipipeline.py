@@ -24,6 +24,8 @@ HEADER = (
 )
 # a word the shell reads as it is written, `$VARIABLE`s expanded
 _BARE_WORD = re.compile(r"^[A-Za-z0-9_@%+=:,./$-]+$")
+# the variable references a forwarded value may hold: `$NAME` and `${NAME}`, nothing more
+_VARIABLE = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*|\{[A-Za-z_][A-Za-z0-9_]*\})")
 
 
 @dataclass(frozen=True)
@@ -131,12 +133,24 @@ def _in_order(jobs: Mapping[str, DeployJob]) -> list[DeployJob]:
 
 
 def shell_word(text: str) -> str:
-    """`text` as one shell word whose `$VARIABLE`s the job's shell expands (so a value can be
-    `web:image.tag=$CI_COMMIT_SHORT_SHA`): bare when it is safe so, else in double quotes with
-    `"`, `\\` and backquotes escaped. Pure."""
-    if _BARE_WORD.fullmatch(text):
+    """`text` as one shell word in which the job's shell expands `$NAME` and `${NAME}` and nothing
+    else (so a value can be `web:image.tag=$CI_COMMIT_SHORT_SHA`, and a `$(...)`, a backquote, `$$`
+    or `${NAME@P}` in a value is kept as text, never run): bare when it has no `$` and is safe so,
+    else in double quotes with `"`, `\\`, backquotes and every other `$` escaped. Pure."""
+    if _BARE_WORD.fullmatch(text) and "$" not in text:
         return text
-    return '"' + re.sub(r'(["\\`])', r"\\\1", text) + '"'
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        ref = _VARIABLE.match(text, i)
+        if ref:
+            out.append(ref.group(0))
+            i = ref.end()
+            continue
+        ch = text[i]
+        out.append("\\" + ch if ch in '"\\`$' else ch)
+        i += 1
+    return '"' + "".join(out) + '"'
 
 
 def apply_command(environment: str, value_flags: Sequence[tuple[str, str]]) -> str:

@@ -103,7 +103,7 @@ def test_the_generated_pipeline_deploys_staging_then_prod(example: Path, emulato
     assert jobs["deploy-prod"]["needs"] == [{"job": "deploy-staging", "artifacts": False}]
     assert jobs["deploy-prod"]["when"] == "manual"
     short = first[:8]
-    assert "--set-string web:image.tag=$CI_COMMIT_SHORT_SHA" in jobs["deploy-prod"]["script"][0]
+    assert '--set-string "web:image.tag=$CI_COMMIT_SHORT_SHA"' in jobs["deploy-prod"]["script"][0]
 
     # GitLab passes the parent's variables to the child pipeline's jobs
     runner = runner_for({**child, "variables": parent["variables"]})

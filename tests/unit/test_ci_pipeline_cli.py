@@ -5,6 +5,8 @@ tests/e2e/test_ci_pipeline.py."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -148,9 +150,29 @@ def test_forwarded_values_reach_every_apply_with_variables_left_to_the_job(
     (script,) = jobs(pipeline(result))["deploy-dev"]["script"]
     assert script == (
         'kdeploy apply -e dev --yes --atomic --set "greeting=a \\"quoted\\" word" '
-        "--set-string web:image.tag=$CI_COMMIT_SHORT_SHA --report deploy-dev.json "
+        '--set-string "web:image.tag=$CI_COMMIT_SHORT_SHA" --report deploy-dev.json '
         "--dotenv deploy-dev.env --manifests-out manifests/dev/"
     )
+
+
+def test_a_forwarded_value_runs_nothing_in_the_job_but_its_variables(
+    proj: ProjectBuilder,
+) -> None:
+    # a parent job forwarding a commit title or a password: only $NAME and ${NAME} are expanded
+    given = "greeting=$(touch pwned) `touch pwned2` ${X@P} pa$$ $TAG ${TAG}"
+    result = kd(proj.root, "ci", "pipeline", "-e", "dev", "--set-string", given)
+    (script,) = jobs(pipeline(result))["deploy-dev"]["script"]
+    word = script.split("--set-string ", 1)[1].split(" --report", 1)[0]
+    shown = subprocess.run(
+        ["bash", "-c", f"printf %s {word}"],
+        capture_output=True,
+        text=True,
+        cwd=proj.root,
+        env={"TAG": "1.2.3", "X": "$(touch pwned3)", "PATH": os.environ["PATH"]},
+        check=True,
+    ).stdout
+    assert shown == "greeting=$(touch pwned) `touch pwned2` ${X@P} pa$$ 1.2.3 1.2.3"
+    assert not list(proj.root.glob("pwned*"))
 
 
 def test_a_forwarded_value_for_an_unknown_release_is_refused(proj: ProjectBuilder) -> None:
