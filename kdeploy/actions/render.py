@@ -231,7 +231,9 @@ def _read_stdin() -> str:
     import sys
 
     try:
-        return sys.stdin.read()
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+        # strictly: the text stream's own decoding may carry bad bytes on as surrogates
+        return data.decode("utf-8") if isinstance(data, bytes) else data
     except UnicodeDecodeError as e:
         raise ProjectError(f"{STDIN_NAME}: not UTF-8 text ({e.reason} at byte {e.start})") from None
     except OSError as e:
@@ -242,6 +244,13 @@ def _stdin_layer(given: str, scope: str | None, read: Callable[[], str]) -> Valu
     """The values layer of `-f -` (or `-f RELEASE:-`): standard input parsed as a values file,
     its text kept so that a message can name the line of a value (`<stdin>:3`)."""
     text = read()
+    if not text.strip():
+        # `generate-values | kdeploy apply -f -` whose generator failed: never deploy without them
+        raise ProjectError(
+            f"-f {given}: {STDIN_NAME} is empty; nothing was changed",
+            hint="check the command that feeds standard input (with `set -o pipefail` its "
+            "failure stops the job); for no values, leave out `-f -`",
+        )
     return ValuesLayer(
         source=f"-f {given}",
         values=_values_mapping(load_user_text(text, STDIN_NAME), STDIN_NAME),

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import CONFIGMAP_TEMPLATE, CliResult, LiveCluster, kd, live_project
+from tests.helpers import CONFIGMAP_TEMPLATE, CliResult, LiveCluster, kd, live_project, revisions
 
 NS_PREFIX = "values-stdin"
 SCHEMA = {
@@ -145,3 +145,28 @@ def test_apply_without_yes_cannot_prompt_when_values_come_from_stdin(
     assert result.code == 1
     assert "pass --yes" in result.stderr
     assert _greeting(live) is None
+
+
+@pytest.mark.parametrize("given", ["", "\n  \n"])
+def test_empty_stdin_is_refused_and_nothing_deployed(
+    project: Path, live: LiveCluster, given: str
+) -> None:
+    # `./generate-values.sh | kdeploy apply -f -` whose generator failed and printed nothing
+    assert kd(project, "apply", "-e", "dev", "--yes").code == 0
+    result = kd_stdin(project, given, "apply", "-e", "dev", "--yes", "-f", "-")
+    assert result.code == 1
+    assert "Error: -f -: <stdin> is empty; nothing was changed" in result.stderr
+    assert len(revisions(project)) == 1
+    assert _greeting(live) == "hello"
+
+
+def test_stdin_that_is_not_utf8_is_refused_naming_it(project: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "kdeploy.cli", "-C", str(project), "render", "-e", "dev", "-f", "-"],
+        input=b"greeting: caf\xe9\n",
+        capture_output=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert b"Error: <stdin>: not UTF-8 text" in proc.stderr
+    assert b"Internal error" not in proc.stderr
