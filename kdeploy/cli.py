@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from kdeploy import __version__
-from kdeploy.commands._options import bind_envvars
+from kdeploy.commands._options import bind_envvars, check_unread_envvars
 from kdeploy.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
@@ -60,6 +60,8 @@ class LazyGroup(click.Group):
             return None
         module = importlib.import_module(f"kdeploy.commands.{entry[0]}")
         command: click.Command = module.command
+        if cmd_name != "emulator":
+            check_unread_envvars(command, os.environ)
         return bind_envvars(command, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

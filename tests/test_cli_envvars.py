@@ -86,12 +86,15 @@ def test_a_bad_value_in_a_variable_is_a_usage_error_naming_it(
 def test_deliberate_flags_never_come_from_the_environment(
     proj: ProjectBuilder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("KDEPLOY_SET", "greeting=from-env")
     monkeypatch.setenv("KDEPLOY_SHOW_SECRETS", "1")
     result = run_kdeploy("-C", str(proj.root), "render", "-e", "dev")
     assert result.code == 0, result.stderr
-    (doc,) = yaml.safe_load_all(result.stdout)
-    assert doc["data"]["greeting"] == "hello"
+    # a value flag's variable is refused rather than silently left out of the render
+    monkeypatch.setenv("KDEPLOY_SET", "greeting=from-env")
+    result = run_kdeploy("-C", str(proj.root), "render", "-e", "dev")
+    assert result.code == 64
+    assert "KDEPLOY_SET is set, but --set is never read from a variable" in result.stderr
+    assert result.stdout == ""
 
 
 def test_values_files_from_the_variable_are_separated_by_spaces_and_may_be_scoped(

@@ -6,7 +6,7 @@ must stay light."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 import click
@@ -337,6 +337,44 @@ NO_ENVVAR = frozenset(
         "--version",
     }
 )
+
+
+# flags whose variable would change what is deployed: a variable named after one is refused, so
+# that `KDEPLOY_SET_STRING=web:image.tag=...` never deploys the environment file's tag instead
+VALUE_FLAGS = frozenset({"--set", "--set-string", "--set-file", "--set-json"})
+
+
+def unread_envvars(command: click.Command, environ: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(variable, flag) for each KDEPLOY_ variable in `environ` named after a flag of `command`
+    that is never read from the environment (NO_ENVVAR), e.g. KDEPLOY_SET_STRING. Pure."""
+    found = []
+    for param in command.params:
+        if not isinstance(param, click.Option):
+            continue
+        longest = max(param.opts, key=len)
+        if longest in NO_ENVVAR and longest.startswith("--") and longest != "--help":
+            name = ENVVAR_PREFIX + longest[2:].upper().replace("-", "_")
+            if name in environ:
+                found.append((name, longest))
+    return found
+
+
+def check_unread_envvars(command: click.Command, environ: Mapping[str, str]) -> None:
+    """Refuse (usage error) a variable named after --set and friends, which kdeploy never reads
+    (the values would silently not be deployed); warn on stderr about the other unread ones
+    (--force-conflicts, --adopt...: ignoring them is the safe side)."""
+    for name, flag in unread_envvars(command, environ):
+        if flag in VALUE_FLAGS:
+            raise click.UsageError(
+                f"{name} is set, but {flag} is never read from a variable (a value in a CI "
+                f"variable would not be deployed): give {flag} on the command line, e.g. "
+                f'{flag} "${name}", or unset {name}'
+            )
+        click.echo(
+            f"Warning: {name} is set but not read: {flag} is taken from the command line only "
+            "(docs/cli.md, options from variables)",
+            err=True,
+        )
 
 
 def option_envvar(command_name: str, option: click.Option) -> str | None:

@@ -170,3 +170,29 @@ def test_stdin_that_is_not_utf8_is_refused_naming_it(project: Path) -> None:
     assert proc.returncode == 1, proc.stderr
     assert b"Error: <stdin>: not UTF-8 text" in proc.stderr
     assert b"Internal error" not in proc.stderr
+
+
+@pytest.mark.parametrize("variable", ["KDEPLOY_SET_STRING", "KDEPLOY_SET"])
+def test_a_variable_for_set_is_refused_not_ignored(
+    project: Path, live: LiveCluster, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    # a CI variable meant to give the image tag must not deploy the environment file's instead
+    monkeypatch.setenv(variable, "greeting=from-a-variable")
+    result = kd(project, "apply", "-e", "dev", "--yes")
+    assert result.code == 64
+    flag = "--" + variable.removeprefix("KDEPLOY_").lower().replace("_", "-")
+    assert f"{variable} is set, but {flag} is never read from a variable" in result.stderr
+    assert _greeting(live) is None
+
+
+def test_a_variable_for_a_dangerous_flag_is_ignored_with_a_warning(
+    project: Path, live: LiveCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KDEPLOY_FORCE_CONFLICTS", "1")
+    result = kd(project, "apply", "-e", "dev", "--yes")
+    assert result.code == 0, result.stderr
+    assert (
+        "Warning: KDEPLOY_FORCE_CONFLICTS is set but not read: --force-conflicts is taken from "
+        "the command line only" in result.stderr
+    )
+    assert _greeting(live) == "hello"
