@@ -53,8 +53,22 @@ def git_state(directory: Path, env: Mapping[str, str]) -> tuple[str | None, bool
     head = _git(directory, "rev-parse", "HEAD")
     if head is None:
         return (env.get("CI_COMMIT_SHA") or None, None)
-    status = _git(directory, "status", "--porcelain")
-    return (head, None if status is None else bool(status))
+    # dirty: a tracked file changed anywhere, or an untracked file among the sources a render
+    # reads (packages/, environments/); untracked output of a job (kdeploy's own --report,
+    # --dotenv, --manifests-out files, JUnit reports) is not
+    tracked = _git(directory, "status", "--porcelain", "--untracked-files=no")
+    sources = _git(
+        directory,
+        "status",
+        "--porcelain",
+        "--untracked-files=all",
+        "--",
+        "packages",
+        "environments",
+    )
+    if tracked is None or sources is None:
+        return (head, None)
+    return (head, bool(tracked) or bool(sources))
 
 
 def git_is_ancestor(directory: Path, older: str, newer: str) -> bool | None:

@@ -52,6 +52,26 @@ def test_git_commit_and_dirty_flag(tmp_path: Path) -> None:
     assert (identity.who, identity.git_commit, identity.git_dirty) == ("bob", head, True)
 
 
+@needs_git
+def test_a_jobs_own_output_files_do_not_make_the_tree_dirty(tmp_path: Path) -> None:
+    # apply --report/--dotenv/--manifests-out write untracked files before the revision is made
+    repo = tmp_path / "proj"
+    (repo / "packages" / "web").mkdir(parents=True)
+    (repo / "packages" / "web" / "package.yaml").write_text("name: web\n")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "one")
+    head = git(repo, "rev-parse", "HEAD")
+    (repo / "deploy-staging.json").write_text("{}")
+    (repo / "deploy.env").write_text("A=1\n")
+    (repo / "manifests").mkdir()
+    (repo / "manifests" / "web.yaml").write_text("kind: ConfigMap\n")
+    assert git_state(repo, {}) == (head, False)
+    # an untracked template is a source: what is deployed is not the commit
+    (repo / "packages" / "web" / "extra.yaml").write_text("kind: ConfigMap\n")
+    assert git_state(repo, {}) == (head, True)
+
+
 def test_no_git_work_tree_gives_none_or_the_ci_commit(tmp_path: Path) -> None:
     assert git_state(tmp_path, {}) == (None, None)
     assert git_state(tmp_path, {"CI_COMMIT_SHA": "deadbeef"}) == ("deadbeef", None)
