@@ -111,6 +111,14 @@ def test_migration_job_name_changes_with_the_image() -> None:
     assert before != after
 
 
+def test_migration_job_name_changes_with_anything_in_its_pod_template() -> None:
+    # a Job's pod template is immutable: a new env value under the same name would fail the apply
+    before = names(render("-e", "prod", "worker"), "Job")
+    after = names(render("-e", "prod", "worker", "--set", "env.LOG_LEVEL=warn"), "Job")
+    assert len(before) == 1 and len(after) == 1
+    assert before != after
+
+
 def test_redis_config_comes_from_the_package_file_and_values() -> None:
     docs = render("-e", "prod", "cache")
     conf = find(docs, "ConfigMap", "cache-config")["data"]["redis.conf"]

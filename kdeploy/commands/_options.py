@@ -306,7 +306,7 @@ def diff_lines_option(f: F) -> F:
         default=None,
         metavar="N",
         help="Longest text diff shown per release: beyond N lines, created objects are listed by "
-        "name only (changes and deletions stay whole). Default 1000 in CI (CI=true or GITLAB_CI "
+        "name only (changes and deletions stay whole). Default 1000 in CI (CI=true or GITLAB_CI=true "
         "set), no limit elsewhere; 0: no limit.",
     )(f)
 

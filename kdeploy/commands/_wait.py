@@ -63,7 +63,7 @@ def wait_options(f: F) -> F:
         help="Fail the wait (exit 4) once a pod's container has been in ImagePullBackOff, "
         "ErrImagePull, InvalidImageName, CrashLoopBackOff or CreateContainerConfigError for "
         "longer than --fail-fast-grace, instead of waiting for --timeout; on by default when "
-        "CI=true or GITLAB_CI is set.",
+        "CI=true or GITLAB_CI=true.",
     )(f)
     f = click.option(
         "--wait-load-balancers",
@@ -110,5 +110,5 @@ def wait_settings(
 
 def in_ci() -> bool:
     """Whether we run in a CI job: `CI=true` (set by GitLab CI, GitHub Actions and most others)
-    or `GITLAB_CI` set."""
-    return os.environ.get("CI") == "true" or bool(os.environ.get("GITLAB_CI"))
+    or `GITLAB_CI=true` (`false`, as gitlab-ci-local sets it, means no)."""
+    return os.environ.get("CI") == "true" or os.environ.get("GITLAB_CI") == "true"

@@ -188,6 +188,8 @@ def test_fail_fast_is_off_by_default_outside_ci_and_with_no_fail_fast(
     project: Path, ns: str, own_emulator: Any, laptop: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bad = ("--fail-fast-grace", "1s", "--timeout", "4s", "--set", "image=nginx:never-ready")
+    # GITLAB_CI=false (gitlab-ci-local sets it) is not CI either
+    monkeypatch.setenv("GITLAB_CI", "false")
     result = apply(project, *bad)
     assert result.code == 4, result.stderr
     assert "failed fast" not in result.stderr
