@@ -481,7 +481,20 @@ def _pods_of(cluster: ClusterClient, ref: ObjectRef, live: Manifest) -> list[Man
         selector = f"job-name={ref.name}"
     if not selector:
         return []
-    return cluster.list_by_labels("v1", "Pod", ref.namespace, selector)
+    pods = cluster.list_by_labels("v1", "Pod", ref.namespace, selector)
+    if ref.kind == "Deployment":
+        # a Deployment's selector also matches the old ReplicaSets' pods: the failure is the
+        # current revision's (the old pods' problems are what the new revision is to fix)
+        current = set(_current_replicasets(cluster, ref, live))
+        if current:
+            pods = [p for p in pods if current & _owner_names(p, "ReplicaSet")]
+    return pods
+
+
+def _owner_names(obj: Manifest, kind: str) -> set[str]:
+    """Names of the `kind` owners of `obj`."""
+    owners = (obj.get("metadata") or {}).get("ownerReferences") or []
+    return {str(o.get("name", "")) for o in owners if o.get("kind") == kind}
 
 
 def _problems(pods: Iterable[Manifest]) -> list[tuple[str, str]]:

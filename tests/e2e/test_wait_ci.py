@@ -184,6 +184,19 @@ def test_fail_fast_is_on_by_default_in_ci(
     assert took < 30, took
 
 
+def test_fail_fast_blames_the_new_revisions_pods_not_the_old_ones(
+    project: Path, ns: str, own_emulator: Any, laptop: None
+) -> None:
+    # revision 1 is stuck in ImagePullBackOff; revision 2 crash-loops while those old pods remain
+    first = apply(project, "--timeout", "3s", "--set", "image=nginx:never-ready")
+    assert first.code == 4, first.stderr
+    result = apply(project, "--fail-fast", "--fail-fast-grace", "1s", "--set", "image=crashloop")
+    assert result.code == 4, result.stderr
+    headline = next(line for line in result.stderr.splitlines() if "failed fast after" in line)
+    assert "CrashLoopBackOff" in headline, result.stderr
+    assert "ImagePullBackOff" not in headline, result.stderr
+
+
 def test_fail_fast_is_off_by_default_outside_ci_and_with_no_fail_fast(
     project: Path, ns: str, own_emulator: Any, laptop: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
