@@ -97,6 +97,14 @@ def pipeline(
     )
     for note in notes:
         click.echo(note, err=True)
+    if image is None:
+        # the jobs run with the deploy credentials: what pip installs there is trusted with them
+        click.echo(
+            f"note: without --image the deploy jobs install kdeploy=={__version__} from the job's "
+            "package index (PIP_INDEX_URL); make sure that index serves this kdeploy (a wheel "
+            "from `make dist` on your own index, or an image with kdeploy installed: --image)",
+            err=True,
+        )
     if output_file is None:
         click.echo(text, nl=False)
         return 0

@@ -186,11 +186,16 @@ def test_a_forwarded_value_for_an_unknown_release_is_refused(proj: ProjectBuilde
 
 
 def test_image_option_replaces_the_pip_install(proj: ProjectBuilder) -> None:
-    default = pipeline(kd(proj.root, "ci", "pipeline"))["default"]
+    plain = kd(proj.root, "ci", "pipeline")
+    default = pipeline(plain)["default"]
     assert default["image"] == "python:3.12"
     assert default["before_script"][0].startswith("pip install -q kdeploy==")
-    own = pipeline(kd(proj.root, "ci", "pipeline", "--image", "registry.example.com/kdeploy:1"))
+    # the install runs with the deploy credentials: the user is told where it comes from
+    assert "note: without --image the deploy jobs install kdeploy==" in plain.stderr
+    given = kd(proj.root, "ci", "pipeline", "--image", "registry.example.com/kdeploy:1")
+    own = pipeline(given)
     assert own["default"] == {"image": "registry.example.com/kdeploy:1"}
+    assert "without --image" not in given.stderr
 
 
 def test_output_file_is_written_and_the_same_input_gives_the_same_bytes(
