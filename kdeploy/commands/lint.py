@@ -70,6 +70,7 @@ def command(
     obj: dict[str, Any] = ctx.obj or {}
     project_dir = Path(obj.get("project_dir") or os.getcwd())
     try:
+        _check_ci_section(project_dir, env)
         run = lint_environment(
             project_dir,
             env,
@@ -100,6 +101,18 @@ def command(
     formatter = format_json if output == "json" else format_text
     click.echo(formatter(run.result, run.releases), nl=False)
     return EXIT_ERROR if run.result.has_errors else EXIT_OK
+
+
+def _check_ci_section(project_dir: Path, env: str | None) -> None:
+    """The environment file's `ci:` section, checked as `kdeploy ci pipeline` checks it, so a
+    merge-request lint job finds a mistake there before the pipeline on main does. Raises
+    ProjectError naming file:line."""
+    from kdeploy.actions.render import pick_environment
+    from kdeploy.commands.ci import ci_settings
+    from kdeploy.project import load_project
+
+    project = load_project(project_dir)
+    ci_settings(project, pick_environment(project, env))
 
 
 def write_atomic(path: Path, text: str) -> None:

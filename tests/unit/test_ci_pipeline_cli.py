@@ -265,6 +265,26 @@ def test_a_bad_ci_section_names_file_and_line_and_writes_nothing(
     assert not (proj.root / "child.yml").exists()
 
 
+@pytest.mark.parametrize(
+    ("ci", "message"),
+    [
+        ("  need: [staging]\n", "environments/prod.yaml:4: ci: unknown key 'need'"),
+        ("  needs: [nope]\n", "environments/prod.yaml:4: ci.needs: unknown environment 'nope'"),
+    ],
+)
+def test_lint_checks_the_ci_section_so_a_merge_request_finds_it(
+    proj: ProjectBuilder, ci: str, message: str, tmp_path: Path
+) -> None:
+    _env_with_ci(proj, ci)
+    junit = tmp_path / "lint.xml"
+    result = kd(proj.root, "lint", "-e", "prod", "--junit", str(junit))
+    assert result.code == 1
+    assert f"Error: {message}" in result.stderr
+    assert message in junit.read_text()
+    # the other environments' lint is not affected by prod's file
+    assert kd(proj.root, "lint", "-e", "dev").code == 0
+
+
 def test_a_needs_loop_is_refused_naming_it(proj: ProjectBuilder) -> None:
     proj.environment(
         "dev", "namespace: shop-dev\nci:\n  needs: [prod]\nreleases:\n  web:\n    package: web\n"
