@@ -29,7 +29,10 @@ class Duration(click.ParamType):  # type: ignore[type-arg]  # generic only since
         from kdeploy.durations import DurationError, parse_duration
 
         try:
-            seconds = parse_duration(str(value), what=f"--{param.name}" if param else "duration")
+            seconds = parse_duration(
+                str(value),
+                what=f"--{(param.name or '').replace('_', '-')}" if param else "duration",
+            )
         except DurationError as e:
             self.fail(e.format_message(), param, ctx)
         if seconds <= 0:

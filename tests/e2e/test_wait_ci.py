@@ -226,6 +226,8 @@ def test_bad_grace_is_a_usage_error_that_changes_nothing(
     result = apply(project, "--fail-fast-grace", value)
     assert result.code == 64, result.stderr
     assert "--fail-fast-grace" in result.stderr
+    # the flag as the user typed it, never its parameter name
+    assert "--fail_fast_grace" not in result.stderr
     assert live.object("ConfigMap", "web-config") is None
 
 
