@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -547,10 +548,30 @@ def _check_cluster_named(project: Project, chain: list[tuple[str, dict[str, Any]
     )
 
 
-def _namespace(value: Any, where: str) -> str:
-    ns = _string(value, where)
+# `${NAME}` in a namespace: a review app's `namespace: review-${CI_ENVIRONMENT_SLUG}`
+_NAMESPACE_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _namespace(value: Any, where: str, environ: Mapping[str, str] | None = None) -> str:
+    """A namespace name, its `${NAME}` references replaced by the variables' values (an unset or
+    empty variable is an error: a review app must never land in a shared namespace)."""
+    written = _string(value, where)
+    env = os.environ if environ is None else environ
+
+    def value_of(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if not env.get(name):
+            raise ProjectError(
+                f"{where}: {written!r} needs the variable {name}, which is not set",
+                hint=f"set {name} (in GitLab CI, a job with an `environment:` has "
+                "CI_ENVIRONMENT_SLUG), or write the namespace out",
+            )
+        return env[name]
+
+    ns = _NAMESPACE_VARIABLE.sub(value_of, written)
     if not is_name(ns):
-        raise ProjectError(f"{where}: {ns!r} is not a valid namespace name", hint=NAME_RULE)
+        shown = f"{ns!r} (from {written!r})" if ns != written else repr(ns)
+        raise ProjectError(f"{where}: {shown} is not a valid namespace name", hint=NAME_RULE)
     return ns
 
 
