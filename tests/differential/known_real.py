@@ -132,6 +132,7 @@ KNOWN_REAL: dict[str, str] = {
             "job-finalizer",
             "namespace-finalizer-spec",
             "persistentvolumeclaim-finalizer",
+            "pod-delete",
             "pod-delete-response",
             "pod-finalizer",
             "replicationcontroller-finalizer",
