@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kdeploy.errors import ClusterError
-from kdeploy.kube.importing import use_light_package
+from kdeploy.kube.importing import import_config
 
 # Seconds. Connecting to a healthy API server takes milliseconds; a read can legitimately take a while
 # for large lists, but never minutes: without a timeout the client would wait forever.
@@ -95,7 +95,7 @@ def new_api_client(target: ClusterTarget, *, pool_size: int = DEFAULT_POOL_SIZE)
     the number of threads that will share it); raises ClusterError when the kubeconfig or the
     context cannot be used. Every request it sends has a timeout, and it never retries by itself
     (`kdeploy.kube.retry` does)."""
-    use_light_package()
+    import_config()
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
@@ -153,7 +153,7 @@ def new_api_client(target: ClusterTarget, *, pool_size: int = DEFAULT_POOL_SIZE)
 
 
 def _timeout_api_client(cfg: Any, endpoint: Endpoint | None = None) -> Any:
-    use_light_package()
+    import_config()
     from kubernetes import client
 
     known = endpoint or Endpoint(context="(unknown)", server=str(cfg.host))
@@ -191,7 +191,7 @@ def _timeout_api_client(cfg: Any, endpoint: Endpoint | None = None) -> Any:
 def _check_context(path: str, context: str | None) -> str:
     """The name of the context to use: `context` when the kubeconfig has it, else (None) the
     kubeconfig's current context. Raises ClusterError for an unknown context."""
-    use_light_package()
+    import_config()
     from kubernetes import config
     from kubernetes.config.config_exception import ConfigException
 
