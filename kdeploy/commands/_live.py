@@ -168,11 +168,14 @@ def diff_layout(diff_lines: int | None) -> DiffLayout:
     return DiffLayout(max_lines=limit or None, gitlab_sections=sections)
 
 
-def environment_lock(environment: Environment) -> tuple[str, str] | None:
-    """(name, namespace) of the environment's lock: the Lease lives in the namespace of its first
-    release in file order (whichever releases an apply selects, so every apply of the environment
-    finds the same Lease). None for an environment without releases."""
-    if not environment.releases:
+def environment_lock(environment: Environment, deploying: int) -> tuple[str, str] | None:
+    """(name, namespace) of the environment's lock for an apply that deploys `deploying` of its
+    releases: the Lease lives in the namespace of its first release in file order (whichever
+    releases an apply selects, so every apply of the environment finds the same Lease). None when
+    the apply deploys one release (or none): that release's lock, held for the same span, already
+    makes it one step that other applies come before or after as a whole, so no interleaving is
+    possible, and the two requests that create and delete a second Lease are saved."""
+    if deploying < 2 or not environment.releases:
         return None
     return environment.name, environment.releases[0].namespace
 

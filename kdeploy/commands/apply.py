@@ -209,7 +209,7 @@ def command(
             yes=yes,
             dry_run=dry_run,
             parallel=parallel,
-            environment_lock=environment_lock(environment),
+            environment_lock=environment_lock(environment, len(targets)),
             report=report,
         )
     return 0

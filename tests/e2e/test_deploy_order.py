@@ -184,8 +184,7 @@ def test_an_apply_of_an_environment_being_deployed_waits_for_it(
     holder = other_pipeline(emulator, ns)
     holder.acquire()
     try:
-        # one release only: the environment lock covers every release of the environment
-        refused = kd(env_project, "apply", "-e", "dev", "api", "--yes")
+        refused = kd(env_project, "apply", "-e", "dev", "--yes")
     finally:
         holder.release()
 
@@ -196,7 +195,8 @@ def test_an_apply_of_an_environment_being_deployed_waits_for_it(
     ) in refused.stderr
     assert f"(Lease {ns}/kdeploy-env-lock.dev)" in refused.stderr
     assert f"kubectl delete lease kdeploy-env-lock.dev -n {ns}" in refused.stderr
-    assert kd(env_project, "history", "api", "-e", "dev").code != 0  # nothing was deployed
+    for release in ("web", "api"):  # nothing was deployed
+        assert kd(env_project, "history", release, "-e", "dev").code != 0
 
     after = kd(env_project, "apply", "-e", "dev", "--yes")
     assert after.code == 0, after.stderr
@@ -232,3 +232,19 @@ def test_wait_for_lock_waits_for_the_whole_other_apply(
     assert "waiting up to 30s (--wait-for-lock)" in result.stderr
     for release in ("web", "api"):
         assert len(revisions(env_project, release)) == 1
+
+
+def test_an_apply_of_one_release_needs_only_that_release_lock(
+    env_project: Path, emulator: Any, ns: str
+) -> None:
+    # one release is one step under its own lock: another apply of the environment deploys it
+    # wholly before or wholly after, so the environment lock (and its two requests) is not taken
+    holder = other_pipeline(emulator, ns)
+    holder.acquire()
+    try:
+        single = kd(env_project, "apply", "-e", "dev", "api", "--yes")
+    finally:
+        holder.release()
+    assert single.code == 0, single.stderr
+    assert "is locked" not in single.stderr
+    assert len(revisions(env_project, "api")) == 1

@@ -206,8 +206,8 @@ def test_forbidden_and_unauthorized_name_the_object(tmp_path: Path, tls_emulator
     )
     _clean(apply)
     assert apply.code == 1
-    # the environment's lock is the first Lease an apply takes (docs/locking.md#deploy-order)
-    assert "Lease shop/kdeploy-env-lock.dev: Forbidden" in apply.stderr, apply.stderr
+    # a one-release environment's apply takes the release's lock only (docs/locking.md)
+    assert "Lease shop/kdeploy-lock.web: Forbidden" in apply.stderr, apply.stderr
 
     history = kd(proj.root, "history", "web", "-n", "shop", "--kubeconfig", stranger)
     _clean(history)
