@@ -37,7 +37,8 @@ from kdeploy.model import Manifest, Package, ReleaseSpec, RenderedObject, Render
 from kdeploy.resources import api_group, crd_scopes, install_order, is_namespaced, stamp_ownership
 from kdeploy.validate import describe, manifest_problems, metadata_problems
 from kdeploy.valuereads import TrackedValues, ValueReads
-from kdeploy.yamlio import dump_fast, load_all_fast
+from kdeploy.yamlblock import NotBlockTree
+from kdeploy.yamlio import dump_block, dump_fast, load_all_fast
 
 TEMPLATES_DIR = "templates"
 NOTES_TEMPLATE = "NOTES.j2"
@@ -87,7 +88,12 @@ def toyaml(value: Any, indent: int = 0, first: bool = False) -> str:
     `indent` spaces (the first too when `first`), like Jinja's `indent` filter, so the block lines up
     under the column where the expression starts: `  key:\\n    {{ v | toyaml(indent=4) }}`."""
     _check_defined(value)
-    text = dump_fast(_plain(value))
+    if type(value) is TrackedValues:
+        value = value.copy()  # records that the whole mapping was read; what it holds is plain
+    try:
+        text = dump_block(value)  # plain data, the common case: no copy needed
+    except NotBlockTree:
+        text = dump_fast(_plain(value))  # Markup strings, tuples, tracked mappings inside
     if text.endswith("\n...\n"):
         text = text[:-4]
     lines = text.rstrip("\n").split("\n")

@@ -410,6 +410,38 @@ def render_environment(
     `secret_strings` (see prepare_releases for `secrets_mode`); templates see `capabilities` as
     `kube` (default: offline ones, kdeploy.capabilities). Raises KdeployError subclasses:
     ProjectError, ValidationError, RenderError; their messages never hold a secret's value."""
+    from kdeploy.gcpolicy import building
+
+    with building():
+        return _render_environment(
+            project_dir,
+            env,
+            releases,
+            value_files,
+            sets,
+            set_strings,
+            set_files=set_files,
+            set_jsons=set_jsons,
+            validate_values=validate_values,
+            secrets_mode=secrets_mode,
+            capabilities=capabilities,
+        )
+
+
+def _render_environment(
+    project_dir: Path,
+    env: str | None,
+    releases: Sequence[str],
+    value_files: Sequence[Path],
+    sets: Sequence[str],
+    set_strings: Sequence[str],
+    *,
+    set_files: Sequence[str],
+    set_jsons: Sequence[str],
+    validate_values: bool,
+    secrets_mode: SecretsMode,
+    capabilities: Capabilities | None,
+) -> list[RenderedRelease]:
     project, environment, inputs = prepare_releases(
         project_dir,
         env,

@@ -94,7 +94,11 @@ def command(
     if redact_secrets:
         rendered = [redacted(release) for release in rendered]
     if out_dir is None:
-        click.echo("".join(release_documents(rendered)), nl=False)
+        from kdeploy.gcpolicy import building
+
+        with building():
+            text = "".join(release_documents(rendered))
+        click.echo(text, nl=False)
         return EXIT_OK
     out = Path(out_dir)
     if not out.is_absolute():

@@ -228,3 +228,28 @@ def test_values_of_a_dependency_are_checked_under_its_alias(tmp_path: Path) -> N
         "warning: release web: cache.prot (set by --set cache.prot) is not used by any "
         "release's templates; did you mean cache.port?"
     ]
+
+
+def test_values_read_whole_through_toyaml_are_not_reported(tmp_path: Path) -> None:
+    """toyaml of a values mapping reads all of it, nested keys included; a sibling no template
+    reads is still reported."""
+    builder = ProjectBuilder(tmp_path)
+    template = (
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ release.name }}\n"
+        "data:\n  resources: |\n    {{ values.resources | toyaml(indent=4) }}\n"
+    )
+    builder.package(
+        "app",
+        values={"resources": {"limits": {"cpu": "1"}}, "extra": {}},
+        templates={"config.yaml": template},
+    )
+    builder.environment(
+        "dev",
+        "namespace: shop\nreleases:\n  web:\n    package: app\n    values:\n"
+        "      resources: {requests: {memory: 64Mi}}\n      extra: {unread: 1}\n",
+    )
+    result = kd(builder.root, "render", "-e", "dev")
+    assert result.code == 0, result.stderr
+    assert "memory: 64Mi" in result.stdout and "cpu: '1'" in result.stdout
+    assert [w for w in warnings(result.stderr) if "resources" in w] == []
+    assert any("extra.unread" in w for w in warnings(result.stderr)), result.stderr
