@@ -11,6 +11,13 @@ ROOT = Path(__file__).resolve().parent.parent
 PERF_DOC = ROOT / "docs" / "performance.md"
 
 
+def user_environ() -> dict[str, str]:
+    """This process's environment as an installed tool sees it on a user's machine: without
+    PYTHONDONTWRITEBYTECODE (set in some sandboxes and CI images), under which every kdeploy run
+    would compile its own modules again, where a pip-installed kdeploy has their bytecode."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def machine() -> str:
     """`Linux x86_64, 8 cores (CPU model), 16 GiB RAM, Python 3.11.9`: where figures were taken."""
     cpu = "unknown CPU"

@@ -37,7 +37,13 @@ from urllib.parse import parse_qs, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import PERF_DOC, load_note, machine, write_section  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    PERF_DOC,
+    load_note,
+    machine,
+    user_environ,
+    write_section,
+)
 from benchmarks.render import helm_version  # noqa: E402
 
 # docs/performance.md sections, by cluster
@@ -520,7 +526,7 @@ def one_run(helm: str | None, kind: str = "emulator") -> dict[tuple[str, str], S
             write_kdeploy_project(proj, kubeconfig)
             home = root / "home"
             env = {
-                **os.environ,
+                **user_environ(),
                 "NO_COLOR": "1",
                 "HOME": str(home),
                 "KUBECONFIG": kubeconfig,

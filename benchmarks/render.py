@@ -32,7 +32,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import render_realistic  # noqa: E402
-from benchmarks.common import PERF_DOC, load_note, machine, write_section  # noqa: E402
+from benchmarks.common import (  # noqa: E402
+    PERF_DOC,
+    load_note,
+    machine,
+    user_environ,
+    write_section,
+)
 
 BEGIN = "<!-- BEGIN render-benchmark -->"
 END = "<!-- END render-benchmark -->"
@@ -366,7 +372,7 @@ def write_helm_charts(root: Path, helm: str, apps: int) -> tuple[Path, list[Path
     home = root / "home"
     home.mkdir()
     env = {
-        **os.environ,
+        **user_environ(),
         "HOME": str(home),
         "XDG_CACHE_HOME": str(home / "cache"),
         "XDG_CONFIG_HOME": str(home / "config"),
@@ -405,7 +411,7 @@ def write_helm_charts(root: Path, helm: str, apps: int) -> tuple[Path, list[Path
 def helm_env(root: Path) -> dict[str, str]:
     home = root / "home"
     return {
-        **os.environ,
+        **user_environ(),
         "HOME": str(home),
         "XDG_CACHE_HOME": str(home / "cache"),
         "XDG_CONFIG_HOME": str(home / "config"),

@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.common import load_note, machine, write_section  # noqa: E402
+from benchmarks.common import load_note, machine, user_environ, write_section  # noqa: E402
 from benchmarks.live import (  # noqa: E402
     KDEPLOY,
     SMALL_APPS,
@@ -73,7 +73,7 @@ def measure(helm: str, runs: int) -> dict[tuple[str, str], tuple[float, float]]:
         write_kdeploy_project(proj, emu.kubeconfig_path)
         home = root / "home"
         env = {
-            **os.environ,
+            **user_environ(),
             "NO_COLOR": "1",
             "HOME": str(home),
             "KUBECONFIG": emu.kubeconfig_path,
