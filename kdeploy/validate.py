@@ -4,6 +4,7 @@ schema)."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -84,14 +85,22 @@ _QUALIFIED_KEY_RULE = (
 )
 
 
+@functools.cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
 def _full(pattern: str, text: str) -> bool:
-    return re.fullmatch(pattern, text) is not None
+    return _compiled(pattern).fullmatch(text) is not None
 
 
 def _subdomain_ok(text: str) -> bool:
     return len(text) <= 253 and _full(_DNS_SUBDOMAIN, text)
 
 
+# Rendered manifests repeat the same names, label keys and values thousands of times in a large
+# environment: the checks below are pure, so each distinct one is made once.
+@functools.lru_cache(maxsize=16384)
 def name_problem(kind: str, name: str) -> str:
     """Why `name` cannot name an object of `kind` on the API server ("" when it can): the rule it
     breaks, in words, e.g. `"Web_1" is not a valid Service name: it must be a DNS-1035 label
@@ -119,6 +128,7 @@ def name_problem(kind: str, name: str) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=16384)
 def qualified_key_problem(key: str) -> str:
     """Why `key` is not a valid label or annotation key ("" when it is)."""
     prefix, slash, name = key.rpartition("/")
@@ -137,9 +147,14 @@ def label_value_problem(key: str, value: Any) -> str:
             f'label "{key}" has a {_type_name(value)} value ({value!r}); label values must be '
             "strings: quote it (e.g. with `| quote`)"
         )
-    if len(value) > 63 or not _full(_LABEL_VALUE, value):
+    if len(value) > 63 or not _label_value_ok(value):
         return f'label "{key}" has value "{value}", which is not {_LABEL_VALUE_RULE}'
     return ""
+
+
+@functools.lru_cache(maxsize=16384)
+def _label_value_ok(value: str) -> bool:
+    return _full(_LABEL_VALUE, value)
 
 
 def metadata_problems(doc: dict[str, Any]) -> list[str]:
