@@ -173,16 +173,19 @@ def writing_artifacts(
     report_file: str | None,
     dotenv_file: str | None,
     manifests_out: str | None,
+    environment: str | None = None,
 ) -> Iterator[Artifacts]:
     """Run the `with` block (the apply), then write --report and --dotenv with its outcome, also
-    when it raised (the exception goes on). Errors are already redacted when they get here."""
+    when it raised (the exception goes on). Errors are already redacted when they get here.
+    `environment` (the -e given) names the environment in a report of an apply that failed before
+    the environment was loaded (a render error); Artifacts.start sets the loaded one's name."""
     from datetime import UTC, datetime
 
     from kdeploy.history.identity import format_time
 
     project = Path((ctx.obj or {}).get("project_dir") or os.getcwd())
     artifacts = Artifacts(project, report_file, dotenv_file, manifests_out)
-    artifacts.report = DeployReport(environment="", clock=time.monotonic)
+    artifacts.report = DeployReport(environment=environment or "", clock=time.monotonic)
     artifacts.started_at = format_time(datetime.now(UTC))
     started = time.monotonic()
     exit_code, error = 0, ""

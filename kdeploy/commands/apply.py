@@ -154,7 +154,9 @@ def command(
         rendered_targets,
     )
 
-    with writing_artifacts(ctx, report_file, dotenv_file, manifests_out) as artifacts:
+    with writing_artifacts(
+        ctx, report_file, dotenv_file, manifests_out, environment=env
+    ) as artifacts:
         what = f"apply: {description}" if description else "apply"
         targets = rendered_targets(
             ctx,

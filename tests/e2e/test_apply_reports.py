@@ -142,6 +142,24 @@ def test_a_failed_apply_still_writes_its_report_and_dotenv(
     _no_secret_in(proj.root / "r.json", proj.root / "d.env")
 
 
+def test_a_render_error_still_names_the_environment_in_the_report(
+    tmp_path: Path, emulator: Any, live: LiveCluster
+) -> None:
+    namespace = f"{NS_PREFIX}-{uuid.uuid4().hex[:8]}"
+    proj = _project(tmp_path, str(emulator.kubeconfig_path), namespace)
+    proj.package("api", templates={"broken.yaml": "kind: [\n"})
+
+    result = kd(proj.root, "apply", "-e", "dev", "--yes", "--report", "r.json", "--dotenv", "d.env")
+
+    assert result.code == 1, result.stderr
+    assert "broken.yaml" in result.stderr
+    report = json.loads((proj.root / "r.json").read_text())
+    assert report["status"] == "failed"
+    assert report["environment"] == "dev"
+    assert "broken.yaml" in report["error"]
+    assert "KDEPLOY_ENVIRONMENT=dev" in (proj.root / "d.env").read_text().splitlines()
+
+
 def test_an_unwritable_report_path_stops_apply_before_any_change(
     tmp_path: Path, emulator: Any, live: LiveCluster, ns: str
 ) -> None:
