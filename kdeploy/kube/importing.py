@@ -16,7 +16,7 @@ client's behaviour changes: the same modules run, fewer of them. When `kubernete
 imported (a test process, a library user), it is left as it is.
 
 `import_config()` then imports `kubernetes.config` (kubeconfig loading, which imports
-`kubernetes.client.api_client`) with stand-ins for four imports those modules make at module level
+`kubernetes.client.api_client`) with stand-ins for what those two modules import at module level
 but use only on paths kdeploy's reads never take: `requests_oauthlib.OAuth2Session` and
 `oauthlib.oauth2` (an OIDC token refresh; they pull in `requests`), pydantic's `SecretStr` (an
 `isinstance` test in the body serializer, which never sees one) and `ApiResponse` (typed responses),

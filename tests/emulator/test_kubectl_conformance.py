@@ -239,6 +239,9 @@ def test_diff_exit_codes(kubectl: Cli, ns: str, tmp_path: Path) -> None:
     dep = deployment("dif", ns)
     manifest = write(tmp_path, "d.yaml", dep)
     kubectl.ok("apply", "-f", manifest)
+    # kubectl diff shows status too: on a real cluster the controllers move it until the rollout
+    # is done, so compare once it is
+    kubectl.ok("rollout", "status", "deployment/dif", "-n", ns, "--timeout=60s")
     same = kubectl.run("diff", "-f", manifest)
     assert same.code == 0, same.out + same.err
     assert same.out == ""
@@ -256,6 +259,7 @@ def test_server_side_diff_after_server_side_apply(kubectl: Cli, ns: str, tmp_pat
     dep = deployment("sdif", ns)
     manifest = write(tmp_path, "d.yaml", dep)
     kubectl.ok("apply", "--server-side", "-f", manifest)
+    kubectl.ok("rollout", "status", "deployment/sdif", "-n", ns, "--timeout=60s")  # status settles
     same = kubectl.run("diff", "--server-side", "-f", manifest)
     assert same.code == 0, same.out + same.err
     dep["spec"]["replicas"] = 3
