@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -340,11 +341,15 @@ def test_rollback_from_a_failed_revision(project: Path, live: Live) -> None:
     assert "revision 3 (rollback to 1) deployed" in back.stderr
     assert live.history() == {1: "superseded", 2: "failed", 3: "deployed"}
     assert live.get("ConfigMap", "web-config")["data"] == {"greeting": "hello"}  # type: ignore[index]
-    # the CRD created by the failed revision was pruned
-    assert (
-        live.get("CustomResourceDefinition", "widgets.example.com", "apiextensions.k8s.io/v1")
-        is None
-    )
+    # the CRD created by the failed revision was pruned: a real API server keeps a deleted CRD,
+    # terminating, until its controller has removed the custom resources and its finalizer
+    crd = live.get("CustomResourceDefinition", "widgets.example.com", "apiextensions.k8s.io/v1")
+    assert crd is None or crd["metadata"].get("deletionTimestamp"), crd
+    deadline = time.monotonic() + 60
+    while crd is not None and time.monotonic() < deadline:
+        time.sleep(0.5)
+        crd = live.get("CustomResourceDefinition", "widgets.example.com", "apiextensions.k8s.io/v1")
+    assert crd is None, crd
 
 
 def test_object_created_by_hand_is_refused_without_adopt(project: Path, live: Live) -> None:
