@@ -413,7 +413,7 @@ def render_environment(
     from kdeploy.gcpolicy import building
 
     with building():
-        return _render_environment(
+        project, environment, inputs = prepare_releases(
             project_dir,
             env,
             releases,
@@ -422,51 +422,22 @@ def render_environment(
             set_strings,
             set_files=set_files,
             set_jsons=set_jsons,
-            validate_values=validate_values,
             secrets_mode=secrets_mode,
-            capabilities=capabilities,
         )
-
-
-def _render_environment(
-    project_dir: Path,
-    env: str | None,
-    releases: Sequence[str],
-    value_files: Sequence[Path],
-    sets: Sequence[str],
-    set_strings: Sequence[str],
-    *,
-    set_files: Sequence[str],
-    set_jsons: Sequence[str],
-    validate_values: bool,
-    secrets_mode: SecretsMode,
-    capabilities: Capabilities | None,
-) -> list[RenderedRelease]:
-    project, environment, inputs = prepare_releases(
-        project_dir,
-        env,
-        releases,
-        value_files,
-        sets,
-        set_strings,
-        set_files=set_files,
-        set_jsons=set_jsons,
-        secrets_mode=secrets_mode,
-    )
-    secrets = frozenset(s for item in inputs for s in item.secret_strings)
-    try:
-        return _render_inputs(
-            project,
-            environment,
-            inputs,
-            validate_values=validate_values,
-            capabilities=capabilities,
-        )
-    except KdeployError as e:
-        if not secrets:
-            raise
-        # a schema error or a template's fail() may quote a value read from a secret source
-        raise redacted_error(e, secrets) from None
+        secrets = frozenset(s for item in inputs for s in item.secret_strings)
+        try:
+            return _render_inputs(
+                project,
+                environment,
+                inputs,
+                validate_values=validate_values,
+                capabilities=capabilities,
+            )
+        except KdeployError as e:
+            if not secrets:
+                raise
+            # a schema error or a template's fail() may quote a value read from a secret source
+            raise redacted_error(e, secrets) from None
 
 
 def redacted_error(error: KdeployError, secrets: frozenset[str]) -> KdeployError:
