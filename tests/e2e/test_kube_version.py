@@ -27,9 +27,12 @@ def _project(root: Path, kubeconfig: str, ns: str, constraint: str) -> Path:
 
 
 def _configmaps(emulator: Any, ns: str) -> list[str]:
+    """The namespace's ConfigMaps, but kube-root-ca.crt, which a real cluster's controller adds to
+    every new namespace whenever it gets to it."""
     live = LiveCluster(str(emulator.kubeconfig_path), ns)
     items = live.cluster.list_by_labels("v1", "ConfigMap", ns, "")
-    return sorted(str(i["metadata"]["name"]) for i in items)
+    names = (str(i["metadata"]["name"]) for i in items)
+    return sorted(n for n in names if n != "kube-root-ca.crt")
 
 
 def _server_version(emulator: Any) -> str:
